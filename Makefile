@@ -1,0 +1,39 @@
+GO ?= go
+STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: all build test lint bench fuzz run clean
+
+all: build
+
+build:
+	$(GO) build -o bin/bbsmail ./cmd/bbsmail
+
+# The test command of the README and of .ci/run.
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+lint:
+	@test -z "$$(gofmt -l .)" || (gofmt -l .; echo "gofmt: files above need formatting"; exit 1)
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+# Throughput figures; never part of make test.
+bench: build
+	$(GO) run ./cmd/bbsbench -bin bin/bbsmail
+
+# Each fuzz target for a while, beyond its seed corpus.
+FUZZTIME ?= 60s
+fuzz:
+	@for p in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list 'Fuzz.*' $$p | grep ^Fuzz); do \
+	    echo "== $$p $$f"; $(GO) test -run XXX -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$p || exit 1; \
+	  done; \
+	done
+
+# The embedded demo configuration on unprivileged ports.
+run: build
+	./bin/bbsmail demo
+
+clean:
+	rm -rf bin

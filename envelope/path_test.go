@@ -1,0 +1,68 @@
+package envelope
+
+import "testing"
+
+func TestParsePath(t *testing.T) {
+	cases := []struct {
+		arg, path, params string
+		bad               bool
+	}{
+		{"<joe@example.org>", "joe@example.org", "", false},
+		{"<>", "", "", false},
+		{" <joe@example.org> SIZE=100 BODY=8BITMIME", "joe@example.org", "SIZE=100 BODY=8BITMIME", false},
+		{"joe@example.org", "joe@example.org", "", false},
+		{"joe@example.org SIZE=5", "joe@example.org", "SIZE=5", false},
+		{"<@a.example,@b.example:joe@c.example>", "joe@c.example", "", false},
+		{`<"odd>name"@example.org>`, `"odd>name"@example.org`, "", false},
+		{"<joe@example.org", "", "", true},
+		{"", "", "", true},
+	}
+	for _, c := range cases {
+		p, params, err := ParsePath(c.arg)
+		if c.bad {
+			if err == nil {
+				t.Errorf("ParsePath(%q) = %q, want error", c.arg, p)
+			}
+			continue
+		}
+		if err != nil || p != c.path || params != c.params {
+			t.Errorf("ParsePath(%q) = %q, %q, %v; want %q, %q", c.arg, p, params, err, c.path, c.params)
+		}
+	}
+}
+
+func TestSplitAddress(t *testing.T) {
+	l, d := SplitAddress("a@b@host.example")
+	if l != "a@b" || d != "host.example" {
+		t.Fatalf("got %q %q", l, d)
+	}
+	if l, d := SplitAddress("sysop"); l != "sysop" || d != "" {
+		t.Fatalf("got %q %q", l, d)
+	}
+}
+
+func TestParseParams(t *testing.T) {
+	m, err := ParseParams("size=100 BODY=8BITMIME SMTPUTF8")
+	if err != nil || m["SIZE"] != "100" || m["BODY"] != "8BITMIME" {
+		t.Fatalf("got %v %v", m, err)
+	}
+	if _, ok := m["SMTPUTF8"]; !ok {
+		t.Fatal("keyword without value lost")
+	}
+	if _, err := ParseParams("=x"); err == nil {
+		t.Fatal("want error for empty keyword")
+	}
+}
+
+func FuzzParsePath(f *testing.F) {
+	for _, s := range []string{"<joe@example.org> SIZE=1", "<>", `<"a>b"@c>`, "<@x,@y:z@w>", "joe"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, _, err := ParsePath(s)
+		if err == nil && (len(p) > len(s)) {
+			t.Fatalf("path longer than input: %q from %q", p, s)
+		}
+		SplitAddress(p)
+	})
+}

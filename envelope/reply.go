@@ -1,0 +1,66 @@
+package envelope
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Reply is an error that carries the SMTP answer to give the client.
+// Protocol servers turn it into a reply line in exactly one place; any error
+// that is not a Reply becomes a temporary local error there.
+type Reply struct {
+	Code     int    // 250, 450, 550 ...
+	Enhanced string // RFC 3463 code such as "5.1.1"; derived from Code when empty
+	Text     string
+	// Close asks the server to disconnect after sending the reply.
+	Close bool
+	// Err is the reason behind the reply, for errors.Is and the log.
+	Err error
+}
+
+func (r *Reply) Error() string {
+	if r.Err != nil {
+		return fmt.Sprintf("%d %s (%v)", r.Code, r.Text, r.Err)
+	}
+	return fmt.Sprintf("%d %s", r.Code, r.Text)
+}
+
+func (r *Reply) Unwrap() error { return r.Err }
+
+// Temporary reports whether the reply is a 4xx one.
+func (r *Reply) Temporary() bool { return r.Code >= 400 && r.Code < 500 }
+
+// EnhancedCode returns the RFC 3463 status code for the reply, falling back
+// to a generic one for the reply's class.
+func (r *Reply) EnhancedCode() string {
+	if r.Enhanced != "" {
+		return r.Enhanced
+	}
+	switch {
+	case r.Code >= 200 && r.Code < 300:
+		return "2.0.0"
+	case r.Code >= 400 && r.Code < 500:
+		return "4.0.0"
+	case r.Code >= 500:
+		return "5.0.0"
+	}
+	return ""
+}
+
+// Replyf builds a Reply.
+func Replyf(code int, enhanced, format string, args ...any) *Reply {
+	return &Reply{Code: code, Enhanced: enhanced, Text: fmt.Sprintf(format, args...)}
+}
+
+// Sentinel reasons that a Reply may wrap. Servers use them for logging and
+// spam.log entries ("ILLEGAL RELAY ATTEMPT").
+var (
+	ErrRelayDenied  = errors.New("relay not allowed")
+	ErrUnknownUser  = errors.New("unknown user")
+	ErrMailboxFull  = errors.New("mailbox full")
+	ErrUnavailable  = errors.New("user unavailable")
+	ErrBlockedTag   = errors.New("address tag blocked")
+	ErrUnknownSub   = errors.New("unknown sub-board")
+	ErrNotOwner     = errors.New("sender address not owned")
+	ErrAuthRequired = errors.New("authentication required")
+)
