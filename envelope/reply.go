@@ -64,3 +64,8 @@ var (
 	ErrNotOwner     = errors.New("sender address not owned")
 	ErrAuthRequired = errors.New("authentication required")
 )
+
+// ErrMailboxClosed is the reason for refusing unauthenticated mail to a user
+// whose mailbox only accepts mail from authenticated senders (Synchronet's
+// restriction flag I).
+var ErrMailboxClosed = errors.New("mailbox closed to unauthenticated senders")

@@ -1,0 +1,300 @@
+package ctrl
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/bbsmail/bbsmail/ctrl/pattern"
+)
+
+// Config is one loaded, validated control directory. It is never modified
+// after Load returns, so sessions can share it; a reload builds a new one.
+// The pattern lists inside re-read their files when those change.
+type Config struct {
+	Paths  Paths
+	Mail   Mail   // sbbs.ini [Mail] with [Global] fallbacks and defaults
+	System System // main.ini and msgs.ini
+	Lists  Lists  // the .cfg and .can filter lists
+
+	Aliases []AliasLine // ctrl/alias.cfg in file order (first match wins)
+	DNSBL   []DNSBL     // ctrl/dns_blacklist.cfg in file order
+
+	// Warnings are things a sysop should fix that do not stop the server,
+	// such as unknown keys in [Mail]; `bbsmail check` prints them.
+	Warnings []string
+
+	settings []Setting
+}
+
+// Paths are the absolute directories and files of the BBS tree.
+type Paths struct {
+	Ctrl string // the control directory
+	Data string // main.ini [dir] data, default ../data
+	Text string // main.ini [dir] text, default ../text
+	Temp string // [Mail] or [Global] TempDirectory, default ../temp
+	Exec string // main.ini [dir] exec, default ../exec
+	Mods string // main.ini [dir] mods, default ../mods
+	Logs string // main.ini [dir] logs, default the data directory
+
+	SBBSIni string // the sbbs.ini actually read (sbbs.<host>.ini if present)
+	MainIni string
+	MsgsIni string
+	SSLCert string // ctrl/ssl.cert (PEM); created elsewhere when missing
+	SSLKey  string // ctrl/ssl.key
+}
+
+// Mail holds the effective [Mail] settings. Durations and sizes are already
+// converted; every field has the value the server should use.
+type Mail struct {
+	AutoStart         bool
+	Interfaces        []string // Interface: addresses (or addr:port) for SMTP
+	POP3Interfaces    []string // POP3Interface, falling back to [Global] Interface
+	OutboundInterface string   // local IPv4 address for outgoing connections
+	OutboundV6        string   // OutboundV6Interface
+	HostName          string   // blank: use System.InetAddr
+
+	SMTPPort          int
+	SubmissionPort    int
+	TLSSubmissionPort int
+	POP3Port          int
+	TLSPOP3Port       int
+
+	MaxClients               int // 0: Synchronet uses the node count; treat as 10 at least
+	MaxConcurrentConnections int // per IP, 0 = unlimited
+	MaxInactivity            time.Duration
+	MaxRecipients            int   // 0 = unlimited
+	MaxMsgSize               int64 // bytes, 0 = unlimited
+	MaxMsgsWaiting           int   // 0 = unlimited
+	MaxBadCommands           int   // bbsmail: disconnect after more bad commands than this
+	LinesPerYield            int   // accepted; Go schedules without it
+	MaxRequestsPerPeriod     int   // 0 = no rate limit
+	RequestRateLimitPeriod   time.Duration
+
+	MaxDeliveryAttempts int
+	RescanFrequency     time.Duration
+	ConnectTimeout      time.Duration
+	SemFileCheck        time.Duration // SemFileCheckFrequency
+	RelayServer         string
+	RelayPort           int
+	RelayUsername       string
+	RelayPassword       string // never printed by Dump
+	DNSServer           string // blank or <auto>: the system resolver
+	SendMailConcurrency int    // bbsmail: deliveries in parallel
+	SendMailPerHost     int    // bbsmail: connections per destination host
+	MXPort              int    // bbsmail: port for direct MX delivery (tests only)
+
+	DefaultUser         string
+	PostTo              string
+	ArchiveRequirements string
+	LoginRequirements   string
+	NotifyOfflineUsers  bool
+	SpamBlockDuration   time.Duration // 0 = spamblock entries never expire
+	DNSBLHeader         string        // DNSBlacklistHeader
+	DNSBLSubject        string        // DNSBlacklistSubject
+	DefaultCharset      string        // accepted, unused (as in Synchronet)
+	DKIMSign            bool
+	DKIMDomain          string
+	DKIMSelector        string
+
+	LogLevel       LogLevel
+	TLSErrorLevel  LogLevel
+	BindRetryCount int
+	BindRetryDelay time.Duration
+
+	LoginAttemptDelay            time.Duration
+	LoginAttemptThrottle         time.Duration
+	LoginAttemptHackThreshold    int
+	LoginAttemptTempBanThreshold int
+	LoginAttemptTempBanDuration  time.Duration
+	LoginAttemptFilterThreshold  int           // 0 = off
+	LoginAttemptFilterDuration   time.Duration // 0 = permanent
+
+	JavaScriptMaxBytes      int64
+	JavaScriptTimeLimit     int64 // ticks of 100 ms
+	JavaScriptGcInterval    int64
+	JavaScriptYieldInterval int64
+	JavaScriptLoadPath      string
+	JavaScriptOptions       string
+
+	TempDirectory string // as configured ("" = default); Paths.Temp is resolved
+	Options       Options
+}
+
+// System is the BBS itself, from main.ini and msgs.ini.
+type System struct {
+	Name     string // main.ini name
+	QWKID    string // main.ini qwk_id, upper case
+	Operator string // main.ini operator: the sysop's name
+	InetAddr string // msgs.ini [Internet] addr, else main.ini inetaddr
+
+	SysMisc  uint32 // main.ini settings (Synchronet sys_misc bits)
+	Login    uint32 // main.ini login (LOGIN_* bits)
+	MsgMisc  uint32 // msgs.ini settings (msg_misc bits)
+	FidoAddr []FidoAddr
+
+	Groups  []Group
+	Subs    []Sub
+	QWKHubs []QWKHub
+}
+
+// Bits in System.SysMisc, System.Login and System.MsgMisc. Values from
+// Synchronet's sbbsdefs.h (SM_FWDTONET, SM_DELREADM, LOGIN_USERNUM,
+// LOGIN_REALNAME, MM_REALNAME).
+const (
+	SMForwardToNet  uint32 = 1 << 26 // SM_FWDTONET: "Allow Forwarding to NetMail"
+	SMKillReadMail  uint32 = 1 << 27 // SM_DELREADM: "Kill Read E-mail"
+	LoginByNumber   uint32 = 1 << 0  // LOGIN_USERNUM
+	LoginByRealName uint32 = 1 << 1  // LOGIN_REALNAME
+	MMRealName      uint32 = 1 << 16 // MM_REALNAME: "Receive E-mail by Real Name"
+)
+
+// ForwardToNetmail reports "Allow Forwarding to NetMail".
+func (s *System) ForwardToNetmail() bool { return s.SysMisc&SMForwardToNet != 0 }
+
+// KillReadMail reports "Kill Read E-mail".
+func (s *System) KillReadMail() bool { return s.SysMisc&SMKillReadMail != 0 }
+
+// LoginNumber reports whether users may log in by user number.
+func (s *System) LoginNumber() bool { return s.Login&LoginByNumber != 0 }
+
+// LoginRealName reports whether users may log in by real name.
+func (s *System) LoginRealName() bool { return s.Login&LoginByRealName != 0 }
+
+// RealNameMail reports "Receive E-mail by Real Name".
+func (s *System) RealNameMail() bool { return s.MsgMisc&MMRealName != 0 }
+
+// Sub finds a sub-board by internal code, case-insensitively.
+func (s *System) Sub(code string) (Sub, bool) {
+	for _, sb := range s.Subs {
+		if strings.EqualFold(sb.Code, code) {
+			return sb, true
+		}
+	}
+	return Sub{}, false
+}
+
+// QWKHub finds a configured QWK hub by id, case-insensitively.
+func (s *System) QWKHub(id string) (QWKHub, bool) {
+	for _, h := range s.QWKHubs {
+		if strings.EqualFold(h.ID, id) {
+			return h, true
+		}
+	}
+	return QWKHub{}, false
+}
+
+// Group is a message group ([grp:NAME] in msgs.ini).
+type Group struct {
+	Name        string
+	Description string
+	CodePrefix  string
+}
+
+// Sub is a message sub-board ([sub:GROUP:CODE] in msgs.ini).
+type Sub struct {
+	Group       string
+	Code        string // internal code: the group's code_prefix + CODE
+	Name        string
+	Description string
+	PostARS     string // post_ars: who may post
+}
+
+// QWKHub is a QWK network hub ([qhub:ID] in msgs.ini).
+type QWKHub struct {
+	ID      string
+	Enabled bool
+}
+
+// FidoAddr is a FidoNet address zone:net/node[.point][@domain].
+type FidoAddr struct {
+	Zone, Net, Node, Point int
+	Domain                 string
+}
+
+func (a FidoAddr) String() string {
+	s := fmt.Sprintf("%d:%d/%d", a.Zone, a.Net, a.Node)
+	if a.Point != 0 {
+		s += fmt.Sprintf(".%d", a.Point)
+	}
+	if a.Domain != "" {
+		s += "@" + a.Domain
+	}
+	return s
+}
+
+// Lists are the filter lists, each re-read when its file changes. A missing
+// file is an empty list.
+type Lists struct {
+	// ctrl/
+	Relay           *pattern.File // relay.cfg: hosts/IPs allowed to relay unauthenticated
+	Domains         *pattern.File // domains.cfg: extra local domains
+	DNSBLExempt     *pattern.File // dnsbl_exempt.cfg
+	SpamBlock       *pattern.File // spamblock.cfg (IP only)
+	SpamBlockExempt *pattern.File // spamblock_exempt.cfg
+	SpamBait        *pattern.File // spambait.cfg
+	TwitList        *pattern.File // twitlist.cfg
+	IPFilterExempt  *pattern.File // ipfilter_exempt.cfg
+	// text/
+	Email    *pattern.File // email.can
+	Subject  *pattern.File // subject.can
+	IP       *pattern.File // ip.can
+	IPSilent *pattern.File // ip-silent.can
+	Host     *pattern.File // host.can
+	Name     *pattern.File // name.can
+	SMTPSpy  *pattern.File // smtpspy.can
+}
+
+// AliasLine is one alias.cfg line: "<alias> <value>". Matching and
+// substitution rules belong to the router.
+type AliasLine struct {
+	Name  string
+	Value string
+	Line  int
+}
+
+// DNSBL is one dns_blacklist.cfg line.
+type DNSBL struct {
+	Zone string // first word
+	Note string // the rest of the line
+	Line string // the whole trimmed line; Synchronet quotes it in replies
+}
+
+// IsLocalDomain reports whether mail for domain is delivered here: the
+// system address, HostName or an entry of domains.cfg.
+func (c *Config) IsLocalDomain(domain string) bool {
+	d := strings.TrimSuffix(strings.ToLower(domain), ".")
+	if d == "" {
+		return false
+	}
+	if strings.EqualFold(d, c.System.InetAddr) || (c.Mail.HostName != "" && strings.EqualFold(d, c.Mail.HostName)) {
+		return true
+	}
+	return c.Lists.Domains.Match(d)
+}
+
+// Host is the name the server announces: HostName, else the system address.
+func (c *Config) Host() string {
+	if c.Mail.HostName != "" {
+		return c.Mail.HostName
+	}
+	return c.System.InetAddr
+}
+
+// SMTPBlock returns the list of blocked address tags of a user,
+// data/user/NNNN.smtpblock.
+func (c *Config) SMTPBlock(user int) *pattern.File {
+	return pattern.NewFile(filepath.Join(c.Paths.Data, "user", fmt.Sprintf("%04d.smtpblock", user)))
+}
+
+// Settings returns every [Global]/[Mail] key with its effective value and
+// origin, in table order (what Dump prints).
+func (c *Config) Settings() []Setting { return append([]Setting(nil), c.settings...) }
+
+// Setting is one key of the effective configuration.
+type Setting struct {
+	Key    string // as Synchronet spells it
+	Value  string // RelayPassword is "(set)" or ""
+	Source string // "default", "sbbs.ini:12 [Mail]" or "sbbs.ini:40 [Global]"
+}

@@ -1,0 +1,82 @@
+package pop3d
+
+import (
+	"crypto/tls"
+	"log/slog"
+	"time"
+)
+
+// Config is a snapshot of the POP3 settings. A session keeps the snapshot it
+// started with; Server.SetConfig affects only sessions that start later.
+type Config struct {
+	// HostName is the name the server gives in its greeting and in the APOP
+	// timestamp.
+	HostName string
+	// Version is shown in the greeting and in the IMPLEMENTATION capability.
+	Version string
+	// TLS holds the certificate for STLS and for implicit TLS (port 995).
+	// Nil means STLS is not offered and Serve refuses implicit TLS.
+	TLS *tls.Config
+
+	// MaxClients limits the sessions served at once; 0 means no limit.
+	MaxClients int
+	// MaxConnsPerIP limits the connections from one address that have not
+	// logged in yet (Synchronet's MaxConcurrentConnections); 0 means no
+	// limit. Addresses matched by Exempt are not limited.
+	MaxConnsPerIP int
+	Exempt        Matcher
+
+	// MaxInactivity is how long the server waits for a command, or for the
+	// client to take data, before it closes the connection. Zero means ten
+	// minutes, the RFC 1939 §3 minimum.
+	MaxInactivity time.Duration
+	// LoginAttemptDelay is the pause before a failed login is answered.
+	LoginAttemptDelay time.Duration
+	// MaxBadCommands is how many unknown or malformed commands a session may
+	// send before it is closed. Zero means 10.
+	MaxBadCommands int
+
+	// NoReadPOP3 (NO_READ_POP3) leaves retrieved messages unread.
+	NoReadPOP3 bool
+	// KillReadSpam (KILL_READ_SPAM) deletes retrieved spam at QUIT.
+	KillReadSpam bool
+
+	// Logger receives the log; nil discards it.
+	Logger *slog.Logger
+	// Debug (DEBUG_POP3) logs every command and reply line, except
+	// passwords, at debug level.
+	Debug bool
+}
+
+const (
+	defaultInactivity     = 10 * time.Minute
+	defaultMaxBadCommands = 10
+	// maxAuthCommands is how many commands other than CAPA and STLS a client
+	// may send before it has logged in.
+	maxAuthCommands = 5
+	// maxFreeCommands bounds CAPA and STLS before login, so a client cannot
+	// hold a connection slot with them forever.
+	maxFreeCommands = 10
+	// maxLine is the RFC 2449 §4 limit for a command line, CRLF included.
+	maxLine = 255
+)
+
+// withDefaults returns a copy of c with zero values filled in.
+func (c Config) withDefaults() *Config {
+	if c.MaxInactivity <= 0 {
+		c.MaxInactivity = defaultInactivity
+	}
+	if c.MaxBadCommands <= 0 {
+		c.MaxBadCommands = defaultMaxBadCommands
+	}
+	if c.LoginAttemptDelay < 0 {
+		c.LoginAttemptDelay = 0
+	}
+	if c.HostName == "" {
+		c.HostName = "localhost"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &c
+}

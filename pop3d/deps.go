@@ -1,0 +1,66 @@
+package pop3d
+
+import (
+	"context"
+	"errors"
+
+	"github.com/bbsmail/bbsmail/envelope"
+)
+
+// ErrBadLogin is what an Authenticator wraps for an unknown user, a wrong
+// password or an account that may not log in. Any other error is taken as a
+// system failure: the client is told to try again later and the error is
+// logged, never shown.
+var ErrBadLogin = errors.New("unknown user or wrong password")
+
+// Authenticator checks BBS users' credentials.
+type Authenticator interface {
+	// Authenticate checks a USER/PASS login. login is the name the client
+	// gave, with any "#nospam" suffix already removed.
+	Authenticate(ctx context.Context, login, password string) (envelope.Identity, error)
+	// Secret returns the user's shared secret for APOP (RFC 1939 §7). An
+	// account without a usable secret answers an error wrapping ErrBadLogin.
+	Secret(ctx context.Context, login string) (envelope.Identity, string, error)
+}
+
+// Mailbox is the part of the mailbase a POP3 session needs. Implementations
+// must be safe for concurrent use by many sessions.
+type Mailbox interface {
+	// List returns the user's undeleted messages, oldest first.
+	List(ctx context.Context, user uint32) ([]Message, error)
+	// Read returns one whole stored message with CRLF line endings, exactly
+	// the octets counted in Message.Size. It must not keep a database
+	// transaction open after it returns: the session streams the bytes to a
+	// client that may be slow.
+	Read(ctx context.Context, user uint32, id uint64) ([]byte, error)
+	// MarkRead flags messages as read.
+	MarkRead(ctx context.Context, user uint32, ids ...uint64) error
+	// Delete removes messages in one transaction: all or none.
+	Delete(ctx context.Context, user uint32, ids ...uint64) error
+}
+
+// Message describes one stored message, without its text.
+type Message struct {
+	// ID is the mailbase's number for the message. It is unique in the
+	// mailbox and never reused, so it serves as the POP3 unique-id (UIDL).
+	ID uint64
+	// Size is the length of what Read returns, in octets.
+	Size int64
+	// Spam is set on messages flagged as spam when they were received.
+	Spam bool
+	// KillRead asks for the message to be deleted once it has been read.
+	KillRead bool
+}
+
+// Matcher answers whether any of the given strings is listed, as the
+// sysop's pattern lists (ctrl/pattern) do. It is used for
+// ipfilter_exempt.cfg.
+type Matcher interface {
+	Match(s ...string) bool
+}
+
+// Deps are the services a Server uses.
+type Deps struct {
+	Auth    Authenticator
+	Mailbox Mailbox
+}

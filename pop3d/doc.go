@@ -1,0 +1,36 @@
+// Package pop3d is the POP3 server of bbsmail: BBS users fetch the mail in
+// their BBS inbox with an ordinary mail client, on port 110 (plain, with
+// STLS) or port 995 (implicit TLS).
+//
+// It follows RFC 1939 (POP3), RFC 2449 (CAPA, response codes, the 255-octet
+// command line limit, PIPELINING), RFC 2595 §4 (STLS) and RFC 3206
+// (the AUTH and SYS response codes):
+//
+//   - AUTHORIZATION (RFC 1939 §4): CAPA, STLS, USER/PASS, APOP, QUIT. A
+//     failed login is answered after a delay with "-ERR [AUTH]" and the
+//     connection is closed; after five other commands without a login the
+//     connection is closed too. "name#nospam" logs in as name and hides mail
+//     flagged as spam for the session. Only one session may hold a mailbox
+//     at a time; a second login gets "-ERR [IN-USE]" (RFC 2449 §8.1.2).
+//   - TRANSACTION (RFC 1939 §5): the message list is a snapshot taken at
+//     login. STAT, LIST, UIDL, RETR, TOP, DELE, RSET, NOOP. Messages marked
+//     with DELE vanish from counts and listings until RSET. Sizes are the
+//     octets RETR sends before dot-stuffing; the unique-id is the
+//     mailbase's message number in decimal, which is never reused.
+//   - UPDATE (RFC 1939 §6): at QUIT the marked messages, plus retrieved
+//     kill-read mail (and retrieved spam under KILL_READ_SPAM), are deleted
+//     in one Mailbox.Delete call. A connection that ends without QUIT
+//     deletes nothing. Messages sent completely by RETR are marked read
+//     unless NO_READ_POP3.
+//
+// Where Synchronet's POP3 server departs from RFC 1939 (DELE acting at
+// once, STAT not reduced by DELE, sizes that are not octet counts) this
+// package follows the RFC instead.
+//
+// Deliberately not here: SASL AUTH (RFC 5034), the LOGIN-DELAY and EXPIRE
+// capabilities, failed-login bookkeeping across connections (temporary
+// bans, hack.log) and the ip.can/host.can filters, which belong to the
+// caller; the mailbase itself, reached only through the Mailbox and
+// Authenticator interfaces in deps.go. Message bodies are read one at a
+// time, never the whole mailbox.
+package pop3d

@@ -1,0 +1,142 @@
+package pop3d_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bbsmail/bbsmail/pop3d"
+)
+
+// dialLogin connects and logs in as joe, returning the reader after the
+// login reply.
+func dialLogin(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, ioTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	_ = c.SetDeadline(time.Now().Add(ioTimeout))
+	r := bufio.NewReader(c)
+	if _, err := c.Write([]byte("USER joe\r\nPASS Secret Word\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"+OK bbs.test", "+OK send", "+OK joe has"} {
+		line, err := r.ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, want) {
+			t.Fatalf("line %d: %q, %v; want %q...", i, line, err, want)
+		}
+	}
+	return c, r
+}
+
+// panicBase panics on Read, as a mailbase bug would.
+type panicBase struct{ *fakeBase }
+
+func (panicBase) Read(context.Context, uint32, uint64) ([]byte, error) { panic("mailbase bug") }
+
+func TestPanicInSessionClosesOnlyThatConnection(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, pop3d.Config{}, false, false)
+	// Swap in a server whose mailbase panics, on its own listener.
+	srv := pop3d.New(pop3d.Config{HostName: "bbs.test"}, pop3d.Deps{Auth: ts.base, Mailbox: panicBase{ts.base}})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l, false) }()
+
+	c, r := dialLogin(t, l.Addr().String())
+	if _, err := c.Write([]byte("RETR 1\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := r.ReadString('\n'); err == nil {
+		t.Fatalf("after a panic the connection stays open: %q", line)
+	}
+	// The server is still serving, and the mailbox lock was released.
+	c2, r2 := dialLogin(t, l.Addr().String())
+	if _, err := c2.Write([]byte("STAT\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if line, _ := r2.ReadString('\n'); line != "+OK 3 161\r\n" {
+		t.Fatalf("STAT after panic: %q", line)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, pop3d.ErrServerClosed) {
+		t.Fatalf("Serve: %v", err)
+	}
+}
+
+func TestShutdownTellsIdleClientsAndDeletesNothing(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, pop3d.Config{}, false, false)
+	c, r := dialLogin(t, ts.addr)
+	if _, err := c.Write([]byte("DELE 1\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if line, _ := r.ReadString('\n'); !strings.HasPrefix(line, "+OK") {
+		t.Fatalf("DELE: %q", line)
+	}
+	ts.stop(t)
+	if line, _ := r.ReadString('\n'); line != "-ERR [SYS/TEMP] Server shutting down\r\n" {
+		t.Fatalf("idle client got %q at shutdown", line)
+	}
+	if _, err := r.ReadString('\n'); err == nil {
+		t.Fatal("connection still open after shutdown")
+	}
+	if got := ts.base.ids(ts.base.deleted, "joe"); len(got) != 0 {
+		t.Fatalf("shutdown deleted %v", got)
+	}
+	if _, err := net.DialTimeout("tcp", ts.addr, ioTimeout); err == nil {
+		t.Fatal("listener still accepting after shutdown")
+	}
+}
+
+func TestSetConfigAppliesToNewSessions(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, pop3d.Config{}, false, false)
+	first, r1 := dialLogin(t, ts.addr)
+	ts.srv.SetConfig(pop3d.Config{HostName: "renamed.test", MaxBadCommands: 1})
+	c, err := net.DialTimeout("tcp", ts.addr, ioTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(ioTimeout))
+	r := bufio.NewReader(c)
+	if line, _ := r.ReadString('\n'); !strings.HasPrefix(line, "+OK renamed.test bbsmail POP3 Server Ready <") {
+		t.Fatalf("greeting after SetConfig: %q", line)
+	}
+	// The session that started before keeps its settings.
+	if _, err := first.Write([]byte("XXXX\r\nNOOP\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"-ERR Unknown command\r\n", "+OK\r\n"} {
+		if line, _ := r1.ReadString('\n'); line != want {
+			t.Fatalf("old session: %q, want %q", line, want)
+		}
+	}
+}
+
+func TestImplicitTLSNeedsCertificate(t *testing.T) {
+	t.Parallel()
+	srv := pop3d.New(pop3d.Config{}, pop3d.Deps{})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := srv.Serve(l, true); !errors.Is(err, pop3d.ErrNoTLS) {
+		t.Fatalf("Serve without a certificate in 995 mode: %v", err)
+	}
+}

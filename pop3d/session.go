@@ -1,0 +1,455 @@
+package pop3d
+
+import (
+	"bufio"
+	"context"
+	"crypto/md5"
+	"crypto/rand"
+	"crypto/subtle"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/bbsmail/bbsmail/envelope"
+)
+
+type state int
+
+const (
+	stateAuth  state = iota // RFC 1939 §4 AUTHORIZATION
+	stateTrans              // RFC 1939 §5 TRANSACTION
+)
+
+// errQuiet ends a session without another reply (the connection is gone,
+// or a TLS handshake failed so nothing readable can be sent).
+var errQuiet = errors.New("connection closed")
+
+// session is one client connection. Only its own goroutine touches it,
+// except raw (closed or given a deadline by Shutdown) and the fields the
+// server guards with its mutex (loggedIn, holdsLock, ident during lock).
+type session struct {
+	srv    *Server
+	cfg    *Config
+	raw    net.Conn // the accepted TCP connection
+	conn   net.Conn // raw, or the TLS connection on top of it
+	ip     string
+	id     uint64
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	r    *bufio.Reader
+	w    *bufio.Writer
+	werr error // first write error; the session ends when it is set
+	tls  bool
+
+	challenge string
+	state     state
+	user      string // name from USER, for the PASS that must follow
+	nospam    bool
+	ident     envelope.Identity
+	loggedIn  bool // guarded by srv.mu
+	holdsLock bool // guarded by srv.mu
+	msgs      []entry
+	updated   bool // QUIT ran the UPDATE state
+	quit      bool
+
+	bad, authCmds, freeCmds int
+}
+
+func newSession(srv *Server, cfg *Config, c net.Conn, ip string, id uint64) *session {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &session{
+		srv: srv, cfg: cfg, raw: c, conn: c, ip: ip, id: id,
+		log: cfg.Logger.With("sess", id, "ip", ip),
+		ctx: ctx, cancel: cancel,
+	}
+	s.r = bufio.NewReader(c)
+	s.w = bufio.NewWriter(deadlineWriter{s})
+	return s
+}
+
+// deadlineWriter gives every write to the client MaxInactivity to complete,
+// so a client that stops reading cannot hold a session forever.
+type deadlineWriter struct{ s *session }
+
+func (d deadlineWriter) Write(p []byte) (int, error) {
+	if d.s.werr != nil {
+		return 0, d.s.werr
+	}
+	_ = d.s.conn.SetWriteDeadline(time.Now().Add(d.s.cfg.MaxInactivity))
+	n, err := d.s.conn.Write(p)
+	if err != nil {
+		d.s.werr = fmt.Errorf("write to client: %w", err)
+	}
+	return n, err
+}
+
+// interrupt wakes a session that waits for a command, for Shutdown. The
+// session sees the server shutting down once its read returns.
+func (s *session) interrupt() { _ = s.raw.SetReadDeadline(time.Now()) }
+
+// run serves the connection until QUIT, an error or Shutdown.
+func (s *session) run(implicitTLS bool, verdict admission) {
+	defer s.cancel()
+	defer func() { _ = s.conn.Close() }()
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("POP3 !PANIC in session", "panic", p, "stack", string(debug.Stack()))
+		}
+	}()
+	port := 0
+	if a, ok := s.raw.RemoteAddr().(*net.TCPAddr); ok {
+		port = a.Port
+	}
+	s.log.Info(fmt.Sprintf("POP3 connection accepted from: %s port %d", s.ip, port))
+	if implicitTLS && !s.startTLS() {
+		return
+	}
+	switch verdict {
+	case tooManyFromIP:
+		s.log.Warn(fmt.Sprintf("POP3 !MAXIMUM CONNECTIONS (%d) EXCEEDED by %s", s.cfg.MaxConnsPerIP, s.ip))
+		s.sendNow("-ERR System Error: Maximum connections exceeded, try again later")
+		return
+	case tooManyClients:
+		s.log.Warn(fmt.Sprintf("POP3 !MAXIMUM CLIENTS (%d) reached, refusing %s", s.cfg.MaxClients, s.ip))
+		s.sendNow("-ERR System Error: Maximum active clients reached, try again later")
+		return
+	}
+	s.challenge = newChallenge(s.cfg.HostName)
+	s.send(s.greeting(implicitTLS))
+	s.loop()
+	s.finish()
+	s.log.Info("POP3 session ended", "user", s.ident.Alias)
+}
+
+func (s *session) greeting(implicitTLS bool) string {
+	proto := "POP3"
+	if implicitTLS {
+		proto = "POP3S"
+	}
+	words := []string{"+OK", s.cfg.HostName, "bbsmail", proto, "Server"}
+	if s.cfg.Version != "" {
+		words = append(words, s.cfg.Version)
+	}
+	return strings.Join(append(words, "Ready", s.challenge), " ")
+}
+
+// newChallenge makes the RFC 1939 §7 timestamp: unique per greeting.
+func newChallenge(host string) string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("<%s.%d@%s>", hex.EncodeToString(b[:]), time.Now().UnixNano(), host)
+}
+
+func (s *session) loop() {
+	for !s.quit {
+		if s.flushIfIdle() != nil {
+			return
+		}
+		_ = s.conn.SetReadDeadline(time.Now().Add(s.cfg.MaxInactivity))
+		if s.srv.shutting.Load() {
+			s.sendNow("-ERR [SYS/TEMP] Server shutting down")
+			return
+		}
+		line, err := readLine(s.r)
+		if err != nil && !errors.Is(err, errLineTooLong) {
+			s.readFailed(err)
+			return
+		}
+		if err == nil {
+			s.debugLine(line)
+			err = s.dispatch(line)
+		} else {
+			err = badCommand("Line too long")
+		}
+		if s.reply(err) {
+			_ = s.w.Flush()
+			return
+		}
+	}
+	_ = s.w.Flush()
+}
+
+// flushIfIdle sends buffered replies once the client has no further
+// pipelined commands waiting (RFC 2449 §6.6).
+func (s *session) flushIfIdle() error {
+	if s.r.Buffered() > 0 {
+		return s.werr
+	}
+	_ = s.w.Flush()
+	return s.werr
+}
+
+func (s *session) readFailed(err error) {
+	var ne net.Error
+	switch {
+	case s.srv.shutting.Load():
+		s.sendNow("-ERR [SYS/TEMP] Server shutting down")
+	case errors.As(err, &ne) && ne.Timeout():
+		s.log.Info(fmt.Sprintf("POP3 inactivity timeout (%s) for %s", s.cfg.MaxInactivity, s.ip))
+		s.sendNow("-ERR Inactivity timeout, closing connection")
+	default:
+		s.log.Debug("POP3 client disconnected", "err", err)
+	}
+}
+
+func (s *session) debugLine(line string) {
+	if !s.cfg.Debug {
+		return
+	}
+	if verb, _, _ := strings.Cut(line, " "); strings.EqualFold(verb, "PASS") {
+		line = "PASS ********"
+	}
+	s.log.Debug("POP3 RX " + line)
+}
+
+// reply turns a handler's result into the reply line: the one place where
+// errors become POP3 answers. It reports whether the session must end.
+func (s *session) reply(err error) bool {
+	if s.werr != nil || errors.Is(err, errQuiet) {
+		return true
+	}
+	if err == nil {
+		return false
+	}
+	var re *replyError
+	if errors.As(err, &re) && re.Err != nil {
+		s.log.Error("POP3 !ERROR", "err", re.Err)
+	}
+	if re == nil {
+		ref := fmt.Sprintf("%d.%d", s.id, time.Now().Unix())
+		s.log.Error("POP3 !ERROR", "ref", ref, "err", err)
+		re = &replyError{Text: "[SYS/TEMP] Internal error, try again later (ref " + ref + ")"}
+	}
+	text, end := re.Text, re.Close
+	if re.Bad {
+		s.bad++
+		if s.bad >= s.cfg.MaxBadCommands {
+			s.log.Warn(fmt.Sprintf("POP3 !TOO MANY BAD COMMANDS (%d) from %s", s.bad, s.ip))
+			text, end = "Too many bad commands, closing connection", true
+		}
+	}
+	s.send("-ERR " + text)
+	return end
+}
+
+// send queues one reply line; it goes out at the next flush.
+func (s *session) send(line string) {
+	if s.cfg.Debug {
+		s.log.Debug("POP3 TX " + line)
+	}
+	_, _ = s.w.WriteString(line + "\r\n")
+}
+
+// sendNow writes a last line before the connection is closed.
+func (s *session) sendNow(line string) {
+	s.send(line)
+	_ = s.w.Flush()
+}
+
+func (s *session) dispatch(line string) error {
+	cmd, err := parseCommand(line)
+	if err != nil {
+		return badCommand("Unknown command")
+	}
+	if s.state == stateAuth {
+		return s.authCommand(cmd)
+	}
+	return s.transCommand(cmd)
+}
+
+// authCommand handles the AUTHORIZATION state (RFC 1939 §4, RFC 2595 §4).
+func (s *session) authCommand(cmd command) error {
+	pendingUser := s.user
+	s.user = ""
+	switch cmd.Verb {
+	case "CAPA", "STLS":
+		if s.freeCmds++; s.freeCmds > maxFreeCommands {
+			return &replyError{Text: "Too many commands without login", Close: true}
+		}
+		if cmd.Verb == "CAPA" {
+			s.capa()
+			return nil
+		}
+		return s.stls()
+	case "QUIT":
+		s.send("+OK " + s.cfg.HostName + " POP3 server signing off")
+		s.quit = true
+		return nil
+	}
+	if s.authCmds++; s.authCmds > maxAuthCommands {
+		s.log.Warn(fmt.Sprintf("POP3 !TOO MANY COMMANDS without login from %s", s.ip))
+		return &replyError{Text: "Too many commands without login", Close: true}
+	}
+	switch cmd.Verb {
+	case "USER":
+		if strings.TrimSpace(cmd.Arg) == "" {
+			return badCommand("USER needs a name")
+		}
+		s.user = cmd.Arg
+		s.send("+OK send your password")
+		return nil
+	case "PASS":
+		if pendingUser == "" {
+			return badCommand("USER first")
+		}
+		return s.login("USER/PASS", pendingUser, func(ctx context.Context, login string) (envelope.Identity, error) {
+			return s.srv.deps.Auth.Authenticate(ctx, login, cmd.Arg)
+		})
+	case "APOP":
+		return s.apop(cmd.Arg)
+	case "STAT", "LIST", "UIDL", "RETR", "TOP", "DELE", "RSET", "NOOP":
+		return badCommand("Not logged in")
+	}
+	return badCommand("Unknown command")
+}
+
+func (s *session) capa() {
+	s.send("+OK Capability list follows")
+	for _, c := range []string{"TOP", "USER", "PIPELINING", "UIDL", "RESP-CODES", "AUTH-RESP-CODE"} {
+		s.send(c)
+	}
+	impl := "IMPLEMENTATION bbsmail"
+	if s.cfg.Version != "" {
+		impl += " " + s.cfg.Version
+	}
+	s.send(impl)
+	if s.state == stateAuth && !s.tls && s.cfg.TLS != nil {
+		s.send("STLS")
+	}
+	s.send(".")
+}
+
+// stls upgrades the connection (RFC 2595 §4). Whatever the client sent
+// after STLS and before the handshake is thrown away with the old reader,
+// so plaintext injected by a man in the middle never reaches the session.
+func (s *session) stls() error {
+	if s.tls {
+		return refuse("Already using TLS")
+	}
+	if s.cfg.TLS == nil {
+		return refuse("STLS not available")
+	}
+	s.sendNow("+OK Begin TLS negotiation")
+	if s.werr != nil || !s.startTLS() {
+		return errQuiet
+	}
+	return nil
+}
+
+// startTLS runs the server side of a TLS handshake on the connection.
+func (s *session) startTLS() bool {
+	tc := tls.Server(s.raw, tlsConfig(s.cfg))
+	_ = tc.SetDeadline(time.Now().Add(s.cfg.MaxInactivity))
+	if err := tc.HandshakeContext(s.ctx); err != nil {
+		s.log.Info(fmt.Sprintf("POP3 !TLS handshake failed with %s", s.ip), "err", err)
+		return false
+	}
+	_ = tc.SetDeadline(time.Time{})
+	s.conn, s.tls = tc, true
+	s.r = bufio.NewReader(tc)
+	return true
+}
+
+func (s *session) apop(arg string) error {
+	i := strings.LastIndexByte(arg, ' ')
+	if i <= 0 {
+		return badCommand("APOP needs a name and a digest")
+	}
+	name, digest := arg[:i], strings.ToLower(arg[i+1:])
+	if _, err := hex.DecodeString(digest); err != nil || len(digest) != 2*md5.Size {
+		return badCommand("APOP digest must be 32 hexadecimal digits")
+	}
+	return s.login("APOP", name, func(ctx context.Context, login string) (envelope.Identity, error) {
+		id, secret, err := s.srv.deps.Auth.Secret(ctx, login)
+		if err != nil {
+			return id, err
+		}
+		// Synchronet compares passwords case-insensitively and digests the
+		// lower-cased secret, so clients set up for it send that digest.
+		if apopMatch(s.challenge, secret, digest) || apopMatch(s.challenge, strings.ToLower(secret), digest) {
+			return id, nil
+		}
+		return envelope.Identity{}, fmt.Errorf("APOP digest mismatch: %w", ErrBadLogin)
+	})
+}
+
+func apopMatch(challenge, secret, digest string) bool {
+	sum := md5.Sum([]byte(challenge + secret))
+	return subtle.ConstantTimeCompare([]byte(hex.EncodeToString(sum[:])), []byte(digest)) == 1
+}
+
+// splitNoSpam cuts a login name at "#nospam": the session then hides mail
+// flagged as spam.
+func splitNoSpam(name string) (string, bool) {
+	i := strings.Index(strings.ToLower(name), "#nospam")
+	if i < 0 {
+		return name, false
+	}
+	return name[:i], true
+}
+
+// login checks credentials, takes the mailbox lock and snapshots the
+// message list, entering the TRANSACTION state.
+func (s *session) login(method, name string, verify func(context.Context, string) (envelope.Identity, error)) error {
+	login, nospam := splitNoSpam(name)
+	id, err := verify(s.ctx, login)
+	if err == nil && id.User == 0 {
+		err = fmt.Errorf("user number 0: %w", ErrBadLogin)
+	}
+	if err != nil {
+		if !errors.Is(err, ErrBadLogin) {
+			s.log.Error(fmt.Sprintf("POP3 !ERROR checking credentials for user: %s", login), "err", err)
+			return &replyError{Text: "[SYS/TEMP] Authentication unavailable, try again later", Close: true}
+		}
+		s.log.Warn(fmt.Sprintf("POP3 [%s] !AUTHENTICATION FAILURE (%s) for user: %s", s.ip, method, login))
+		s.pause(s.cfg.LoginAttemptDelay)
+		return &replyError{Text: "[AUTH] Authentication failure", Close: true}
+	}
+	if !s.srv.lock(s, id) {
+		s.log.Warn(fmt.Sprintf("POP3 !MAILBOX IN USE for %s from %s", id.Alias, s.ip))
+		return &replyError{Text: "[IN-USE] Mailbox already locked", Close: true}
+	}
+	all, err := s.srv.deps.Mailbox.List(s.ctx, id.User)
+	if err != nil {
+		return &replyError{Text: "[SYS/TEMP] Mailbox unavailable, try again later", Close: true,
+			Err: fmt.Errorf("list mailbox of user %d: %w", id.User, err)}
+	}
+	s.msgs = make([]entry, 0, len(all))
+	for _, m := range all {
+		if nospam && m.Spam {
+			continue
+		}
+		s.msgs = append(s.msgs, entry{Message: m})
+	}
+	s.nospam, s.state = nospam, stateTrans
+	how := ""
+	if nospam {
+		how = " (spam hidden)"
+	}
+	s.log.Info(fmt.Sprintf("POP3 %s logged in via %s%s", id.Alias, method, how))
+	n, size := s.totals()
+	s.send(fmt.Sprintf("+OK %s has %d messages (%d octets)", id.Alias, n, size))
+	return nil
+}
+
+// pause waits before a failure reply, cut short by Shutdown.
+func (s *session) pause(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-s.ctx.Done():
+	case <-s.srv.stopped:
+	}
+}

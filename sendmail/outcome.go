@@ -1,0 +1,106 @@
+package sendmail
+
+import (
+	"context"
+	"time"
+
+	"github.com/bbsmail/bbsmail/envelope"
+)
+
+// settle tells the queue each recipient's outcome: delivered entries are
+// removed (and their address auto-exempted), temporary failures deferred
+// with backoff, and permanent failures or entries out of attempts bounced
+// to the sender and removed.
+func (s *Sender) settle(ctx context.Context, j *job, rs []*rcptState) {
+	var failed []*rcptState
+	for _, r := range rs {
+		e := r.entry
+		switch {
+		case r.ok:
+			s.log.Info("SendMail delivered", "id", e.ID, "to", e.Rcpt, "host", r.host, "reply", r.reply)
+			if err := s.q.QueueDelivered(e.ID); err != nil {
+				s.log.Error("SendMail removing delivered entry", "id", e.ID, "err", err)
+			}
+			r.settled = true
+			s.forget(e.ID)
+			if j.reversePath != "" {
+				s.autoExempt(j.reversePath, r.path)
+			}
+		case !r.perm && e.Attempts+1 < s.cfg.MaxAttempts:
+			s.log.Info("SendMail deferred", "id", e.ID, "to", e.Rcpt, "attempts", e.Attempts+1, "reason", r.failText())
+			r.settled = true
+			s.settleDefer(e, r.failText())
+		default:
+			failed = append(failed, r)
+		}
+	}
+	if len(failed) > 0 {
+		s.bounce(ctx, j, failed)
+	}
+}
+
+// bounce sends one delivery-failure notice for the failed recipients of
+// j, then removes their entries. Notices are never sent for mail from the
+// null sender or for mail that is itself a notice, which would loop. If
+// the notice cannot be stored the entries are deferred, so the sender is
+// told later rather than never.
+func (s *Sender) bounce(ctx context.Context, j *job, failed []*rcptState) {
+	fail := func() {
+		for _, r := range failed {
+			if err := s.q.QueueFail(r.entry.ID, r.failText()); err != nil {
+				s.log.Error("SendMail removing failed entry", "id", r.entry.ID, "err", err)
+			}
+			r.settled = true
+			s.forget(r.entry.ID)
+		}
+	}
+	for _, r := range failed {
+		s.log.Warn("SendMail delivery failed", "id", r.entry.ID, "from", j.reversePath, "to", r.entry.Rcpt,
+			"attempts", r.entry.Attempts+1, "reason", r.failText())
+	}
+	if j.reversePath == "" || isNotice(j.msg) {
+		s.log.Info("SendMail not bouncing a message from the null sender or a delivery-failure notice",
+			"id", failed[0].entry.ID)
+		fail()
+		return
+	}
+	if s.drop == nil {
+		s.log.Error("SendMail has no maildrop for the bounce", "id", failed[0].entry.ID)
+		fail()
+		return
+	}
+	msg := s.bounceMessage(j, failed)
+	env := s.bounceEnvelope(j, failed[0].entry)
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := s.drop.Deliver(dctx, env, msg); err != nil {
+		s.log.Error("SendMail storing the bounce", "id", failed[0].entry.ID, "err", err)
+		for _, r := range failed {
+			r.settled = true
+			s.settleDefer(r.entry, "storing the delivery-failure notice: "+err.Error())
+		}
+		return
+	}
+	fail()
+}
+
+// bounceEnvelope addresses the notice: a local sender's mailbox, else the
+// reverse path by Internet mail. The notice itself has the null sender.
+func (s *Sender) bounceEnvelope(j *job, e Entry) *envelope.Envelope {
+	rc := envelope.Rcpt{Kind: envelope.KindRemote, To: j.reversePath, NetType: envelope.NetInternet,
+		NetAddr: j.reversePath, ForwardPath: "<" + j.reversePath + ">"}
+	if e.LocalSender != 0 {
+		rc = envelope.Rcpt{Kind: envelope.KindMailbox, User: e.LocalSender, To: j.reversePath}
+	}
+	return &envelope.Envelope{
+		ID:          "bounce-" + formatID(e.ID),
+		ReversePath: "",
+		Helo:        s.cfg.HostName,
+		ClientIP:    "127.0.0.1",
+		ClientHost:  s.cfg.HostName,
+		ServerHost:  s.cfg.HostName,
+		Proto:       "SMTP",
+		Rcpts:       []envelope.Rcpt{rc},
+		Received:    s.cfg.Now(),
+	}
+}
