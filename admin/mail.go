@@ -1,0 +1,181 @@
+package admin
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/bbsmail/bbsmail/store"
+)
+
+func sortStrings(s []string) { sort.Strings(s) }
+
+func mailList(_ context.Context, env Env, args []string, sio stdio) error {
+	pos, err := parse(flag.NewFlagSet("mail list", flag.ContinueOnError), args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 1, "ALIAS"); err != nil {
+		return err
+	}
+	u, err := findUser(env.DB, pos[0])
+	if err != nil {
+		return err
+	}
+	msgs, err := env.DB.Mailbox(u.Number)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(sio.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\tDATE\tFROM\tSUBJECT\tSIZE\tFLAGS")
+	for _, m := range msgs {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\n", m.ID, stamp(m.Received), clip(m.From, 40), clip(m.Subject, 50), m.Size, msgFlags(m.Flags))
+	}
+	return tw.Flush()
+}
+
+func mailRead(_ context.Context, env Env, args []string, sio stdio) error {
+	pos, err := parse(flag.NewFlagSet("mail read", flag.ContinueOnError), args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 2, "ALIAS N"); err != nil {
+		return err
+	}
+	u, err := findUser(env.DB, pos[0])
+	if err != nil {
+		return err
+	}
+	id, err := strconv.ParseUint(pos[1], 10, 64)
+	if err != nil {
+		return usagef("message number %q", pos[1])
+	}
+	text, _, err := env.DB.ReadMessage(u.Number, id)
+	if err != nil {
+		return fmt.Errorf("message %d of %s: %w", id, u.Alias, err)
+	}
+	_, err = sio.out.Write(text)
+	return err
+}
+
+func subList(_ context.Context, env Env, args []string, sio stdio) error {
+	pos, err := parse(flag.NewFlagSet("sub list", flag.ContinueOnError), args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 1, "CODE"); err != nil {
+		return err
+	}
+	posts, err := env.DB.SubPosts(pos[0])
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(sio.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\tDATE\tFROM\tTO\tSUBJECT")
+	for _, p := range posts {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", p.Number, stamp(p.Received), clip(p.From, 40), clip(p.To, 25), clip(p.Subject, 50))
+	}
+	return tw.Flush()
+}
+
+func subRead(_ context.Context, env Env, args []string, sio stdio) error {
+	pos, err := parse(flag.NewFlagSet("sub read", flag.ContinueOnError), args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 2, "CODE N"); err != nil {
+		return err
+	}
+	n, err := strconv.ParseUint(pos[1], 10, 64)
+	if err != nil {
+		return usagef("message number %q", pos[1])
+	}
+	_, text, err := env.DB.SubPost(pos[0], n)
+	if err != nil {
+		return err
+	}
+	_, err = sio.out.Write(text)
+	return err
+}
+
+func netmailList(_ context.Context, env Env, args []string, sio stdio) error {
+	if _, err := parse(flag.NewFlagSet("netmail list", flag.ContinueOnError), args); err != nil {
+		return err
+	}
+	list, err := env.DB.Netmail()
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(sio.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\tDATE\tNET\tDESTINATION\tTO\tFROM\tSUBJECT")
+	for _, m := range list {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, stamp(m.Received), m.NetType, m.NetAddr, clip(m.To, 25), clip(m.From, 40), clip(m.Subject, 40))
+	}
+	return tw.Flush()
+}
+
+func telegramList(_ context.Context, env Env, args []string, sio stdio) error {
+	fs := flag.NewFlagSet("telegram list", flag.ContinueOnError)
+	clear := fs.Bool("clear", false, "remove the telegrams after listing them")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 1, "ALIAS"); err != nil {
+		return err
+	}
+	u, err := findUser(env.DB, pos[0])
+	if err != nil {
+		return err
+	}
+	list, err := env.DB.Telegrams(u.Number, *clear)
+	if err != nil {
+		return err
+	}
+	for _, t := range list {
+		fmt.Fprintf(sio.out, "[%s]\n%s\n", stamp(t.Time), t.Text)
+	}
+	if len(list) == 0 {
+		fmt.Fprintf(sio.out, "no telegrams for %s\n", u.Alias)
+	}
+	return nil
+}
+
+func msgFlags(f store.MsgFlags) string {
+	var out []string
+	for _, x := range []struct {
+		bit  store.MsgFlags
+		name string
+	}{{store.FlagRead, "read"}, {store.FlagSpam, "spam"}, {store.FlagKillRead, "kill-read"}, {store.FlagDeleted, "deleted"}} {
+		if f&x.bit != 0 {
+			out = append(out, x.name)
+		}
+	}
+	if len(out) == 0 {
+		return "new"
+	}
+	return strings.Join(out, ",")
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format("2006-01-02 15:04")
+}
+
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		if s == "" {
+			return "-"
+		}
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

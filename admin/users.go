@@ -1,0 +1,250 @@
+package admin
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/bbsmail/bbsmail/store"
+)
+
+func userAdd(_ context.Context, env Env, args []string, sio stdio) error {
+	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
+	pw := fs.String("password", "", "password, or - to read it from standard input")
+	real := fs.String("realname", "", "real name")
+	netmail := fs.String("netmail", "", "netmail/forwarding address")
+	level := fs.Int("level", 10, "security level")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 1, "ALIAS"); err != nil {
+		return err
+	}
+	password, err := readPassword(*pw, flagSet(fs, "password"), sio)
+	if err != nil {
+		return err
+	}
+	n, err := env.DB.AddUser(store.User{Alias: pos[0], RealName: *real, NetMail: *netmail, Level: *level}, password)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(sio.out, n)
+	return nil
+}
+
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			set = true
+		}
+	})
+	return set
+}
+
+func userList(_ context.Context, env Env, args []string, sio stdio) error {
+	fs := flag.NewFlagSet("user list", flag.ContinueOnError)
+	all := fs.Bool("all", false, "include deleted users")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	users, err := env.DB.Users()
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(sio.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\tALIAS\tREAL NAME\tNETMAIL\tLEVEL\tFLAGS")
+	for _, u := range users {
+		if u.Deleted && !*all {
+			continue
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\n", u.Number, u.Alias, u.RealName, u.NetMail, u.Level, userFlags(u))
+	}
+	return tw.Flush()
+}
+
+func userFlags(u store.User) string {
+	var f []string
+	add := func(on bool, s string) {
+		if on {
+			f = append(f, s)
+		}
+	}
+	add(u.Deleted, "deleted")
+	add(u.Inactive, "inactive")
+	add(u.Forward, "forward")
+	add(u.ExemptW, "exempt-w")
+	add(u.RestrictI, "restrict-i")
+	add(u.RestrictM, "restrict-m")
+	add(u.RestrictG, "restrict-g")
+	add(u.Online, "online")
+	if len(f) == 0 {
+		return "-"
+	}
+	return strings.Join(f, ",")
+}
+
+func userPasswd(_ context.Context, env Env, args []string, sio stdio) error {
+	fs := flag.NewFlagSet("user passwd", flag.ContinueOnError)
+	pw := fs.String("password", "", "new password, or - to read it from standard input")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 1, "ALIAS"); err != nil {
+		return err
+	}
+	u, err := findUser(env.DB, pos[0])
+	if err != nil {
+		return err
+	}
+	password, err := readPassword(*pw, flagSet(fs, "password"), sio)
+	if err != nil {
+		return err
+	}
+	if err := env.DB.SetPassword(u.Number, password); err != nil {
+		return err
+	}
+	fmt.Fprintf(sio.out, "password of #%d %s changed\n", u.Number, u.Alias)
+	return nil
+}
+
+func userDel(_ context.Context, env Env, args []string, sio stdio) error {
+	pos, err := parse(flag.NewFlagSet("user del", flag.ContinueOnError), args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 1, "ALIAS"); err != nil {
+		return err
+	}
+	u, err := findUser(env.DB, pos[0])
+	if err != nil {
+		return err
+	}
+	if err := env.DB.DeleteUser(u.Number); err != nil {
+		return err
+	}
+	fmt.Fprintf(sio.out, "user #%d %s deleted\n", u.Number, u.Alias)
+	return nil
+}
+
+// optBool is a tri-state boolean flag: unset, true or false.
+type optBool struct {
+	set, val bool
+}
+
+func (b *optBool) String() string { return strconv.FormatBool(b.val) }
+func (b *optBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	b.set, b.val = true, v
+	return nil
+}
+func (b *optBool) IsBoolFlag() bool { return true }
+
+type optString struct {
+	set bool
+	val string
+}
+
+func (s *optString) String() string     { return s.val }
+func (s *optString) Set(v string) error { s.set, s.val = true, v; return nil }
+
+func userSet(_ context.Context, env Env, args []string, sio stdio) error {
+	fs := flag.NewFlagSet("user set", flag.ContinueOnError)
+	var realName, netmail, alias optString
+	var forward, exemptW, inactive, restrictI, restrictM, restrictG optBool
+	level := fs.Int("level", -1, "security level (0-99)")
+	fs.Var(&alias, "alias", "new alias")
+	fs.Var(&realName, "realname", "real name")
+	fs.Var(&netmail, "netmail", "netmail/forwarding address")
+	fs.Var(&forward, "forward", "forward mail to the netmail address")
+	fs.Var(&exemptW, "exempt-w", "exempt from MaxMsgsWaiting")
+	fs.Var(&inactive, "inactive", "account inactive")
+	fs.Var(&restrictI, "restrict-i", "restriction I: closed mailbox for unauthenticated senders")
+	fs.Var(&restrictM, "restrict-m", "restriction M: no relaying")
+	fs.Var(&restrictG, "restrict-g", "restriction G: no relaying")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 1, "ALIAS"); err != nil {
+		return err
+	}
+	if *level > 99 || (*level < 0 && *level != -1) {
+		return usagef("level must be 0-99")
+	}
+	u, err := findUser(env.DB, pos[0])
+	if err != nil {
+		return err
+	}
+	err = env.DB.UpdateUser(u.Number, func(u *store.User) error {
+		if alias.set {
+			u.Alias = alias.val
+		}
+		if realName.set {
+			u.RealName = realName.val
+		}
+		if netmail.set {
+			u.NetMail = netmail.val
+		}
+		setBool(&u.Forward, forward)
+		setBool(&u.ExemptW, exemptW)
+		setBool(&u.Inactive, inactive)
+		setBool(&u.RestrictI, restrictI)
+		setBool(&u.RestrictM, restrictM)
+		setBool(&u.RestrictG, restrictG)
+		if *level >= 0 {
+			u.Level = *level
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	u, err = env.DB.User(u.Number)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(sio.out, "#%d %s: realname=%q netmail=%q level=%d flags=%s\n", u.Number, u.Alias, u.RealName, u.NetMail, u.Level, userFlags(u))
+	return nil
+}
+
+func setBool(dst *bool, b optBool) {
+	if b.set {
+		*dst = b.val
+	}
+}
+
+func userOnline(_ context.Context, env Env, args []string, sio stdio) error {
+	pos, err := parse(flag.NewFlagSet("user online", flag.ContinueOnError), args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 2, "ALIAS on|off"); err != nil {
+		return err
+	}
+	var on bool
+	switch strings.ToLower(pos[1]) {
+	case "on", "true", "yes", "1":
+		on = true
+	case "off", "false", "no", "0":
+	default:
+		return usagef("want on or off, not %q", pos[1])
+	}
+	u, err := findUser(env.DB, pos[0])
+	if err != nil {
+		return err
+	}
+	if err := env.DB.UpdateUser(u.Number, func(u *store.User) error { u.Online = on; return nil }); err != nil {
+		return err
+	}
+	fmt.Fprintf(sio.out, "#%d %s is %s\n", u.Number, u.Alias, map[bool]string{true: "online", false: "offline"}[on])
+	return nil
+}

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/bbsmail/bbsmail/ctrl"
+	"github.com/bbsmail/bbsmail/envelope"
+	"github.com/bbsmail/bbsmail/pop3d"
+	"github.com/bbsmail/bbsmail/route"
+	"github.com/bbsmail/bbsmail/sendmail"
+	"github.com/bbsmail/bbsmail/smtpd"
+	"github.com/bbsmail/bbsmail/store"
+)
+
+// The adapters below connect the mailbase to the interfaces the protocol
+// packages declare. They are the only place where store and the servers
+// meet.
+
+// errBadLogin is what both servers see for any failed login: unknown user,
+// wrong password, deleted or inactive account alike, so a client learns
+// nothing about which.
+var errBadLogin = pop3d.ErrBadLogin
+
+// auth answers logins for SMTP AUTH and POP3 (USER/PASS, APOP).
+type auth struct {
+	db  *store.DB
+	sys func() *ctrl.Config
+}
+
+var (
+	_ smtpd.Authenticator = auth{}
+	_ pop3d.Authenticator = auth{}
+)
+
+// find resolves a login id as Synchronet does: a user number when the
+// system allows login by number, else an alias (ignoring punctuation and
+// case), else a real name when allowed.
+func (a auth) find(login string) (store.User, error) {
+	cfg := a.sys()
+	if cfg.System.LoginNumber() {
+		if n, err := strconv.ParseUint(login, 10, 32); err == nil {
+			if u, err := a.db.User(uint32(n)); err == nil {
+				return u, nil
+			}
+		}
+	}
+	u, err := a.db.UserByAlias(login)
+	if errors.Is(err, store.ErrNotFound) && cfg.System.LoginRealName() {
+		u, err = a.db.UserByRealName(login)
+	}
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return u, errBadLogin
+		}
+		return u, err
+	}
+	if u.Deleted || u.Inactive {
+		return u, errBadLogin
+	}
+	return u, nil
+}
+
+func (a auth) Authenticate(_ context.Context, login, password string) (envelope.Identity, error) {
+	u, err := a.find(login)
+	if err != nil {
+		return envelope.Identity{}, err
+	}
+	ok, err := a.db.CheckPassword(u.Number, password)
+	if err != nil {
+		return envelope.Identity{}, err
+	}
+	if !ok {
+		return envelope.Identity{}, errBadLogin
+	}
+	return u.Identity(), nil
+}
+
+func (a auth) Secret(_ context.Context, login string) (envelope.Identity, string, error) {
+	u, err := a.find(login)
+	if err != nil {
+		return envelope.Identity{}, "", err
+	}
+	s, err := a.db.Secret(u.Number)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return envelope.Identity{}, "", errBadLogin
+		}
+		return envelope.Identity{}, "", err
+	}
+	return u.Identity(), s, nil
+}
+
+// directory gives the router its view of the users.
+type directory struct{ db *store.DB }
+
+var _ route.Directory = directory{}
+
+func routeUser(u store.User, err error) (route.User, error) {
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return route.User{}, route.ErrNoUser
+		}
+		return route.User{}, err
+	}
+	return route.User{
+		Number: u.Number, Alias: u.Alias, RealName: u.RealName, NetMail: u.NetMail,
+		Deleted: u.Deleted, Inactive: u.Inactive, ExemptW: u.ExemptW, Forward: u.Forward,
+		RestrictI: u.RestrictI, RestrictM: u.RestrictM, RestrictG: u.RestrictG,
+	}, nil
+}
+
+func (d directory) UserByNumber(_ context.Context, n uint32) (route.User, error) {
+	return routeUser(d.db.User(n))
+}
+
+func (d directory) UserByAlias(_ context.Context, name string) (route.User, error) {
+	return routeUser(d.db.UserByAlias(name))
+}
+
+func (d directory) UserByRealName(_ context.Context, name string) (route.User, error) {
+	return routeUser(d.db.UserByRealName(name))
+}
+
+func (d directory) MessageCount(_ context.Context, user uint32) (int, error) {
+	return d.db.MessageCount(user)
+}
+
+func (d directory) Online(_ context.Context, user uint32) bool {
+	u, err := d.db.User(user)
+	return err == nil && u.Online
+}
+
+// maildrop stores accepted messages and wakes SendMail when some of the
+// copies wait in the outbound queue.
+type maildrop struct {
+	db   *store.DB
+	wake func()
+}
+
+var (
+	_ smtpd.Maildrop    = maildrop{}
+	_ sendmail.Maildrop = maildrop{}
+)
+
+func (m maildrop) Deliver(_ context.Context, env *envelope.Envelope, msg []byte) error {
+	rc, err := m.db.Deliver(env, msg)
+	if err != nil {
+		return err
+	}
+	if rc.Remote > 0 && m.wake != nil {
+		m.wake()
+	}
+	return nil
+}
+
+// telegrams keeps short messages for BBS users.
+type telegrams struct{ db *store.DB }
+
+var _ smtpd.Telegrams = telegrams{}
+
+func (t telegrams) Online(_ context.Context, user uint32) bool {
+	u, err := t.db.User(user)
+	return err == nil && u.Online
+}
+
+func (t telegrams) SendTelegram(_ context.Context, user uint32, text string) error {
+	return t.db.AddTelegram(user, text)
+}
+
+// mailbox serves POP3.
+type mailbox struct{ db *store.DB }
+
+var _ pop3d.Mailbox = mailbox{}
+
+func (m mailbox) List(_ context.Context, user uint32) ([]pop3d.Message, error) {
+	infos, err := m.db.Mailbox(user)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]pop3d.Message, 0, len(infos))
+	for _, i := range infos {
+		out = append(out, pop3d.Message{
+			ID: i.ID, Size: i.Size,
+			Spam:     i.Flags&store.FlagSpam != 0,
+			KillRead: i.Flags&store.FlagKillRead != 0,
+		})
+	}
+	return out, nil
+}
+
+func (m mailbox) Read(_ context.Context, user uint32, id uint64) ([]byte, error) {
+	text, _, err := m.db.ReadMessage(user, id)
+	return text, err
+}
+
+func (m mailbox) MarkRead(_ context.Context, user uint32, ids ...uint64) error {
+	return m.db.MarkRead(user, ids...)
+}
+
+func (m mailbox) Delete(_ context.Context, user uint32, ids ...uint64) error {
+	return m.db.DeleteMessages(user, ids...)
+}
+
+// queue gives SendMail the outbound queue.
+type queue struct{ db *store.DB }
+
+var _ sendmail.Queue = queue{}
+
+func entry(e store.QueueEntry) sendmail.Entry {
+	return sendmail.Entry{
+		ID: e.ID, ReversePath: e.ReversePath, Rcpt: e.Rcpt, Created: e.Created,
+		NextAttempt: e.NextAttempt, Attempts: e.Attempts, LastError: e.LastError,
+		InTransit: e.InTransit, LocalSender: e.LocalSender, Subject: e.Subject, Size: e.Size,
+	}
+}
+
+func (q queue) QueueClaim(now time.Time, max int, includeInTransit bool) ([]sendmail.Entry, error) {
+	list, err := q.db.QueueClaim(now, max, includeInTransit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]sendmail.Entry, len(list))
+	for i, e := range list {
+		out[i] = entry(e)
+	}
+	return out, nil
+}
+
+func (q queue) QueueMessage(id uint64) ([]byte, error) { return q.db.QueueMessage(id) }
+func (q queue) QueueDelivered(id uint64) error         { return q.db.QueueDelivered(id) }
+func (q queue) QueueDefer(id uint64, next time.Time, lastErr string) error {
+	return q.db.QueueDefer(id, next, lastErr)
+}
+func (q queue) QueueFail(id uint64, lastErr string) error { return q.db.QueueFail(id, lastErr) }
+func (q queue) NextQueueTime() (time.Time, bool, error)   { return q.db.NextQueueTime() }
+
+// describe is used in error messages about a user.
+func describe(u store.User) string { return fmt.Sprintf("#%d %s", u.Number, u.Alias) }

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"log/slog"
+	"path/filepath"
+	"sync/atomic"
+
+	"github.com/bbsmail/bbsmail/ctrl"
+	"github.com/bbsmail/bbsmail/envelope"
+	"github.com/bbsmail/bbsmail/pop3d"
+	"github.com/bbsmail/bbsmail/route"
+	"github.com/bbsmail/bbsmail/sendmail"
+	"github.com/bbsmail/bbsmail/smtpd"
+)
+
+// levelNotice sits between Info and Warning, like syslog's Notice.
+const levelNotice = slog.LevelInfo + 2
+
+func notice(log *slog.Logger, msg string) { log.Log(context.Background(), levelNotice, msg) }
+
+// maxClients applies Synchronet's rule for MaxClients = 0 (the node count,
+// at least 10); bbsmail has no nodes, so 0 means 10.
+func maxClients(n int) int {
+	if n <= 0 {
+		return 10
+	}
+	return n
+}
+
+func smtpdConfig(cfg *ctrl.Config, tc *tls.Config, log *slog.Logger) smtpd.Config {
+	m := cfg.Mail
+	o := m.Options
+	return smtpd.Config{
+		HostName:           cfg.Host(),
+		Version:            version,
+		TLS:                tc,
+		MaxClients:         maxClients(m.MaxClients),
+		MaxConnsPerIP:      m.MaxConcurrentConnections,
+		ConnLimitExempt:    cfg.Lists.IPFilterExempt,
+		MaxInactivity:      m.MaxInactivity,
+		MaxRecipients:      m.MaxRecipients,
+		MaxMsgSize:         m.MaxMsgSize,
+		MaxBadCommands:     m.MaxBadCommands,
+		LoginAttemptDelay:  m.LoginAttemptDelay,
+		AllowRelay:         o.Has(ctrl.AllowRelay),
+		RelayHosts:         cfg.Lists.Relay,
+		NoHostLookup:       o.Has(ctrl.NoHostLookup),
+		NoNotify:           o.Has(ctrl.NoNotify),
+		NotifyOfflineUsers: m.NotifyOfflineUsers,
+		SpamLogPath:        filepath.Join(cfg.Paths.Logs, "spam.log"),
+		Logger:             log,
+		DebugRxHeader:      o.Has(ctrl.DebugRxHeader),
+		DebugRxBody:        o.Has(ctrl.DebugRxBody),
+		DebugTx:            o.Has(ctrl.DebugTx),
+		DebugRxRsp:         o.Has(ctrl.DebugRxRsp),
+	}
+}
+
+func pop3dConfig(cfg *ctrl.Config, tc *tls.Config, log *slog.Logger) pop3d.Config {
+	m := cfg.Mail
+	return pop3d.Config{
+		HostName:          cfg.Host(),
+		Version:           version,
+		TLS:               tc,
+		MaxClients:        maxClients(m.MaxClients),
+		MaxConnsPerIP:     m.MaxConcurrentConnections,
+		Exempt:            cfg.Lists.IPFilterExempt,
+		MaxInactivity:     m.MaxInactivity,
+		LoginAttemptDelay: m.LoginAttemptDelay,
+		MaxBadCommands:    m.MaxBadCommands,
+		NoReadPOP3:        m.Options.Has(ctrl.NoReadPOP3),
+		KillReadSpam:      m.Options.Has(ctrl.KillReadSpam),
+		Logger:            log,
+		Debug:             m.Options.Has(ctrl.DebugPOP3),
+	}
+}
+
+func routeConfig(cfg *ctrl.Config) route.Config {
+	m, sys := cfg.Mail, cfg.System
+	rc := route.Config{
+		SystemAddr:     sys.InetAddr,
+		HostName:       m.HostName,
+		Domains:        cfg.Lists.Domains,
+		SysopName:      sys.Operator,
+		QWKID:          sys.QWKID,
+		RealNames:      sys.RealNameMail(),
+		SysopAliases:   m.Options.Has(ctrl.AllowSysopAliases),
+		RxByNumber:     m.Options.Has(ctrl.AllowRxByNumber),
+		AllowForward:   sys.ForwardToNetmail(),
+		DefaultUser:    m.DefaultUser,
+		MaxMsgsWaiting: m.MaxMsgsWaiting,
+		AllowRelay:     m.Options.Has(ctrl.AllowRelay),
+		PostTo:         m.PostTo,
+		DataDir:        cfg.Paths.Data,
+	}
+	if rc.SystemAddr == "" {
+		rc.SystemAddr = cfg.Host()
+	}
+	for _, a := range sys.FidoAddr {
+		rc.FidoAddrs = append(rc.FidoAddrs, a.String())
+	}
+	for _, h := range sys.QWKHubs {
+		rc.QWKHubs = append(rc.QWKHubs, h.ID)
+	}
+	for _, s := range sys.Subs {
+		rc.Subs = append(rc.Subs, route.Sub{Code: s.Code, Name: s.Name})
+	}
+	for _, a := range cfg.Aliases {
+		rc.Aliases = append(rc.Aliases, route.Alias{Name: a.Name, Value: a.Value})
+	}
+	return rc
+}
+
+func sendmailConfig(cfg *ctrl.Config, log *slog.Logger) (sendmail.Config, error) {
+	m := cfg.Mail
+	o := m.Options
+	auth := sendmail.AuthNone
+	switch {
+	case o.Has(ctrl.RelayAuthPlain):
+		auth = sendmail.AuthPlain
+	case o.Has(ctrl.RelayAuthLogin):
+		auth = sendmail.AuthLogin
+	case o.Has(ctrl.RelayAuthCRAMMD5):
+		auth = sendmail.AuthCRAMMD5
+	}
+	local := []string{cfg.System.InetAddr}
+	if m.HostName != "" {
+		local = append(local, m.HostName)
+	}
+	return sendmail.Config{
+		HostName:            cfg.Host(),
+		RelayTx:             o.Has(ctrl.RelayTx),
+		RelayServer:         m.RelayServer,
+		RelayPort:           m.RelayPort,
+		RelayUsername:       m.RelayUsername,
+		RelayPassword:       m.RelayPassword,
+		RelayAuth:           auth,
+		DNSServer:           m.DNSServer,
+		DNSTCP:              o.Has(ctrl.UseTCPDNS),
+		OutboundInterface:   m.OutboundInterface,
+		OutboundV6Interface: m.OutboundV6,
+		ConnectTimeout:      m.ConnectTimeout,
+		IOTimeout:           m.MaxInactivity,
+		MaxAttempts:         m.MaxDeliveryAttempts,
+		RescanFrequency:     m.RescanFrequency,
+		SendInTransit:       o.Has(ctrl.SendInTransit),
+		Concurrency:         m.SendMailConcurrency,
+		PerHost:             m.SendMailPerHost,
+		MXPort:              m.MXPort,
+		LocalDomains:        local,
+		SMTPPort:            m.SMTPPort,
+		NoAutoExempt:        o.Has(ctrl.NoAutoExempt),
+		ExemptFile:          filepath.Join(cfg.Paths.Ctrl, "dnsbl_exempt.cfg"),
+		IsExempt:            func(addr string) bool { return cfg.Lists.DNSBLExempt.Match("<"+addr+">", addr) },
+		Logger:              log,
+		DebugTX:             o.Has(ctrl.DebugTx),
+		DebugRX:             o.Has(ctrl.DebugRxRsp),
+	}, nil
+}
+
+// swapResolver lets a reload replace the routing rules while sessions run.
+type swapResolver struct {
+	dir route.Directory
+	cur atomic.Pointer[route.Resolver]
+}
+
+var _ smtpd.Resolver = (*swapResolver)(nil)
+
+func newSwapResolver(cfg *ctrl.Config, dir route.Directory) *swapResolver {
+	s := &swapResolver{dir: dir}
+	s.set(cfg)
+	return s
+}
+
+func (s *swapResolver) set(cfg *ctrl.Config) { s.cur.Store(route.New(routeConfig(cfg), s.dir)) }
+
+func (s *swapResolver) Resolve(ctx context.Context, q envelope.RcptQuery) (envelope.Rcpt, error) {
+	return s.cur.Load().Resolve(ctx, q)
+}
+
+func (s *swapResolver) OwnsSender(ctx context.Context, id envelope.Identity, addr string) (bool, string) {
+	return s.cur.Load().OwnsSender(ctx, id, addr)
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+)
+
+// lineHandler writes one plain line per record, the way Synchronet's
+// console and syslog lines look, so fail2ban filters and sysops' habits
+// keep working: "2026-11-22 10:00:00 Warning  SMTP ... ILLEGAL RELAY
+// ATTEMPT ...". Attributes follow the message as key=value.
+type lineHandler struct {
+	mu    *sync.Mutex
+	w     io.Writer
+	level slog.Leveler
+	attrs []slog.Attr
+	group string
+}
+
+func newLineHandler(w io.Writer, level slog.Leveler) *lineHandler {
+	return &lineHandler{mu: &sync.Mutex{}, w: w, level: level}
+}
+
+func (h *lineHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level.Level() }
+
+func levelName(l slog.Level) string {
+	switch {
+	case l < slog.LevelInfo:
+		return "Debug"
+	case l < slog.LevelInfo+2:
+		return "Info"
+	case l < slog.LevelWarn:
+		return "Notice"
+	case l < slog.LevelError:
+		return "Warning"
+	case l < slog.LevelError+4:
+		return "Error"
+	default:
+		return "Critical"
+	}
+}
+
+func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	t := r.Time
+	if t.IsZero() {
+		t = time.Now()
+	}
+	b.WriteString(t.Format("2006-01-02 15:04:05"))
+	fmt.Fprintf(&b, " %-8s ", levelName(r.Level))
+	b.WriteString(r.Message)
+	write := func(a slog.Attr) {
+		if a.Equal(slog.Attr{}) {
+			return
+		}
+		key := a.Key
+		if h.group != "" {
+			key = h.group + "." + key
+		}
+		fmt.Fprintf(&b, " %s=%v", key, a.Value.Resolve())
+	}
+	for _, a := range h.attrs {
+		write(a)
+	}
+	r.Attrs(func(a slog.Attr) bool { write(a); return true })
+	b.WriteByte('\n')
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, err := io.WriteString(h.w, b.String())
+	return err
+}
+
+func (h *lineHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	n := *h
+	n.attrs = append(append([]slog.Attr{}, h.attrs...), attrs...)
+	return &n
+}
+
+func (h *lineHandler) WithGroup(name string) slog.Handler {
+	n := *h
+	if n.group != "" {
+		name = n.group + "." + name
+	}
+	n.group = name
+	return &n
+}

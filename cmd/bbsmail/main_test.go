@@ -1,0 +1,180 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bbsmail/bbsmail/ctrl"
+)
+
+func TestCtrlFlag(t *testing.T) {
+	t.Setenv("SBBSCTRL", "")
+	cases := []struct {
+		args []string
+		env  string
+		dir  string
+		rest string
+	}{
+		{[]string{"user", "list", "-ctrl", "/x/ctrl"}, "", "/x/ctrl", "user list"},
+		{[]string{"-ctrl=/y", "serve"}, "", "/y", "serve"},
+		{[]string{"--ctrl", "/z", "mail", "list", "bob"}, "/env", "/z", "mail list bob"},
+		{[]string{"check"}, "/env/ctrl", "/env/ctrl", "check"},
+		{[]string{"check"}, "", "/sbbs/ctrl", "check"},
+	}
+	for _, c := range cases {
+		t.Setenv("SBBSCTRL", c.env)
+		dir, rest, err := ctrlFlag(c.args)
+		if err != nil || dir != c.dir || strings.Join(rest, " ") != c.rest {
+			t.Errorf("ctrlFlag(%q) with SBBSCTRL=%q = %q, %q, %v; want %q, %q", c.args, c.env, dir, rest, err, c.dir, c.rest)
+		}
+	}
+	if _, _, err := ctrlFlag([]string{"serve", "-ctrl"}); err == nil {
+		t.Error("-ctrl without a directory was accepted")
+	}
+}
+
+func TestNeedsPassword(t *testing.T) {
+	cases := map[string]bool{
+		"user add bob":                   true,
+		"user add --password - bob":      true,
+		"user add --password=- bob":      true,
+		"user add --password pw bob":     false,
+		"user passwd bob":                true,
+		"user passwd --password=x bob":   false,
+		"mail list bob":                  false,
+		"user set --realname Bob bob":    false,
+		"user add bob --password secret": false,
+	}
+	for line, want := range cases {
+		if got := needsPassword(strings.Fields(line)); got != want {
+			t.Errorf("needsPassword(%q) = %v, want %v", line, got, want)
+		}
+	}
+}
+
+func TestListenAddr(t *testing.T) {
+	cases := []struct{ iface, addr, network string }{
+		{"0.0.0.0", "0.0.0.0:25", "tcp4"},
+		{"::", "[::]:25", "tcp6"},
+		{"127.0.0.1:2525", "127.0.0.1:2525", "tcp4"},
+		{"[::1]:2525", "[::1]:2525", "tcp6"},
+		{"", "0.0.0.0:25", "tcp4"},
+	}
+	for _, c := range cases {
+		addr, network := listenAddr(c.iface, 25)
+		if addr != c.addr || network != c.network {
+			t.Errorf("listenAddr(%q) = %s %s, want %s %s", c.iface, addr, network, c.addr, c.network)
+		}
+	}
+}
+
+// A busy port is retried BindRetryCount times and then reported; a free
+// one binds at once.
+func TestListenAllBusyPort(t *testing.T) {
+	busy, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	port := busy.Addr().(*net.TCPAddr).Port
+	spec := bindSpec{Retries: 2, Delay: time.Millisecond, Log: discardLogger()}
+	if _, err := listenAll([]string{"127.0.0.1"}, port, spec); err == nil || !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("binding a busy port: err = %v", err)
+	}
+	ls, err := listenAll([]string{"127.0.0.1"}, 0, spec)
+	if err != nil || len(ls) != 1 {
+		t.Fatalf("binding a free port: %v %v", ls, err)
+	}
+	ls[0].Close()
+}
+
+// On first start a self-signed pair is written (key owner-only) and then
+// reused; a lone certificate without its key is an error naming both.
+func TestLoadOrCreateCert(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "ssl.cert"), filepath.Join(dir, "ssl.key")
+	cert, created, err := loadOrCreateCert(certFile, keyFile, []string{"bbs.test"})
+	if err != nil || !created {
+		t.Fatalf("first start: created=%v err=%v", created, err)
+	}
+	fi, err := os.Stat(keyFile)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode: %v %v", fi, err)
+	}
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := leaf.VerifyHostname("bbs.test"); err != nil {
+		t.Errorf("certificate does not name bbs.test: %v", err)
+	}
+	again, created, err := loadOrCreateCert(certFile, keyFile, []string{"bbs.test"})
+	if err != nil || created || string(again.Certificate[0]) != string(cert.Certificate[0]) {
+		t.Fatalf("second start did not reuse the pair: created=%v err=%v", created, err)
+	}
+	if _, err := tls.X509KeyPair(readFile(t, certFile), readFile(t, keyFile)); err != nil {
+		t.Fatalf("files are not a PEM pair: %v", err)
+	}
+	os.Remove(keyFile)
+	if _, _, err := loadOrCreateCert(certFile, keyFile, nil); err == nil || !strings.Contains(err.Error(), "ssl.key") {
+		t.Fatalf("certificate without key: err = %v", err)
+	}
+}
+
+// A recycle file newer than the last look reloads; a shutdown file stops;
+// editing sbbs.ini reloads; an old semaphore file does nothing.
+func TestSemaphores(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ctrl")
+	if err := ctrl.Init(dir); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ctrl.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	touch(t, filepath.Join(dir, "recycle"), old)
+	sem := newSemaphores(cfg, time.Now().Add(-time.Minute))
+	if got := sem.check(cfg); got != semNone {
+		t.Fatalf("old recycle file: %v", got)
+	}
+	touch(t, filepath.Join(dir, "mail.rec"), time.Now().Add(time.Second))
+	if got := sem.check(cfg); got != semRecycle {
+		t.Fatalf("new mail.rec: %v, want recycle", got)
+	}
+	touch(t, cfg.Paths.SBBSIni, time.Now().Add(2*time.Second))
+	if got := sem.check(cfg); got != semRecycle {
+		t.Fatalf("edited sbbs.ini: %v, want recycle", got)
+	}
+	touch(t, filepath.Join(dir, "shutdown.now"), time.Now().Add(3*time.Second))
+	if got := sem.check(cfg); got != semShutdown {
+		t.Fatalf("shutdown.now: %v, want shutdown", got)
+	}
+}
+
+func touch(t *testing.T, name string, when time.Time) {
+	t.Helper()
+	if _, err := os.Stat(name); err != nil {
+		if err := os.WriteFile(name, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chtimes(name, when, when); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readFile(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

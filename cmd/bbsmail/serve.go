@@ -1,0 +1,329 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/bbsmail/bbsmail/admin"
+	"github.com/bbsmail/bbsmail/ctrl"
+	"github.com/bbsmail/bbsmail/pop3d"
+	"github.com/bbsmail/bbsmail/sendmail"
+	"github.com/bbsmail/bbsmail/smtpd"
+	"github.com/bbsmail/bbsmail/store"
+)
+
+// server is one running mail server: the servers, the mailbase and the
+// configuration snapshot they share.
+type server struct {
+	dir   string
+	log   *slog.Logger
+	level *slog.LevelVar
+
+	mu      sync.Mutex // guards cfg swaps
+	cfg     *ctrl.Config
+	tls     *tls.Config
+	started time.Time
+
+	db       *store.DB
+	resolver *swapResolver
+	smtp     *smtpd.Server
+	pop      *pop3d.Server
+	sender   *sendmail.Sender
+
+	listeners []net.Listener
+	wg        sync.WaitGroup
+}
+
+func (s *server) config() *ctrl.Config {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg
+}
+
+func serveCmd(dir string, stderr io.Writer) int {
+	if err := serve(dir, stderr, nil); err != nil {
+		fmt.Fprintln(stderr, "bbsmail:", err)
+		return 1
+	}
+	return 0
+}
+
+// serve runs the server until SIGINT/SIGTERM or the shutdown semaphore.
+// ready, when not nil, is called once every listener is open.
+func serve(dir string, logOut io.Writer, ready func(*server)) error {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := ctrl.Init(dir); err != nil {
+			return err
+		}
+		fmt.Fprintf(logOut, "created control directory %s from the embedded defaults\n", dir)
+	}
+	cfg, err := ctrl.Load(dir)
+	if err != nil {
+		return err
+	}
+	level := new(slog.LevelVar)
+	level.Set(cfg.Mail.LogLevel.Slog())
+	s := &server{dir: dir, cfg: cfg, level: level, started: time.Now(),
+		log: slog.New(newLineHandler(logOut, level))}
+	for _, w := range cfg.Warnings {
+		s.log.Warn("configuration: " + w)
+	}
+	for _, d := range []string{cfg.Paths.Data, cfg.Paths.Temp, filepath.Join(cfg.Paths.Data, "user")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	s.db, err = openStore(cfg, 3*time.Second)
+	if errors.Is(err, store.ErrLocked) {
+		return fmt.Errorf("%s is in use: is another bbsmail running on this BBS?", mailbasePath(cfg))
+	}
+	if err != nil {
+		return err
+	}
+	defer s.db.Close()
+	s.tls = s.loadTLS(cfg)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := s.build(ctx, cfg); err != nil {
+		return err
+	}
+	closeSock, err := admin.Listen(ctx, socketPath(cfg), s.runAdmin, s.log)
+	if err != nil {
+		return err
+	}
+	defer closeSock()
+	if err := s.listen(cfg); err != nil {
+		return err
+	}
+	s.log.Info(fmt.Sprintf("Mail Server %s started on %s (control socket %s)", version, cfg.Host(), socketPath(cfg)))
+	if ready != nil {
+		ready(s)
+	}
+	s.wait(ctx)
+	return s.shutdown(cancel)
+}
+
+// loadTLS returns the TLS configuration for STARTTLS, 465 and 995, creating
+// a self-signed certificate when the sysop has none. Without a usable
+// certificate TLS is off, as in Synchronet, and the server still runs.
+func (s *server) loadTLS(cfg *ctrl.Config) *tls.Config {
+	hosts := []string{cfg.Host(), cfg.System.InetAddr, cfg.Mail.HostName}
+	cert, created, err := loadOrCreateCert(cfg.Paths.SSLCert, cfg.Paths.SSLKey, hosts)
+	if err != nil {
+		s.log.Error(fmt.Sprintf("!TLS unavailable: %v (STARTTLS, SMTPS and POP3S are off)", err))
+		return nil
+	}
+	if created {
+		notice(s.log, fmt.Sprintf("created a self-signed certificate %s for %s", cfg.Paths.SSLCert, cfg.Host()))
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+}
+
+// build creates the servers and SendMail from cfg.
+func (s *server) build(ctx context.Context, cfg *ctrl.Config) error {
+	var wake func()
+	if !cfg.Mail.Options.Has(ctrl.NoSendMail) {
+		n, err := s.db.QueueClearTransit()
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			notice(s.log, fmt.Sprintf("SendMail: %d messages left in transit by the last run will be retried", n))
+		}
+		sc, err := sendmailConfig(cfg, s.log)
+		if err != nil {
+			return err
+		}
+		drop := maildrop{db: s.db}
+		s.sender = sendmail.New(sc, sendmail.Deps{Queue: queue{db: s.db}, Maildrop: drop})
+		wake = s.sender.Wake
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer s.recoverGoroutine("SendMail")
+			if err := s.sender.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				s.log.Error(fmt.Sprintf("SendMail: %v", err))
+			}
+		}()
+	}
+	a := auth{db: s.db, sys: s.config}
+	s.resolver = newSwapResolver(cfg, directory{db: s.db})
+	s.smtp = smtpd.New(smtpdConfig(cfg, s.tls, s.log), smtpd.Deps{
+		Auth: a, Resolver: s.resolver, Maildrop: maildrop{db: s.db, wake: wake}, Telegrams: telegrams{db: s.db},
+	})
+	s.pop = pop3d.New(pop3dConfig(cfg, s.tls, s.log), pop3d.Deps{Auth: a, Mailbox: mailbox{db: s.db}})
+	return nil
+}
+
+type listenerSpec struct {
+	name  string
+	ifs   []string
+	port  int
+	serve func(net.Listener) error
+}
+
+// listen opens every listener the Options ask for and starts serving.
+func (s *server) listen(cfg *ctrl.Config) error {
+	m := cfg.Mail
+	specs := []listenerSpec{{"SMTP", m.Interfaces, m.SMTPPort, func(l net.Listener) error { return s.smtp.Serve(l, smtpd.MTA) }}}
+	if m.Options.Has(ctrl.UseSubmissionPort) {
+		specs = append(specs, listenerSpec{"Submission", m.Interfaces, m.SubmissionPort, func(l net.Listener) error { return s.smtp.Serve(l, smtpd.Submission) }})
+	}
+	if m.Options.Has(ctrl.TLSSubmission) && s.tls != nil {
+		specs = append(specs, listenerSpec{"SMTPS", m.Interfaces, m.TLSSubmissionPort, func(l net.Listener) error { return s.smtp.Serve(l, smtpd.SubmissionTLS) }})
+	}
+	if m.Options.Has(ctrl.AllowPOP3) {
+		specs = append(specs, listenerSpec{"POP3", m.POP3Interfaces, m.POP3Port, func(l net.Listener) error { return s.pop.Serve(l, false) }})
+	}
+	if m.Options.Has(ctrl.TLSPOP3) && s.tls != nil {
+		specs = append(specs, listenerSpec{"POP3S", m.POP3Interfaces, m.TLSPOP3Port, func(l net.Listener) error { return s.pop.Serve(l, true) }})
+	}
+	bind := bindSpec{Retries: m.BindRetryCount, Delay: m.BindRetryDelay, Log: s.log}
+	for _, sp := range specs {
+		ls, err := listenAll(sp.ifs, sp.port, bind)
+		if err != nil {
+			for _, l := range s.listeners {
+				l.Close()
+			}
+			return fmt.Errorf("%s: %w", sp.name, err)
+		}
+		for _, l := range ls {
+			s.listeners = append(s.listeners, l)
+			s.log.Info(fmt.Sprintf("%s server listening on %s", sp.name, l.Addr()))
+			serveFn, l := sp.serve, l
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				defer s.recoverGoroutine("listener " + l.Addr().String())
+				if err := serveFn(l); err != nil && !errors.Is(err, net.ErrClosed) && !isServerClosed(err) {
+					s.log.Error(fmt.Sprintf("%s on %s: %v", sp.name, l.Addr(), err))
+				}
+			}()
+		}
+	}
+	return nil
+}
+
+func isServerClosed(err error) bool {
+	return errors.Is(err, smtpd.ErrServerClosed) || errors.Is(err, pop3d.ErrServerClosed)
+}
+
+func (s *server) recoverGoroutine(what string) {
+	if r := recover(); r != nil {
+		s.log.Error(fmt.Sprintf("!%s: panic: %v\n%s", what, r, debug.Stack()))
+	}
+}
+
+// runAdmin runs a command that arrived on the control socket.
+func (s *server) runAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	env := admin.Env{DB: s.db}
+	if s.sender != nil {
+		env.Wake = s.sender.Wake
+	}
+	return admin.Run(ctx, env, args, stdin, stdout, stderr)
+}
+
+// wait blocks until a stop signal or the shutdown semaphore, reloading the
+// configuration on SIGHUP, the recycle semaphore or an edited sbbs.ini.
+func (s *server) wait(ctx context.Context) {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	sem := newSemaphores(s.config(), s.started)
+	tick := time.NewTicker(s.config().Mail.SemFileCheck)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				s.reload("SIGHUP")
+				continue
+			}
+			notice(s.log, fmt.Sprintf("received %v, shutting down", sig))
+			return
+		case <-tick.C:
+			switch sem.check(s.config()) {
+			case semShutdown:
+				notice(s.log, "shutdown semaphore signaled, shutting down")
+				return
+			case semRecycle:
+				s.reload("recycle semaphore")
+			}
+		}
+	}
+}
+
+// reload swaps in a freshly loaded configuration. A broken file keeps the
+// running configuration and is logged with its file, line and key.
+func (s *server) reload(why string) {
+	old := s.config()
+	if old.Mail.Options.Has(ctrl.NoRecycle) && why != "SIGHUP" {
+		s.log.Info("recycle requested but NO_RECYCLE is set")
+		return
+	}
+	cfg, err := ctrl.Load(s.dir)
+	if err != nil {
+		s.log.Error(fmt.Sprintf("!reload (%s) failed, keeping the running configuration: %v", why, err))
+		return
+	}
+	s.mu.Lock()
+	s.cfg = cfg
+	s.mu.Unlock()
+	s.level.Set(cfg.Mail.LogLevel.Slog())
+	s.resolver.set(cfg)
+	s.smtp.SetConfig(smtpdConfig(cfg, s.tls, s.log))
+	s.pop.SetConfig(pop3dConfig(cfg, s.tls, s.log))
+	if portsChanged(old, cfg) {
+		s.log.Warn("listening interfaces or ports changed: they take effect at the next restart")
+	}
+	notice(s.log, fmt.Sprintf("configuration reloaded (%s)", why))
+}
+
+func portsChanged(a, b *ctrl.Config) bool {
+	x, y := a.Mail, b.Mail
+	return x.SMTPPort != y.SMTPPort || x.SubmissionPort != y.SubmissionPort || x.TLSSubmissionPort != y.TLSSubmissionPort ||
+		x.POP3Port != y.POP3Port || x.TLSPOP3Port != y.TLSPOP3Port || x.Options != y.Options ||
+		fmt.Sprint(x.Interfaces, x.POP3Interfaces) != fmt.Sprint(y.Interfaces, y.POP3Interfaces)
+}
+
+// shutdown stops accepting, lets sessions finish up to MaxInactivity,
+// stops SendMail and returns so the mailbase is closed cleanly.
+func (s *server) shutdown(cancel context.CancelFunc) error {
+	grace := s.config().Mail.MaxInactivity
+	if grace <= 0 || grace > time.Minute {
+		grace = time.Minute
+	}
+	ctx, done := context.WithTimeout(context.Background(), grace)
+	defer done()
+	var wg sync.WaitGroup
+	for _, sh := range []func(context.Context) error{s.smtp.Shutdown, s.pop.Shutdown} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := sh(ctx); err != nil {
+				s.log.Warn(fmt.Sprintf("shutdown: %v", err))
+			}
+		}()
+	}
+	wg.Wait()
+	cancel() // SendMail finishes its deliveries within its own grace period
+	s.wg.Wait()
+	notice(s.log, "Mail Server terminated")
+	return nil
+}

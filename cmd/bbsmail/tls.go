@@ -1,0 +1,113 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/big"
+	"net"
+	"os"
+	"time"
+)
+
+// loadOrCreateCert returns the server certificate from certFile/keyFile
+// (PEM). When neither file exists it creates a self-signed pair for the
+// given host names first, so STARTTLS, 465 and 995 work out of the box;
+// a sysop replaces the files with a real certificate and restarts (or
+// recycles). created reports whether the pair was generated.
+func loadOrCreateCert(certFile, keyFile string, hosts []string) (cert tls.Certificate, created bool, err error) {
+	_, certErr := os.Stat(certFile)
+	_, keyErr := os.Stat(keyFile)
+	switch {
+	case certErr == nil && keyErr == nil:
+		cert, err = tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return cert, false, fmt.Errorf("loading %s and %s: %w", certFile, keyFile, err)
+		}
+		return cert, false, nil
+	case errors.Is(certErr, fs.ErrNotExist) && errors.Is(keyErr, fs.ErrNotExist):
+		if err := writeSelfSigned(certFile, keyFile, hosts); err != nil {
+			return cert, false, err
+		}
+		cert, err = tls.LoadX509KeyPair(certFile, keyFile)
+		return cert, true, err
+	case certErr == nil:
+		return cert, false, fmt.Errorf("%s exists but %s does not: provide both or neither", certFile, keyFile)
+	case keyErr == nil:
+		return cert, false, fmt.Errorf("%s exists but %s does not: provide both or neither", keyFile, certFile)
+	default:
+		return cert, false, fmt.Errorf("checking %s: %w", certFile, errors.Join(certErr, keyErr))
+	}
+}
+
+func writeSelfSigned(certFile, keyFile string, hosts []string) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return err
+	}
+	cn := "localhost"
+	if len(hosts) > 0 && hosts[0] != "" {
+		cn = hosts[0]
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: cn, Organization: []string{"bbsmail self-signed"}},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().AddDate(10, 0, 0),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+	}
+	seen := map[string]bool{}
+	for _, h := range append(hosts, "localhost", "127.0.0.1", "::1") {
+		if h == "" || seen[h] {
+			continue
+		}
+		seen[h] = true
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return err
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return err
+	}
+	// The key first, owner-only, created exclusively: never overwrite a key.
+	if err := writeExclusive(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return err
+	}
+	return writeExclusive(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+}
+
+func writeExclusive(name string, data []byte, mode os.FileMode) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,203 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// MsgFlags are the per-copy flags of a mailbox message.
+type MsgFlags uint8
+
+const (
+	// FlagSpam: the message was tagged as spam when it was received.
+	FlagSpam MsgFlags = 1 << iota
+	// FlagRead: the owner has retrieved the message.
+	FlagRead
+	// FlagKillRead: delete the message once it has been read.
+	FlagKillRead
+	// FlagDeleted: the message is hidden from listings. DeleteMessages
+	// removes messages outright; the flag exists for mailbases written by
+	// tools that mark first and purge later.
+	FlagDeleted
+)
+
+// MsgInfo describes one message in a mailbox.
+type MsgInfo struct {
+	ID          uint64 // stable, never reused in this mailbox: the POP3 UIDL
+	Size        int64  // octets of ReadMessage's result
+	Flags       MsgFlags
+	From        string // decoded From header
+	Subject     string // decoded Subject header
+	Date        time.Time
+	MessageID   string
+	Received    time.Time
+	ReversePath string // the SMTP sender; "" for the null sender
+	SenderUser  uint32 // authenticated local sender, 0 when none
+	ClientIP    string
+}
+
+type msgRecord struct {
+	MsgInfo
+	Body  uint64
+	Trace []byte
+}
+
+func (m *msgRecord) setID(id uint64) { m.ID = id }
+
+func decodeMsg(k, v []byte) (msgRecord, error) {
+	var m msgRecord
+	if err := json.Unmarshal(v, &m); err != nil {
+		return m, fmt.Errorf("message %x: %w", k, err)
+	}
+	m.ID = binary.BigEndian.Uint64(k)
+	return m, nil
+}
+
+// mailBucket returns user's mailbox bucket, or nil when no mail has ever
+// arrived for the user.
+func mailBucket(tx *bolt.Tx, user uint32) *bolt.Bucket {
+	return tx.Bucket([]byte(bucketMail)).Bucket(userBucketName(user))
+}
+
+// Mailbox lists the undeleted messages of user, oldest first.
+func (db *DB) Mailbox(user uint32) ([]MsgInfo, error) {
+	var out []MsgInfo
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		b := mailBucket(tx, user)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			m, err := decodeMsg(k, v)
+			if err == nil && m.Flags&FlagDeleted == 0 {
+				out = append(out, m.MsgInfo)
+			}
+			return err
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: mailbox of user %d: %w", user, err)
+	}
+	return out, nil
+}
+
+// MessageCount counts the undeleted messages of user, spam included, as
+// MaxMsgsWaiting does.
+func (db *DB) MessageCount(user uint32) (int, error) {
+	n := 0
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		b := mailBucket(tx, user)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var f struct{ Flags MsgFlags }
+			if err := json.Unmarshal(v, &f); err != nil {
+				return fmt.Errorf("message %x: %w", k, err)
+			}
+			if f.Flags&FlagDeleted == 0 {
+				n++
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: message count of user %d: %w", user, err)
+	}
+	return n, nil
+}
+
+// ReadMessage returns message id of user as it is served: the copy's
+// trace header block followed by the shared text. The bytes are the
+// caller's; no transaction stays open while they are sent.
+func (db *DB) ReadMessage(user uint32, id uint64) ([]byte, MsgInfo, error) {
+	var (
+		out  []byte
+		info MsgInfo
+	)
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		b := mailBucket(tx, user)
+		var v []byte
+		if b != nil {
+			v = b.Get(u64(id))
+		}
+		if v == nil {
+			return fmt.Errorf("message %d: %w", id, ErrNotFound)
+		}
+		m, err := decodeMsg(u64(id), v)
+		if err != nil {
+			return err
+		}
+		info = m.MsgInfo
+		out, err = readBody(tx, m.Body, m.Trace)
+		return err
+	})
+	if err != nil {
+		return nil, MsgInfo{}, fmt.Errorf("store: read message of user %d: %w", user, err)
+	}
+	return out, info, nil
+}
+
+// MarkRead sets FlagRead on the given messages of user. Ids that no
+// longer exist are skipped: another session may have deleted them.
+func (db *DB) MarkRead(user uint32, ids ...uint64) error {
+	return db.updateMessages("mark read", user, ids, func(tx *bolt.Tx, b *bolt.Bucket, m *msgRecord) error {
+		if m.Flags&FlagRead != 0 {
+			return nil
+		}
+		m.Flags |= FlagRead
+		v, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		return b.Put(u64(m.ID), v)
+	})
+}
+
+// DeleteMessages removes the given messages of user in one transaction
+// and frees each text whose last reference goes. Ids that no longer exist
+// are skipped, so a POP3 QUIT after a concurrent delete still succeeds.
+func (db *DB) DeleteMessages(user uint32, ids ...uint64) error {
+	return db.updateMessages("delete messages", user, ids, func(tx *bolt.Tx, b *bolt.Bucket, m *msgRecord) error {
+		if err := b.Delete(u64(m.ID)); err != nil {
+			return err
+		}
+		return unrefBody(tx, m.Body)
+	})
+}
+
+func (db *DB) updateMessages(what string, user uint32, ids []uint64, fn func(*bolt.Tx, *bolt.Bucket, *msgRecord) error) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	err := db.write(func(tx *bolt.Tx) error {
+		b := mailBucket(tx, user)
+		if b == nil {
+			return nil
+		}
+		seen := make(map[uint64]bool, len(ids))
+		for _, id := range ids {
+			v := b.Get(u64(id))
+			if v == nil || seen[id] {
+				continue
+			}
+			seen[id] = true
+			m, err := decodeMsg(u64(id), v)
+			if err != nil {
+				return err
+			}
+			if err := fn(tx, b, &m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: %s of user %d: %w", what, user, err)
+	}
+	return nil
+}
