@@ -1,0 +1,142 @@
+package smtpd
+
+import (
+	"context"
+	"crypto/tls"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+)
+
+// Mode is the kind of port a listener serves.
+type Mode int
+
+const (
+	// MTA is port 25: mail from other servers, AUTH optional.
+	MTA Mode = iota
+	// Submission is port 587: AUTH required before MAIL, STARTTLS offered.
+	Submission
+	// SubmissionTLS is port 465: like Submission, inside implicit TLS
+	// (RFC 8314 §3.3).
+	SubmissionTLS
+)
+
+func (m Mode) String() string {
+	switch m {
+	case MTA:
+		return "SMTP"
+	case Submission:
+		return "submission"
+	case SubmissionTLS:
+		return "SMTPS"
+	}
+	return "unknown"
+}
+
+// submission reports whether the port is a message submission port.
+func (m Mode) submission() bool { return m == Submission || m == SubmissionTLS }
+
+// Defaults used for zero Config fields.
+const (
+	DefaultMaxInactivity  = 120 * time.Second
+	DefaultMaxBadCommands = 10
+)
+
+// Config is the server's configuration, filled by the wiring from sbbs.ini
+// [Mail] and the list files. A session keeps the Config it started with;
+// Server.SetConfig affects new sessions only.
+type Config struct {
+	// HostName is the name in the banner, replies and Received headers.
+	// Empty means the operating system's host name.
+	HostName string
+	// Version appears in the banner and Received headers.
+	Version string
+	// TLS enables STARTTLS (and is required for SubmissionTLS listeners).
+	// Nil means no TLS.
+	TLS *tls.Config
+
+	// MaxClients is the number of concurrent sessions over all listeners
+	// of the Server; 0 is unlimited.
+	MaxClients int
+	// MaxConnsPerIP is MaxConcurrentConnections: concurrent sessions from
+	// one client IP; 0 is unlimited.
+	MaxConnsPerIP int
+	// ConnLimitExempt (ipfilter_exempt.cfg) exempts clients, by IP or host
+	// name, from MaxConnsPerIP. May be nil.
+	ConnLimitExempt Matcher
+	// MaxInactivity is how long a read may wait for the client: between
+	// commands and for each line of message text. 0 means
+	// DefaultMaxInactivity.
+	MaxInactivity time.Duration
+	// MaxRecipients per message; 0 is unlimited.
+	MaxRecipients int
+	// MaxMsgSize in bytes of message text; 0 is unlimited.
+	MaxMsgSize int64
+	// MaxBadCommands is how many syntax and sequence errors a session may
+	// make; one more disconnects it. 0 means DefaultMaxBadCommands.
+	MaxBadCommands int
+	// LoginAttemptDelay is the pause before the 535 reply to a failed AUTH.
+	LoginAttemptDelay time.Duration
+
+	// AllowRelay (ALLOW_RELAY) lets authenticated users on port 25 relay.
+	AllowRelay bool
+	// RelayHosts (relay.cfg) lists clients, by IP or host name, that may
+	// relay without AUTH. May be nil.
+	RelayHosts Matcher
+
+	// NoHostLookup (NO_HOST_LOOKUP) skips the client's reverse DNS lookup.
+	NoHostLookup bool
+	// LookupAddr resolves an IP to host names; nil means
+	// net.DefaultResolver.LookupAddr.
+	LookupAddr func(ctx context.Context, addr string) ([]string, error)
+	// LookupHost resolves a host name to addresses (telegram sender
+	// check); nil means net.DefaultResolver.LookupHost.
+	LookupHost func(ctx context.Context, host string) ([]string, error)
+	// Loopback decides whether a client counts as local for the port 25
+	// AUTH PLAIN/LOGIN rule; nil means net.IP.IsLoopback.
+	Loopback func(ip net.IP) bool
+
+	// NoNotify (NO_NOTIFY) turns new-mail telegrams off.
+	NoNotify bool
+	// NotifyOfflineUsers also notifies users who are not online.
+	NotifyOfflineUsers bool
+
+	// SpamLogPath is data/spam.log; empty disables it.
+	SpamLogPath string
+	// Logger receives the server log; nil discards it.
+	Logger *slog.Logger
+
+	// Wire tracing at debug level (Options DEBUG_*): received header
+	// lines, received body lines, sent replies, received commands.
+	DebugRxHeader, DebugRxBody, DebugTx, DebugRxRsp bool
+}
+
+// withDefaults returns a copy of c with the zero values filled in.
+func (c Config) withDefaults() *Config {
+	if c.HostName == "" {
+		c.HostName, _ = os.Hostname()
+		if c.HostName == "" {
+			c.HostName = "localhost"
+		}
+	}
+	if c.MaxInactivity <= 0 {
+		c.MaxInactivity = DefaultMaxInactivity
+	}
+	if c.MaxBadCommands <= 0 {
+		c.MaxBadCommands = DefaultMaxBadCommands
+	}
+	if c.LookupAddr == nil {
+		c.LookupAddr = net.DefaultResolver.LookupAddr
+	}
+	if c.LookupHost == nil {
+		c.LookupHost = net.DefaultResolver.LookupHost
+	}
+	if c.Loopback == nil {
+		c.Loopback = func(ip net.IP) bool { return ip.IsLoopback() }
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &c
+}

@@ -1,0 +1,353 @@
+package smtpd
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/bbsmail/bbsmail/envelope"
+)
+
+// body is the message text read after DATA.
+type body struct {
+	text    []byte
+	size    int64 // octets received, CR LF line ends counted
+	tooLong bool  // a line was over 1000 octets
+	tooBig  bool  // size went over MaxMsgSize
+}
+
+// data answers DATA (RFC 5321 §4.1.1.4): read the text, check it, deliver
+// it, and only then say 250.
+func (s *session) data(arg string) {
+	switch {
+	case arg != "":
+		s.badCommand(501, "5.5.4", "Syntax: DATA")
+		return
+	case !s.tx.active:
+		s.badCommand(503, "5.5.1", "Bad sequence of commands: send MAIL first")
+		return
+	case s.tx.count == 0:
+		s.badCommand(503, "5.5.1", "Bad sequence of commands: send RCPT first")
+		return
+	}
+	s.reply354("Send the mail data, end with <CRLF>.<CRLF>")
+	b, err := s.readBody()
+	if err != nil {
+		s.log.Info(fmt.Sprintf("SMTP %s [%s] message from %s not received: %v", s.host, s.ip, s.tx.reversePath, err))
+		s.resetTx()
+		s.readFailed(err)
+		return
+	}
+	s.messageCount++
+	if err := s.finish(b); err != nil {
+		s.send(s.replyFor(err))
+	}
+	s.resetTx()
+}
+
+// reply354 sends the DATA go-ahead, which carries no enhanced code: RFC
+// 3463 defines none for 3xx replies.
+func (s *session) reply354(text string) { s.writeLine("354 " + text) }
+
+// readBody reads the message text up to the lone dot, undoing dot
+// stuffing (RFC 5321 §4.5.2) and ending every line with CR LF. Text over
+// the limits is read to its end and dropped, so the client sees the
+// refusal as the answer to its final dot.
+func (s *session) readBody() (*body, error) {
+	b := &body{}
+	var buf bytes.Buffer
+	inHeader := true
+	for {
+		line, err := s.readLine(maxTextLine)
+		if errors.Is(err, errLineTooLong) {
+			b.tooLong = true
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(line) == 1 && line[0] == '.' {
+			break
+		}
+		if len(line) > 0 && line[0] == '.' {
+			line = line[1:]
+		}
+		s.traceBody(&inHeader, line)
+		b.size += int64(len(line)) + 2
+		if s.cfg.MaxMsgSize > 0 && b.size > s.cfg.MaxMsgSize {
+			b.tooBig = true
+		}
+		if !b.tooBig && !b.tooLong {
+			buf.Write(line)
+			buf.WriteString("\r\n")
+		}
+	}
+	b.text = buf.Bytes()
+	return b, nil
+}
+
+// traceBody logs received text lines when DEBUG_RX_HEADER/BODY are set.
+func (s *session) traceBody(inHeader *bool, line []byte) {
+	if *inHeader && len(line) == 0 {
+		*inHeader = false
+		return
+	}
+	if (*inHeader && s.cfg.DebugRxHeader) || (!*inHeader && s.cfg.DebugRxBody) {
+		s.log.Debug("SMTP RX: " + string(line))
+	}
+}
+
+// finish runs the end-of-data stages in order: limits, empty text,
+// telegram delivery, header checks, [mail processors], trace headers,
+// Deliver, 250, notifications.
+func (s *session) finish(b *body) error {
+	switch {
+	case b.tooLong:
+		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: line too long", s.host, s.ip, s.tx.reversePath))
+		return envelope.Replyf(500, "5.5.2", "Line too long")
+	case b.tooBig:
+		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: size %d over %d", s.host, s.ip, s.tx.reversePath, b.size, s.cfg.MaxMsgSize))
+		return envelope.Replyf(552, "5.3.4", "Message size (%d) exceeds maximum: %d bytes", b.size, s.cfg.MaxMsgSize)
+	case len(b.text) == 0:
+		return envelope.Replyf(554, "5.6.0", "No message text")
+	case s.tx.telegram != "":
+		return s.sendTelegrams(b.text)
+	}
+	msg, hdr := scanHeader(b.text)
+	if !hdr.hasFrom && s.auth == nil {
+		return envelope.Replyf(554, "5.6.0", "Mail header missing 'FROM' field")
+	}
+	env := s.envelope(hdr.spam)
+	// Mail processors (mailproc.ini) slot in here, before the trace.
+	now := time.Now()
+	for i := range env.Rcpts {
+		env.Rcpts[i].Trace = s.trace(env.Rcpts[i].ForwardPath, now)
+	}
+	if len(env.Rcpts) > 0 { // every recipient may have been a drop
+		if err := s.deps.Maildrop.Deliver(s.ctx, env, msg); err != nil {
+			return fmt.Errorf("deliver %s: %w", env.ID, err)
+		}
+	}
+	s.log.Info(fmt.Sprintf("SMTP %s [%s] Received mail from %s to %s (%d bytes)",
+		s.host, s.ip, angle(s.tx.reversePath), rcptList(s.tx.rcpts), len(msg)), "msg", env.ID)
+	s.reply(250, "2.0.0", "OK %s", env.ID)
+	_ = s.flush() // the client has its answer before notifications run
+	from := hdr.from
+	if from == "" {
+		from = angle(s.tx.reversePath)
+	}
+	s.notify(from, env.Rcpts)
+	return nil
+}
+
+// envelope builds the Envelope handed to Deliver; drop recipients (spam
+// bait) counted in RCPT but are left out here.
+func (s *session) envelope(spam bool) *envelope.Envelope {
+	env := &envelope.Envelope{
+		ID:          fmt.Sprintf("%s.%d", s.id, s.messageCount),
+		ReversePath: s.tx.reversePath,
+		Helo:        s.helo,
+		ClientIP:    s.ip,
+		ClientHost:  s.host,
+		ServerHost:  s.cfg.HostName,
+		Port:        s.port,
+		Proto:       s.proto(),
+		TLS:         s.tls,
+		Auth:        s.auth,
+		Spam:        spam,
+		Received:    time.Now(),
+	}
+	for _, r := range s.tx.rcpts {
+		if r.Kind != envelope.KindDrop {
+			env.Rcpts = append(env.Rcpts, r)
+		}
+	}
+	return env
+}
+
+// trace is one recipient's Return-Path and Received header (RFC 5321
+// §4.4).
+func (s *session) trace(forwardPath string, now time.Time) []byte {
+	return traceBlock(traceInfo{
+		reversePath: s.tx.reversePath,
+		clientHost:  s.host,
+		helo:        s.helo,
+		clientIP:    s.ip,
+		serverHost:  s.cfg.HostName,
+		serverIP:    s.serverIP,
+		version:     s.cfg.Version,
+		proto:       s.proto(),
+		forwardPath: forwardPath,
+		date:        now,
+	})
+}
+
+type traceInfo struct {
+	reversePath, clientHost, helo, clientIP string
+	serverHost, serverIP, version, proto    string
+	forwardPath                             string
+	date                                    time.Time
+}
+
+// traceBlock formats the trace header block. Continuation lines are
+// indented by ten spaces, as Synchronet's are.
+func traceBlock(t traceInfo) []byte {
+	const indent = "\r\n          "
+	var b strings.Builder
+	fmt.Fprintf(&b, "Return-Path: <%s>\r\n", t.reversePath)
+	fmt.Fprintf(&b, "Received: from %s (%s [%s])", t.clientHost, t.helo, ipLiteral(t.clientIP))
+	fmt.Fprintf(&b, "%sby %s [%s] (bbsmail %s) with %s", indent, t.serverHost, ipLiteral(t.serverIP), t.version, t.proto)
+	if t.forwardPath != "" {
+		fmt.Fprintf(&b, "%sfor %s;", indent, t.forwardPath)
+	} else {
+		b.WriteString(";")
+	}
+	fmt.Fprintf(&b, "%s%s\r\n", indent, t.date.Format(time.RFC1123Z))
+	return []byte(b.String())
+}
+
+// ipLiteral writes an address the way RFC 5321 §4.1.3 does.
+func ipLiteral(ip string) string {
+	if strings.Contains(ip, ":") {
+		return "IPv6:" + ip
+	}
+	return ip
+}
+
+// headerInfo is what the server needs from the message header.
+type headerInfo struct {
+	hasFrom bool
+	from    string // the From: address, for notifications
+	spam    bool   // X-Spam-Flag: YES
+}
+
+// scanHeader reads the header section (RFC 5322 §2.2) of msg, removes any
+// Return-Path field (the server writes its own, RFC 5321 §4.4) and reports
+// the fields the server acts on. msg is returned unchanged when nothing was
+// removed.
+func scanHeader(msg []byte) ([]byte, headerInfo) {
+	var info headerInfo
+	var out []byte
+	dropping := false
+	pos := 0
+	for pos < len(msg) {
+		end := bytes.IndexByte(msg[pos:], '\n')
+		if end < 0 {
+			end = len(msg)
+		} else {
+			end += pos + 1
+		}
+		line := msg[pos:end]
+		if len(bytes.TrimRight(line, "\r\n")) == 0 {
+			break // end of header
+		}
+		if line[0] != ' ' && line[0] != '\t' {
+			name, value, ok := bytes.Cut(line, []byte(":"))
+			if !ok { // not a header field: the body starts without a blank line
+				break
+			}
+			dropping = headerIs(name, "Return-Path")
+			if dropping && out == nil {
+				out = append(make([]byte, 0, len(msg)), msg[:pos]...)
+			}
+			inspectField(&info, name, value)
+		}
+		if !dropping && out != nil {
+			out = append(out, line...)
+		}
+		pos = end
+	}
+	if out == nil {
+		return msg, info
+	}
+	return append(out, msg[pos:]...), info
+}
+
+func headerIs(name []byte, want string) bool {
+	return strings.EqualFold(strings.TrimSpace(string(name)), want)
+}
+
+func inspectField(info *headerInfo, name, value []byte) {
+	switch {
+	case headerIs(name, "From"):
+		info.hasFrom = true
+		v := strings.TrimSpace(string(value))
+		if a, err := mail.ParseAddress(v); err == nil {
+			info.from = a.Address
+		} else {
+			info.from = cleanArg(v)
+		}
+	case headerIs(name, "X-Spam-Flag"):
+		v := strings.TrimSpace(string(value))
+		info.spam = info.spam || strings.HasPrefix(strings.ToUpper(v), "YES")
+	}
+}
+
+// sendTelegrams delivers a SEND/SOML/SAML message as a short message to
+// each recipient; it never becomes mail.
+func (s *session) sendTelegrams(text []byte) error {
+	msg := s.telegramText(text)
+	for _, r := range s.tx.rcpts {
+		if err := s.deps.Telegrams.SendTelegram(s.ctx, r.User, msg); err != nil {
+			return fmt.Errorf("telegram to user #%d: %w", r.User, err)
+		}
+	}
+	s.log.Info(fmt.Sprintf("SMTP %s [%s] %s telegram from %s to %s",
+		s.host, s.ip, s.tx.telegram, angle(s.tx.reversePath), rcptList(s.tx.rcpts)))
+	s.reply(250, "2.0.0", "OK")
+	return nil
+}
+
+// telegramText is "Instant Message from <sender>", with the client's IP and
+// host added when the sender's domain doesn't resolve to the client, a
+// colon, and the text.
+func (s *session) telegramText(text []byte) string {
+	sender := s.tx.reversePath
+	if sender == "" {
+		sender = "<>"
+	}
+	head := "Instant Message from " + sender
+	if !s.senderMatchesClient() {
+		head += fmt.Sprintf(" [%s] (%s)", s.ip, s.host)
+	}
+	return head + ":\r\n" + string(text)
+}
+
+// senderMatchesClient reports whether the reverse path's domain resolves
+// to the client's IP.
+func (s *session) senderMatchesClient() bool {
+	_, domain := envelope.SplitAddress(s.tx.reversePath)
+	if domain == "" {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, min(s.cfg.MaxInactivity, 30*time.Second))
+	defer cancel()
+	addrs, err := s.cfg.LookupHost(ctx, domain)
+	if err != nil {
+		return false
+	}
+	for _, a := range addrs {
+		if a == s.ip {
+			return true
+		}
+	}
+	return false
+}
+
+func angle(path string) string { return "<" + path + ">" }
+
+func rcptList(rcpts []envelope.Rcpt) string {
+	names := make([]string, 0, len(rcpts))
+	for _, r := range rcpts {
+		n := r.ForwardPath
+		if n == "" {
+			n = r.To
+		}
+		names = append(names, n)
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,74 @@
+package smtpd
+
+import (
+	"context"
+
+	"github.com/bbsmail/bbsmail/envelope"
+)
+
+// Authenticator checks BBS credentials for SMTP AUTH.
+//
+// An error that is (or wraps) an *envelope.Reply is sent to the client as
+// that reply and the session goes on; use it for temporary trouble such as
+// a locked mail base (454 4.7.0). Any other error counts as a failed login:
+// the client waits Config.LoginAttemptDelay, gets 535 and is disconnected.
+type Authenticator interface {
+	// Authenticate checks a login id (alias, real name or number) and a
+	// password.
+	Authenticate(ctx context.Context, login, password string) (envelope.Identity, error)
+	// Secret returns the user's password for CRAM-MD5, which needs the
+	// shared secret itself.
+	Secret(ctx context.Context, login string) (envelope.Identity, string, error)
+}
+
+// Resolver decides where a recipient goes and whether a sender address
+// belongs to an authenticated user.
+type Resolver interface {
+	// Resolve resolves one RCPT TO (or telegram recipient). Errors are
+	// usually an *envelope.Reply (550 5.1.1 Unknown User, 450 4.2.2
+	// Mailbox full ...). An error wrapping envelope.ErrRelayDenied is a
+	// refused relay: smtpd writes the reply text itself (550 or 553,
+	// depending on Config.AllowRelay), logs it, writes spam.log and
+	// disconnects.
+	Resolve(ctx context.Context, q envelope.RcptQuery) (envelope.Rcpt, error)
+	// OwnsSender reports whether the authenticated user may use addr as
+	// the reverse path on a submission port; suggestion is the user's own
+	// address, quoted in the 550 reply.
+	OwnsSender(ctx context.Context, id envelope.Identity, addr string) (ok bool, suggestion string)
+}
+
+// Maildrop stores an accepted message for all its recipients.
+type Maildrop interface {
+	// Deliver returns nil only after the message is durably committed for
+	// every recipient in env.Rcpts; only then does the client get 250.
+	// msg is the message text as received (CRLF line ends, dot-unstuffed,
+	// any Return-Path header removed); each Rcpt.Trace goes in front of it.
+	// Deliver must return when ctx is cancelled (server shutdown).
+	Deliver(ctx context.Context, env *envelope.Envelope, msg []byte) error
+}
+
+// Telegrams sends BBS short messages ("telegrams") to users: SEND, SOML
+// and SAML transactions, and new-mail notifications.
+type Telegrams interface {
+	// Online reports whether the user is logged on to the BBS now.
+	Online(ctx context.Context, user uint32) bool
+	// SendTelegram queues a short message for the user.
+	SendTelegram(ctx context.Context, user uint32, text string) error
+}
+
+// Matcher is a pattern list such as relay.cfg or ipfilter_exempt.cfg.
+// ctrl/pattern's matcher satisfies it. Match reports whether any of the
+// strings (a client IP and host name) matches the list.
+type Matcher interface {
+	Match(s ...string) bool
+}
+
+// Deps are the server's collaborators. Resolver and Maildrop are
+// required. Without Auth the server offers no AUTH; without Telegrams it
+// offers no SEND/SOML/SAML and sends no new-mail notifications.
+type Deps struct {
+	Auth      Authenticator
+	Resolver  Resolver
+	Maildrop  Maildrop
+	Telegrams Telegrams
+}

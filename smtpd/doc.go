@@ -1,0 +1,31 @@
+// Package smtpd is the bbsmail SMTP server for ports 25 (MTA), 587
+// (submission) and 465 (submission over implicit TLS).
+//
+// It speaks ESMTP on net/textproto-style line handling of its own: HELO and
+// EHLO (RFC 5321 §4.1.1.1), MAIL, RCPT and DATA (§4.1.1.2-4), RSET, NOOP,
+// QUIT, VRFY (252), HELP, the old SEND, SOML and SAML commands (RFC 821
+// §4.1.1) that deliver BBS telegrams, SIZE (RFC 1870), PIPELINING (RFC
+// 2920), 8BITMIME (RFC 6152), ENHANCEDSTATUSCODES (RFC 2034, codes from RFC
+// 3463), STARTTLS (RFC 3207), implicit TLS (RFC 8314 §3.3) and AUTH (RFC
+// 4954) with PLAIN (RFC 4616), LOGIN and CRAM-MD5 (RFC 2195). Line limits
+// are those of RFC 5321 §4.5.3.1; dot-stuffing follows §4.5.2; each stored
+// copy gets Return-Path and Received trace fields (§4.4).
+//
+// One receive pipeline, in a fixed order, is laid out in pipeline.go:
+// accept limits, reverse DNS, connection checks, greeting, HELO/AUTH,
+// MAIL, RCPT (recipient resolution and the relay rule), DATA, Deliver,
+// and the 250 reply only after Deliver returned nil. Every error becomes
+// a reply in one place (session.replyFor): an *envelope.Reply as it is,
+// anything else as "451 4.3.0 Local error (<id>)" with the cause in the
+// log only.
+//
+// What it deliberately does not do: it never imports the mailbase, the
+// configuration loader or the other protocol servers. Users, recipients,
+// storage and telegrams come through the small interfaces in deps.go, and
+// settings through the plain Config struct. It does not resolve recipient
+// addresses itself (the Resolver does), store anything, or send mail on.
+// CHUNKING/BDAT, DSN, SMTPUTF8, VRFY and EXPN results are not offered. The
+// spam defences of Synchronet (ip.can, host.can, spamblock, DNSBL,
+// email.can, subject.can, mail processors) have marked places in the
+// pipeline but are not part of this package yet.
+package smtpd

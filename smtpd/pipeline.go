@@ -1,0 +1,137 @@
+package smtpd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"time"
+)
+
+// This file is the receive pipeline, in the order a client meets it:
+//
+//  1. accept: MaxClients, MaxConnsPerIP (Server.admit)
+//  2. implicit TLS handshake on port 465
+//  3. reverse DNS of the client
+//  4. connection checks (ip.can, host.can, spamblock and DNSBL slot in here)
+//  5. greeting
+//  6. commands: HELO/EHLO, STARTTLS, AUTH (commands.go, auth.go)
+//  7. MAIL: sender checks (email.can slots in after mailChecks' first step)
+//  8. RCPT: MaxRecipients, resolve, relay rule
+//  9. DATA: read with limits (data.go), header checks, Received trace
+//     (mail processors slot in before the trace), Deliver, 250, notify
+//
+// Every stage answers with an error that replyFor turns into the reply.
+
+// serve runs one session from greeting to close. A panic ends only this
+// session: it is logged with its stack and the client gets a 421.
+func (s *session) serve() {
+	defer s.cancel()
+	// s.nc changes at STARTTLS: close whichever is current at the end, so a
+	// TLS session ends with close_notify (RFC 8446 §6.1).
+	defer func() { _ = s.nc.Close() }()
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error(fmt.Sprintf("SMTP %s [%s] panic: %v", s.host, s.ip, r), "stack", string(debug.Stack()))
+			s.werr = nil
+			s.writeLine(fmt.Sprintf("421 4.3.0 %s Local error, closing connection", s.cfg.HostName))
+			_ = s.flush()
+		}
+	}()
+	s.log.Info(fmt.Sprintf("SMTP connection accepted from: %s port %d", s.ip, addrPort(s.conn.RemoteAddr())),
+		"port", s.port, "mode", s.mode.String())
+
+	if s.mode == SubmissionTLS { // 2
+		if err := s.handshake(); err != nil {
+			s.log.Info(fmt.Sprintf("SMTP [%s] TLS handshake failed: %v", s.ip, err))
+			return
+		}
+	}
+	s.lookupHost()                            // 3
+	if err := s.connectChecks(); err != nil { // 4
+		s.send(s.replyFor(err))
+		_ = s.flush()
+		return
+	}
+	prot := "SMTP"
+	if s.mode == SubmissionTLS {
+		prot = "SMTPS"
+	}
+	s.writeLine(fmt.Sprintf("220 %s bbsmail %s Server %s Ready", s.cfg.HostName, prot, s.cfg.Version)) // 5
+	s.commandLoop()                                                                                    // 6-9
+	_ = s.flush()
+	s.log.Debug(fmt.Sprintf("SMTP %s [%s] session ended", s.host, s.ip))
+}
+
+// handshake runs the TLS handshake under the inactivity limit.
+func (s *session) handshake() error {
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.MaxInactivity)
+	defer cancel()
+	tc, ok := s.nc.(interface {
+		HandshakeContext(context.Context) error
+	})
+	if !ok {
+		return errors.New("not a TLS connection")
+	}
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return fmt.Errorf("TLS handshake: %w", err)
+	}
+	return nil
+}
+
+// lookupHost finds the client's host name; "<no name>" when there is none.
+func (s *session) lookupHost() {
+	if s.cfg.NoHostLookup {
+		return
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, min(s.cfg.MaxInactivity, 30*time.Second))
+	defer cancel()
+	names, err := s.cfg.LookupAddr(ctx, s.ip)
+	if err != nil || len(names) == 0 {
+		return
+	}
+	if h := strings.TrimSuffix(cleanArg(names[0]), "."); h != "" && !strings.ContainsAny(h, " ()[]") {
+		s.host = h
+	}
+	s.log.Debug(fmt.Sprintf("SMTP [%s] hostname: %s", s.ip, s.host))
+}
+
+// connectChecks refuses a client before the greeting. Today only the
+// accept-time limits exist (in Server.admit); the IP and host filters,
+// spamblock.cfg and the DNSBL verdict belong here, in that order.
+func (s *session) connectChecks() error { return nil }
+
+// commandLoop reads and answers commands until QUIT, a disconnect, an
+// idle timeout, shutdown or a reply that closes the session.
+func (s *session) commandLoop() {
+	for !s.quit {
+		line, err := s.readLine(maxCommandLine)
+		if errors.Is(err, errLineTooLong) {
+			s.badCommand(500, "5.5.2", "Line too long")
+			continue
+		}
+		if err != nil {
+			s.readFailed(err)
+			return
+		}
+		s.command(string(line))
+	}
+}
+
+// readFailed ends the session after a failed read, telling the client why
+// when it is still there.
+func (s *session) readFailed(err error) {
+	switch {
+	case errors.Is(err, errStopped):
+		s.reply(421, "4.3.2", "Service shutting down")
+	case isTimeout(err):
+		s.log.Info(fmt.Sprintf("SMTP %s [%s] inactive for %s, disconnecting", s.host, s.ip, s.cfg.MaxInactivity))
+		s.reply(421, "4.4.2", "%s Idle timeout", s.cfg.HostName)
+	case isClosed(err):
+		s.log.Debug(fmt.Sprintf("SMTP %s [%s] disconnected", s.host, s.ip))
+	default:
+		s.log.Info(fmt.Sprintf("SMTP %s [%s] read error: %v", s.host, s.ip, err))
+	}
+	s.quit = true
+}

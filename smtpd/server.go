@@ -1,0 +1,280 @@
+package smtpd
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = errors.New("smtpd: server closed")
+
+// Server is an SMTP server. One Server may serve several listeners (ports
+// 25, 587 and 465 on each interface); MaxClients counts over all of them.
+type Server struct {
+	cfg  atomic.Pointer[Config]
+	deps Deps
+
+	// baseCtx is the parent of every session context; cancel ends
+	// deliveries still running when Shutdown's deadline passes.
+	baseCtx context.Context
+	cancel  context.CancelFunc
+
+	nextID atomic.Uint64
+
+	mu        sync.Mutex
+	closing   bool
+	listeners map[net.Listener]struct{}
+	sessions  map[*session]struct{}
+	perIP     map[string]int
+	wg        sync.WaitGroup
+
+	spamMu sync.Mutex // serialises spam.log appends
+}
+
+// New returns a server with the given configuration and collaborators.
+func New(cfg Config, deps Deps) *Server {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		deps:      deps,
+		baseCtx:   ctx,
+		cancel:    cancel,
+		listeners: map[net.Listener]struct{}{},
+		sessions:  map[*session]struct{}{},
+		perIP:     map[string]int{},
+	}
+	s.cfg.Store(cfg.withDefaults())
+	return s
+}
+
+// SetConfig swaps in a new configuration (sbbs.ini reload). Sessions
+// already running keep the configuration they started with.
+func (s *Server) SetConfig(cfg Config) { s.cfg.Store(cfg.withDefaults()) }
+
+// Serve accepts connections on l and serves them in the given mode until
+// Shutdown; it then returns ErrServerClosed. For SubmissionTLS each
+// accepted connection is wrapped in TLS with Config.TLS.
+func (s *Server) Serve(l net.Listener, mode Mode) error {
+	if s.deps.Resolver == nil || s.deps.Maildrop == nil {
+		return errors.New("smtpd: Deps.Resolver and Deps.Maildrop are required")
+	}
+	if mode == SubmissionTLS && s.cfg.Load().TLS == nil {
+		return errors.New("smtpd: implicit TLS needs Config.TLS")
+	}
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.listeners[l] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, l)
+		s.mu.Unlock()
+	}()
+
+	var backoff time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if s.isClosing() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				// Out of file descriptors and the like: wait and retry
+				// rather than spin or give up the port.
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				time.Sleep(backoff)
+				continue
+			}
+			return fmt.Errorf("smtpd: accept: %w", err)
+		}
+		backoff = 0
+		s.admit(c, mode)
+	}
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+// Shutdown stops accepting connections and waits for the sessions to end.
+// When ctx is done first, idle sessions get "421 4.3.2 Service shutting
+// down", running deliveries are cancelled, every connection is closed,
+// and Shutdown returns ctx.Err() once the sessions have ended.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	for l := range s.listeners {
+		_ = l.Close()
+	}
+	s.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		s.cancel()
+		return nil
+	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	for ss := range s.sessions {
+		ss.conn.stop()
+	}
+	s.mu.Unlock()
+	s.cancel()
+	<-done
+	return ctx.Err()
+}
+
+// admit applies the connection limits, in the order Synchronet does, and
+// starts the session goroutine. A refused client gets its 421 from its own
+// goroutine so that a slow client can't stall the accept loop.
+func (s *Server) admit(c net.Conn, mode Mode) {
+	cfg := s.cfg.Load()
+	ip := remoteIP(c)
+	ss := newSession(s, cfg, c, mode)
+
+	s.mu.Lock()
+	var refuse string
+	switch {
+	case s.closing:
+		refuse = "421 4.3.2 Service shutting down"
+	case cfg.MaxClients > 0 && len(s.sessions) >= cfg.MaxClients:
+		refuse = "421 4.3.2 System Error: Maximum active clients reached, try again later"
+	case cfg.MaxConnsPerIP > 0 && s.perIP[ip] >= cfg.MaxConnsPerIP &&
+		(cfg.ConnLimitExempt == nil || !cfg.ConnLimitExempt.Match(ip)):
+		refuse = "421 4.7.0 System Error: Maximum connections exceeded, try again later"
+	}
+	if refuse == "" {
+		s.sessions[ss] = struct{}{}
+		s.perIP[ip]++
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+
+	if refuse != "" {
+		cfg.Logger.Warn(fmt.Sprintf("SMTP connection refused from: %s (%s)", ip, refuse[10:]), "id", ss.id)
+		go s.refuse(ss, refuse)
+		return
+	}
+	go s.serveSession(ss)
+}
+
+// refuse sends one reply line to a client over the limits and closes it.
+func (s *Server) refuse(ss *session, line string) {
+	defer s.wg.Done()
+	defer func() {
+		if r := recover(); r != nil {
+			ss.cfg.Logger.Error("SMTP panic refusing connection", "id", ss.id, "panic", r)
+		}
+	}()
+	defer ss.nc.Close()
+	_, _ = ss.nc.Write([]byte(line + "\r\n"))
+}
+
+func (s *Server) serveSession(ss *session) {
+	defer s.wg.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.sessions, ss)
+		if s.perIP[ss.ip]--; s.perIP[ss.ip] <= 0 {
+			delete(s.perIP, ss.ip)
+		}
+		s.mu.Unlock()
+	}()
+	ss.serve()
+}
+
+func (s *Server) newID() string {
+	return strconv.FormatUint(s.nextID.Add(1), 36)
+}
+
+// remoteIP is the client's IP address as text, without port or zone.
+func remoteIP(c net.Conn) string {
+	return addrIP(c.RemoteAddr())
+}
+
+func addrIP(a net.Addr) string {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.IP.String()
+	}
+	host, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	return host
+}
+
+func addrPort(a net.Addr) int {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.Port
+	}
+	_, p, _ := net.SplitHostPort(a.String())
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+// conn wraps the client's TCP connection. Every Read starts a fresh
+// MaxInactivity deadline, so the idle limit applies per line and not to a
+// whole message; stop makes pending and future reads fail at once
+// (shutdown) without racing that deadline.
+type conn struct {
+	net.Conn
+	idle time.Duration
+
+	mu      sync.Mutex
+	stopped bool
+}
+
+var errStopped = errors.New("smtpd: server shutting down")
+
+func (c *conn) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	if c.stopped {
+		c.mu.Unlock()
+		return 0, errStopped
+	}
+	_ = c.Conn.SetReadDeadline(time.Now().Add(c.idle))
+	c.mu.Unlock()
+	n, err := c.Conn.Read(p)
+	if err != nil && c.isStopped() {
+		return n, errStopped
+	}
+	return n, err
+}
+
+func (c *conn) Write(p []byte) (int, error) {
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(c.idle))
+	return c.Conn.Write(p)
+}
+
+func (c *conn) stop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stopped = true
+	_ = c.Conn.SetReadDeadline(time.Unix(1, 0))
+}
+
+func (c *conn) isStopped() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stopped
+}
+
+// tlsServer wraps the connection for implicit TLS or after STARTTLS.
+func tlsServer(c *conn, cfg *tls.Config) *tls.Conn { return tls.Server(c, cfg) }

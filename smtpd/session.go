@@ -1,0 +1,271 @@
+package smtpd
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+
+	"github.com/bbsmail/bbsmail/envelope"
+)
+
+// Line limits of RFC 5321 §4.5.3.1, terminator included.
+const (
+	maxCommandLine = 512
+	maxTextLine    = 1000
+	// maxAuthLine allows the 12288-octet AUTH responses of RFC 4954 §4.
+	maxAuthLine = 12288 + 2
+)
+
+var errLineTooLong = errors.New("line too long")
+
+// session is one client connection. Everything in it belongs to the
+// session goroutine.
+type session struct {
+	srv  *Server
+	cfg  *Config
+	deps Deps
+	log  *slog.Logger
+	id   string
+	mode Mode
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	conn *conn    // the TCP connection with its idle deadline
+	nc   net.Conn // conn, or the TLS connection over it
+	br   *bufio.Reader
+	bw   *bufio.Writer
+	line []byte // reused buffer for readLine
+	werr error  // first write error; the session ends on it
+
+	ip, host     string
+	loopback     bool
+	serverIP     string
+	port         int
+	tls          bool
+	helo         string
+	ehlo         bool
+	auth         *envelope.Identity
+	authLogin    string
+	badCommands  int
+	messageCount int
+	quit         bool // set when the session must end after the current reply
+
+	tx transaction
+}
+
+// transaction is the state between MAIL (or SEND/SOML/SAML) and the end of
+// DATA or RSET.
+type transaction struct {
+	active      bool
+	reversePath string
+	telegram    string // "", "SEND", "SOML" or "SAML"
+	rcpts       []envelope.Rcpt
+	count       int // accepted recipients, dropped ones included
+}
+
+func newSession(srv *Server, cfg *Config, c net.Conn, mode Mode) *session {
+	ctx, cancel := context.WithCancel(srv.baseCtx)
+	cn := &conn{Conn: c, idle: cfg.MaxInactivity}
+	ss := &session{
+		srv:      srv,
+		cfg:      cfg,
+		deps:     srv.deps,
+		id:       srv.newID(),
+		mode:     mode,
+		ctx:      ctx,
+		cancel:   cancel,
+		conn:     cn,
+		nc:       cn,
+		ip:       remoteIP(c),
+		host:     "<no name>",
+		serverIP: addrIP(c.LocalAddr()),
+		port:     addrPort(c.LocalAddr()),
+	}
+	ss.log = cfg.Logger.With("id", ss.id)
+	if ip := net.ParseIP(ss.ip); ip != nil {
+		ss.loopback = cfg.Loopback(ip)
+	}
+	if mode == SubmissionTLS {
+		ss.nc = tlsServer(cn, cfg.TLS)
+		ss.tls = true
+	}
+	ss.setStreams()
+	return ss
+}
+
+// setStreams (re)builds the buffered reader and writer over nc. After
+// STARTTLS this drops whatever the client sent before the handshake.
+func (s *session) setStreams() {
+	s.br = bufio.NewReaderSize(s.nc, 4096)
+	s.bw = bufio.NewWriterSize(s.nc, 4096)
+}
+
+// readLine reads one line ending in LF, at most limit octets including the
+// line end, and returns it without CR LF. A longer line is read to its end
+// and reported as errLineTooLong. Pending replies are flushed first when
+// the client has not already sent a whole further line (PIPELINING, RFC
+// 2920 §3: never wait for input with replies held back).
+func (s *session) readLine(limit int) ([]byte, error) {
+	if buf, _ := s.br.Peek(s.br.Buffered()); bytes.IndexByte(buf, '\n') < 0 {
+		if err := s.flush(); err != nil {
+			return nil, err
+		}
+	}
+	s.line = s.line[:0]
+	tooLong := false
+	for {
+		frag, err := s.br.ReadSlice('\n')
+		if !tooLong {
+			if len(s.line)+len(frag) > limit {
+				tooLong = true
+			} else {
+				s.line = append(s.line, frag...)
+			}
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		break
+	}
+	if tooLong {
+		return nil, errLineTooLong
+	}
+	l := s.line[:len(s.line)-1]
+	if n := len(l); n > 0 && l[n-1] == '\r' {
+		l = l[:n-1]
+	}
+	return l, nil
+}
+
+func (s *session) flush() error {
+	if s.werr != nil {
+		return s.werr
+	}
+	if err := s.bw.Flush(); err != nil {
+		s.werr = fmt.Errorf("write to client: %w", err)
+	}
+	return s.werr
+}
+
+// writeLine queues one reply line.
+func (s *session) writeLine(line string) {
+	if s.cfg.DebugTx {
+		s.log.Debug("SMTP TX: " + line)
+	}
+	if s.werr != nil {
+		return
+	}
+	if _, err := s.bw.WriteString(line + "\r\n"); err != nil {
+		s.werr = fmt.Errorf("write to client: %w", err)
+	}
+}
+
+// reply queues a reply with its RFC 3463 enhanced status code (RFC 2034).
+func (s *session) reply(code int, enhanced, format string, args ...any) {
+	s.send(envelope.Replyf(code, enhanced, format, args...))
+}
+
+func (s *session) send(r *envelope.Reply) {
+	s.writeLine(fmt.Sprintf("%d %s %s", r.Code, r.EnhancedCode(), r.Text))
+	if r.Close {
+		s.quit = true
+	}
+}
+
+// replyFor is the one place that turns an error into an SMTP reply. A
+// *envelope.Reply is sent as it is; anything else is a temporary local
+// error whose text goes to the log only, under an id the client sees.
+func (s *session) replyFor(err error) *envelope.Reply {
+	var r *envelope.Reply
+	if errors.As(err, &r) {
+		return r
+	}
+	ref := s.id + "-" + randomHex(4)
+	s.log.Error(fmt.Sprintf("SMTP %s [%s] local error (%s): %v", s.host, s.ip, ref, err))
+	return envelope.Replyf(451, "4.3.0", "Local error (%s)", ref)
+}
+
+// badCommand sends a syntax or sequence error and disconnects a client
+// that makes more than MaxBadCommands of them.
+func (s *session) badCommand(code int, enhanced, text string) {
+	s.reply(code, enhanced, "%s", text)
+	s.badCommands++
+	if s.badCommands > s.cfg.MaxBadCommands {
+		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] TOO MANY BAD COMMANDS (%d)", s.host, s.ip, s.badCommands))
+		s.reply(421, "4.7.0", "%s Too many errors", s.cfg.HostName)
+		s.quit = true
+	}
+}
+
+// resetTx forgets the current transaction (RSET, HELO, EHLO, end of DATA).
+func (s *session) resetTx() { s.tx = transaction{} }
+
+// proto is the WITH keyword of the Received header (RFC 3848).
+func (s *session) proto() string {
+	if !s.ehlo {
+		return "SMTP"
+	}
+	p := "ESMTP"
+	if s.tls {
+		p += "S"
+	}
+	if s.auth != nil {
+		p += "A"
+	}
+	return p
+}
+
+// mayRelay is the relay rule: relay.cfg, or an authenticated user who may
+// relay, on a submission port or with ALLOW_RELAY.
+func (s *session) mayRelay() bool {
+	if s.cfg.RelayHosts != nil && s.cfg.RelayHosts.Match(s.ip, s.host) {
+		return true
+	}
+	return s.auth != nil && s.auth.MayRelay && (s.mode.submission() || s.cfg.AllowRelay)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// isTimeout reports a read that hit MaxInactivity.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// isClosed reports a client that went away.
+func isClosed(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed)
+}
+
+// cleanArg strips control characters from a command line (they have no
+// place in SMTP commands and would otherwise reach Received headers and
+// logs) and upper-cases nothing.
+func cleanArg(s string) string {
+	if strings.IndexFunc(s, isCtl) < 0 {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if isCtl(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+func isCtl(r rune) bool { return (r < 0x20 && r != '\t') || r == 0x7f }

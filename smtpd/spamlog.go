@@ -1,0 +1,35 @@
+package smtpd
+
+import (
+	"fmt"
+	"os"
+	"time"
+)
+
+// spamLog appends an entry to data/spam.log in Synchronet's format: CRLF
+// lines and a blank line after each entry, so existing log readers work.
+func (s *session) spamLog(action, to, reason string) {
+	path := s.cfg.SpamLogPath
+	if path == "" {
+		return
+	}
+	from := "From: " + s.tx.reversePath
+	if to != "" {
+		from += " to: " + to
+	}
+	entry := fmt.Sprintf("SUSPECTED SMTP SPAM %s on %s\r\nHost: %s [%s]\r\n%s\r\nReason: %s\r\n\r\n",
+		action, time.Now().Format("Mon Jan 02 2006 15:04:05"), s.host, s.ip, from, reason)
+	s.srv.spamMu.Lock()
+	defer s.srv.spamMu.Unlock()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		s.log.Error(fmt.Sprintf("SMTP cannot open spam log: %v", err))
+		return
+	}
+	if _, err := f.WriteString(entry); err != nil {
+		s.log.Error(fmt.Sprintf("SMTP cannot write spam log: %v", err))
+	}
+	if err := f.Close(); err != nil {
+		s.log.Error(fmt.Sprintf("SMTP cannot close spam log: %v", err))
+	}
+}
