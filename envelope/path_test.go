@@ -63,6 +63,8 @@ func FuzzParsePath(f *testing.F) {
 		if err == nil && (len(p) > len(s)) {
 			t.Fatalf("path longer than input: %q from %q", p, s)
 		}
-		SplitAddress(p)
+		if l, d := SplitAddress(p); err == nil && len(l)+len(d) > len(p) {
+			t.Fatalf("SplitAddress(%q) = %q, %q: longer than its input", p, l, d)
+		}
 	})
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -64,14 +63,24 @@ func (a auth) find(login string) (store.User, error) {
 	return u, nil
 }
 
+// temporary turns a mailbase failure during a login into a 454 reply, so
+// the client retries later instead of being told its password is wrong.
+// Wrong credentials stay errBadLogin.
+func temporary(err error) error {
+	if err == nil || errors.Is(err, errBadLogin) {
+		return err
+	}
+	return &envelope.Reply{Code: 454, Enhanced: "4.7.0", Text: "Temporary authentication failure, try again later", Err: err}
+}
+
 func (a auth) Authenticate(_ context.Context, login, password string) (envelope.Identity, error) {
 	u, err := a.find(login)
 	if err != nil {
-		return envelope.Identity{}, err
+		return envelope.Identity{}, temporary(err)
 	}
 	ok, err := a.db.CheckPassword(u.Number, password)
 	if err != nil {
-		return envelope.Identity{}, err
+		return envelope.Identity{}, temporary(err)
 	}
 	if !ok {
 		return envelope.Identity{}, errBadLogin
@@ -82,14 +91,14 @@ func (a auth) Authenticate(_ context.Context, login, password string) (envelope.
 func (a auth) Secret(_ context.Context, login string) (envelope.Identity, string, error) {
 	u, err := a.find(login)
 	if err != nil {
-		return envelope.Identity{}, "", err
+		return envelope.Identity{}, "", temporary(err)
 	}
 	s, err := a.db.Secret(u.Number)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return envelope.Identity{}, "", errBadLogin
 		}
-		return envelope.Identity{}, "", err
+		return envelope.Identity{}, "", temporary(err)
 	}
 	return u.Identity(), s, nil
 }
@@ -142,11 +151,11 @@ type maildrop struct {
 }
 
 var (
-	_ smtpd.Maildrop    = maildrop{}
-	_ sendmail.Maildrop = maildrop{}
+	_ smtpd.Maildrop    = (*maildrop)(nil)
+	_ sendmail.Maildrop = (*maildrop)(nil)
 )
 
-func (m maildrop) Deliver(_ context.Context, env *envelope.Envelope, msg []byte) error {
+func (m *maildrop) Deliver(_ context.Context, env *envelope.Envelope, msg []byte) error {
 	rc, err := m.db.Deliver(env, msg)
 	if err != nil {
 		return err
@@ -237,6 +246,3 @@ func (q queue) QueueDefer(id uint64, next time.Time, lastErr string) error {
 }
 func (q queue) QueueFail(id uint64, lastErr string) error { return q.db.QueueFail(id, lastErr) }
 func (q queue) NextQueueTime() (time.Time, bool, error)   { return q.db.NextQueueTime() }
-
-// describe is used in error messages about a user.
-func describe(u store.User) string { return fmt.Sprintf("#%d %s", u.Number, u.Alias) }

@@ -148,9 +148,12 @@ func (s *server) build(ctx context.Context, cfg *ctrl.Config) error {
 		if err != nil {
 			return err
 		}
-		drop := maildrop{db: s.db}
+		// Bounces to remote senders go back into the queue: wake SendMail
+		// for them too.
+		drop := &maildrop{db: s.db}
 		s.sender = sendmail.New(sc, sendmail.Deps{Queue: queue{db: s.db}, Maildrop: drop})
 		wake = s.sender.Wake
+		drop.wake = wake
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -163,7 +166,7 @@ func (s *server) build(ctx context.Context, cfg *ctrl.Config) error {
 	a := auth{db: s.db, sys: s.config}
 	s.resolver = newSwapResolver(cfg, directory{db: s.db})
 	s.smtp = smtpd.New(smtpdConfig(cfg, s.tls, s.log), smtpd.Deps{
-		Auth: a, Resolver: s.resolver, Maildrop: maildrop{db: s.db, wake: wake}, Telegrams: telegrams{db: s.db},
+		Auth: a, Resolver: s.resolver, Maildrop: &maildrop{db: s.db, wake: wake}, Telegrams: telegrams{db: s.db},
 	})
 	s.pop = pop3d.New(pop3dConfig(cfg, s.tls, s.log), pop3d.Deps{Auth: a, Mailbox: mailbox{db: s.db}})
 	return nil
