@@ -187,6 +187,7 @@ func (s *session) runSASL(srv sasl.Server, resp []byte) {
 			return
 		}
 		if done {
+			s.srv.loggedIn(s)
 			s.log.Info(fmt.Sprintf("SMTP %s [%s] %s authenticated as %s (#%d)", s.host, s.ip, s.authLogin, s.auth.Alias, s.auth.User))
 			s.reply(235, "2.7.0", "Authentication successful")
 			return

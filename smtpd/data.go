@@ -124,8 +124,21 @@ func (s *session) finish(b *body) error {
 	env := s.envelope(hdr.spam)
 	// Mail processors (mailproc.ini) slot in here, before the trace.
 	now := time.Now()
-	for i := range env.Rcpts {
-		env.Rcpts[i].Trace = s.trace(env.Rcpts[i].ForwardPath, now)
+	remote := 0
+	for _, r := range env.Rcpts {
+		if r.Kind == envelope.KindRemote {
+			remote++
+		}
+	}
+	for i, r := range env.Rcpts {
+		fp := r.ForwardPath
+		if r.Kind == envelope.KindRemote && remote > 1 {
+			// Copies leaving together share one trace without a "for"
+			// clause (as Postfix does), so SendMail can carry them in one
+			// transaction without telling one recipient about the others.
+			fp = ""
+		}
+		env.Rcpts[i].Trace = s.trace(fp, now)
 	}
 	if len(env.Rcpts) > 0 { // every recipient may have been a drop
 		if err := s.deps.Maildrop.Deliver(s.ctx, env, msg); err != nil {

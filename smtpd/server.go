@@ -192,12 +192,30 @@ func (s *Server) serveSession(ss *session) {
 	defer func() {
 		s.mu.Lock()
 		delete(s.sessions, ss)
-		if s.perIP[ss.ip]--; s.perIP[ss.ip] <= 0 {
-			delete(s.perIP, ss.ip)
-		}
+		s.uncountLocked(ss)
 		s.mu.Unlock()
 	}()
 	ss.serve()
+}
+
+// loggedIn takes an authenticated session out of the per-IP count:
+// MaxConcurrentConnections limits clients that have not logged in, as in
+// Synchronet, so users behind one NAT address are not locked out by each
+// other.
+func (s *Server) loggedIn(ss *session) {
+	s.mu.Lock()
+	s.uncountLocked(ss)
+	s.mu.Unlock()
+}
+
+func (s *Server) uncountLocked(ss *session) {
+	if ss.ipUncounted {
+		return
+	}
+	ss.ipUncounted = true
+	if s.perIP[ss.ip]--; s.perIP[ss.ip] <= 0 {
+		delete(s.perIP, ss.ip)
+	}
 }
 
 func (s *Server) newID() string {

@@ -46,8 +46,11 @@ type session struct {
 	line []byte // reused buffer for readLine
 	werr error  // first write error; the session ends on it
 
-	ip, host     string
-	loopback     bool
+	ip, host string
+	loopback bool
+	// ipUncounted is set once the session no longer counts toward
+	// MaxConnsPerIP (after AUTH, or at its end). Guarded by Server.mu.
+	ipUncounted  bool
 	serverIP     string
 	port         int
 	tls          bool

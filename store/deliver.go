@@ -151,8 +151,17 @@ func (d *delivery) toSub(tx *bolt.Tx, rc *envelope.Rcpt, code string, body uint6
 	if err != nil {
 		return 0, err
 	}
+	// Synchronet addresses a mailed post to PostTo, else the name in the
+	// To header, else "All".
+	to := rc.To
+	if to == "" {
+		to = d.sum.ToName
+	}
+	if to == "" {
+		to = "All"
+	}
 	rec := postRecord{Body: body, Trace: rc.Trace, Post: Post{
-		To: rc.To, From: d.sum.From, Subject: d.sum.Subject, Date: d.sum.Date,
+		To: to, From: d.sum.From, Subject: d.sum.Subject, Date: d.sum.Date,
 		MessageID: d.sum.MessageID, Received: d.now, ReversePath: d.env.ReversePath,
 		SenderUser: d.sender, Size: d.size(rc),
 	}}

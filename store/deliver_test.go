@@ -320,3 +320,30 @@ func TestTelegrams(t *testing.T) {
 		t.Fatalf("telegrams left after clearing: %+v", got)
 	}
 }
+
+// A post mailed to a sub-board without PostTo is addressed to the name in
+// the To header, else to "All".
+func TestSubPostAddressee(t *testing.T) {
+	db, _ := openTemp(t)
+	cases := []struct{ postTo, header, want string }{
+		{"", "To: \"General Readers\" <sub:LOCAL-GENERAL@bbs.test>\r\n", "General Readers"},
+		{"", "To: =?utf-8?q?J=C3=B6rg?= <joerg@bbs.test>\r\n", "Jörg"},
+		{"", "To: sub:LOCAL-GENERAL@bbs.test\r\n", "All"},
+		{"", "", "All"},
+		{"Sysop", "To: \"General Readers\" <x@bbs.test>\r\n", "Sysop"},
+	}
+	for i, c := range cases {
+		msg := []byte("From: a@b.example\r\n" + c.header + "Subject: s\r\n\r\nbody\r\n")
+		env := &envelope.Envelope{ReversePath: "a@b.example", Rcpts: []envelope.Rcpt{{Kind: envelope.KindSub, Sub: "LOCAL-GENERAL", To: c.postTo}}}
+		if _, err := db.Deliver(env, msg); err != nil {
+			t.Fatal(err)
+		}
+		posts, err := db.SubPosts("local-general")
+		if err != nil || len(posts) != i+1 {
+			t.Fatalf("posts: %v %v", posts, err)
+		}
+		if got := posts[i].To; got != c.want {
+			t.Errorf("case %d: addressed to %q, want %q", i, got, c.want)
+		}
+	}
+}

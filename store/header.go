@@ -21,6 +21,7 @@ const (
 // summary is what listings show of a message, taken from its header.
 type summary struct {
 	From, Subject, MessageID string
+	ToName                   string // display name of the first To address
 	Date                     time.Time
 }
 
@@ -35,10 +36,28 @@ func summarize(msg []byte) summary {
 	s.From = decodeField(&dec, h.Get("From"))
 	s.Subject = decodeField(&dec, h.Get("Subject"))
 	s.MessageID = clip(strings.TrimSpace(h.Get("Message-Id")))
+	s.ToName = toName(&dec, h.Get("To"))
 	if d, err := h.Date(); err == nil {
 		s.Date = d
 	}
 	return s
+}
+
+// toName is the display name of the first address in a To field. Mail to a
+// sub-board often carries an address net/mail cannot parse
+// ("sub:CODE@host"), so a name before '<' is taken by hand then.
+func toName(dec *mime.WordDecoder, v string) string {
+	if v == "" {
+		return ""
+	}
+	if list, err := mail.ParseAddressList(v); err == nil && len(list) > 0 {
+		return clip(list[0].Name)
+	}
+	name, _, ok := strings.Cut(v, "<")
+	if !ok {
+		return ""
+	}
+	return decodeField(dec, strings.Trim(strings.TrimSpace(name), `"`))
 }
 
 // scanHeader collects the fields of interest into a mail.Header, so that
@@ -73,7 +92,7 @@ func scanHeader(msg []byte) mail.Header {
 		}
 		name = textproto.CanonicalMIMEHeaderKey(string(k))
 		switch name {
-		case "From", "Subject", "Date", "Message-Id":
+		case "From", "To", "Subject", "Date", "Message-Id":
 			if _, dup := h[name]; !dup {
 				h[name] = []string{string(bytes.TrimSpace(v))}
 				continue

@@ -212,7 +212,9 @@ func (b *bbs) run(stdin string, args ...string) (stdout, stderr string, code int
 	full := append([]string{}, args...)
 	full = append(full, "-ctrl", b.ctrl)
 	cmd := exec.CommandContext(ctx, bin, full...)
-	cmd.Env = append(os.Environ(), "SBBSCTRL=")
+	// The race runtime sleeps a second before exiting; the command line
+	// does not need that pause (the server keeps it).
+	cmd.Env = append(os.Environ(), "SBBSCTRL=", "GORACE=atexit_sleep_ms=0")
 	cmd.Stdin = strings.NewReader(stdin)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e

@@ -44,8 +44,13 @@ func (b *bench) addRow(name string) *row {
 
 func (b *bench) printf(format string, args ...any) { fmt.Fprintf(b.out, format, args...) }
 
-// fail reports an error of one run; the other runs go on.
-func (b *bench) fail(f *figure, what string, err error) {
+// fail reports an error of one run; the other runs go on. After an
+// interrupt the error is only its echo and is not reported.
+func (b *bench) fail(ctx context.Context, f *figure, what string, err error) {
+	if ctx.Err() != nil {
+		f.note = "interrupted"
+		return
+	}
 	b.failed = true
 	f.note = "failed"
 	b.printf("   FAILED %s: %v\n", what, err)
@@ -106,7 +111,10 @@ func (b *bench) runAll(ctx context.Context) {
 		return
 	}
 	b.bbsOutbound(ctx, &outRow.bbs)
-	if ctx.Err() != nil || !b.cfg.postfix {
+	if ctx.Err() != nil {
+		return
+	}
+	if !b.cfg.postfix {
 		notePostfix(b.rows, "not run (-postfix=false)")
 		return
 	}
@@ -139,7 +147,7 @@ func (b *bench) postfixRuns(ctx context.Context, pf *postfixInst, rows inboundRo
 	if b.sink != "" {
 		var err error
 		if sk, err = startSink(ctx, b.procs, b.sink); err != nil {
-			b.fail(out, "smtp-sink", err)
+			b.fail(ctx, out, "smtp-sink", err)
 			return
 		}
 		defer sk.proc.stop(5 * time.Second)
@@ -147,6 +155,9 @@ func (b *bench) postfixRuns(ctx context.Context, pf *postfixInst, rows inboundRo
 	}
 	pf.relayPort = sinkPort
 	if err := pf.start(ctx, b.procs, true); err != nil {
+		if ctx.Err() != nil {
+			return
+		}
 		b.printf("   Postfix did not start: %v\n\n", err)
 		notePostfix(b.rows, "did not start")
 		b.failed = true
@@ -181,7 +192,7 @@ func (b *bench) inbound(ctx context.Context, t target, rows inboundRows) {
 		b.printf("== %s: %s\n", t.name, r.row.name)
 		addr, end, err := t.begin(ctx, r.row.name)
 		if err != nil {
-			b.fail(f, "starting the server", err)
+			b.fail(ctx, f, "starting the server", err)
 			continue
 		}
 		var accepted int
@@ -194,6 +205,8 @@ func (b *bench) inbound(ctx context.Context, t target, rows inboundRows) {
 		}
 		held, err := end()
 		switch {
+		case ctx.Err() != nil:
+			return
 		case err != nil:
 			b.printf("   (could not count the stored messages: %v)\n", err)
 		case held != accepted:
@@ -215,7 +228,7 @@ func (b *bench) loadRun(ctx context.Context, spec loadSpec, f, connFig *figure) 
 		b.printf("   first error: %v\n", res.firstErr)
 	}
 	if res.accepted == 0 {
-		b.fail(f, "run", errors.New("no message accepted"))
+		b.fail(ctx, f, "run", errors.New("no message accepted"))
 		return 0
 	}
 	if res.failed > 0 {
@@ -237,7 +250,7 @@ func (b *bench) sourceRun(ctx context.Context, addr, rcpt string, reuse bool, f 
 	r, err := runSource(ctx, b.source, addr, b.cfg.messages, b.cfg.clients, b.cfg.size, reuse, rcpt)
 	b.printf("   smtp-source %v\n", r.args)
 	if err != nil {
-		b.fail(f, "smtp-source", err)
+		b.fail(ctx, f, "smtp-source", err)
 		return 0
 	}
 	b.printf("   %d messages in %.3fs: %.1f msgs/s\n", r.n, r.elapsed.Seconds(), r.rate())

@@ -96,6 +96,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	case c.sendConc < 0 || c.sendConc > 1000 || c.sendPerHost < 0 || c.sendPerHost > 1000:
 		return c, errors.New("-sendmail-concurrency and -sendmail-per-host must be 0..1000")
 	}
+	if fi, err := os.Stat(filepath.Join(c.tree, "ctrl")); err != nil || !fi.IsDir() {
+		return c, fmt.Errorf("-tree %s: not a BBS tree with a ctrl directory (run from the repository root)", c.tree)
+	}
 	bin, err := filepath.Abs(c.bin)
 	if err != nil {
 		return c, err

@@ -26,7 +26,7 @@ func (b *bench) bbsOutbound(ctx context.Context, f *figure) {
 		return
 	}
 	if err := b.bbsDrain(ctx, n, f); err != nil {
-		b.fail(f, "outbound run", err)
+		b.fail(ctx, f, "outbound run", err)
 	}
 	b.printf("\n")
 }
@@ -109,7 +109,7 @@ func (b *bench) postfixOutbound(ctx context.Context, pf *postfixInst, sk *sink, 
 		return
 	}
 	if err := b.postfixDrain(ctx, pf, sk, n, f); err != nil {
-		b.fail(f, "outbound run", err)
+		b.fail(ctx, f, "outbound run", err)
 	}
 	pf.stop()
 	b.printf("\n")

@@ -111,10 +111,11 @@ alias_database =
 local_recipient_maps =
 biff = no
 smtputf8_enable = no
-maillog_file_prefixes = %s
-maillog_file = %s
+# The master runs as our child and its standard output is the log file:
+# no syslog needed, and no log file the postfix user must be able to create.
+maillog_file = /dev/stdout
 defer_transports = %s
-`, pf.queue, pf.data, pf.relayPort, pf.dir, filepath.Join(pf.dir, "maillog"), defer_)
+`, pf.queue, pf.data, pf.relayPort, defer_)
 	// Debian's master.cf chroots most daemons, which needs a populated
 	// chroot; this one runs them all unchrooted.
 	masterCf := fmt.Sprintf(`# written by bbsbench
@@ -153,21 +154,27 @@ func (pf *postfixInst) start(ctx context.Context, p *procs, deferSMTP bool) erro
 		return err
 	}
 	if _, err := runCmd(ctx, nil, pf.tools["postfix"], "-c", pf.conf, "check"); err != nil {
-		return fmt.Errorf("postfix check: %w\n%s", err, pf.logTail())
+		return fmt.Errorf("postfix check: %w", err)
 	}
+	log, err := os.OpenFile(pf.logPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer log.Close() // the child holds its own descriptor
+	// -s keeps standard output open for maillog_file = /dev/stdout.
 	cmd := exec.Command(filepath.Join(pf.daemonDir, "master"), "-c", pf.conf, "-s")
-	var out limitedBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Stdout, cmd.Stderr = log, log
 	// master makes itself a session leader, which also keeps a terminal's
 	// Ctrl-C away from it.
-	c, err := p.startAttr("postfix master", cmd, false)
+	cmd.SysProcAttr = childAttr(false)
+	c, err := p.start("postfix master", cmd)
 	if err != nil {
 		return err
 	}
 	pf.master = c
 	if err := waitPort(ctx, c, pf.addr(), 30*time.Second); err != nil {
 		pf.stop()
-		return fmt.Errorf("postfix master: %w: %s\n%s", err, out.String(), pf.logTail())
+		return fmt.Errorf("postfix master: %w\n%s", err, pf.logTail())
 	}
 	return nil
 }
@@ -180,7 +187,9 @@ func (pf *postfixInst) stop() {
 	}
 }
 
-func (pf *postfixInst) logTail() string { return fileTail(filepath.Join(pf.dir, "maillog"), 20) }
+func (pf *postfixInst) logPath() string { return filepath.Join(pf.dir, "maillog") }
+
+func (pf *postfixInst) logTail() string { return fileTail(pf.logPath(), 20) }
 
 // count is the number of queue files in the named queues.
 func (pf *postfixInst) count(queues ...string) (int, error) {

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -35,8 +36,8 @@ type sink struct {
 	out  *sinkCounter
 }
 
-// startSink runs `smtp-sink -c 127.0.0.1:PORT 1000` on a free port; as
-// root it must be told a user to run as (-u nobody).
+// startSink runs `smtp-sink -c 127.0.0.1:PORT 1000` on a free port. It
+// refuses to run as root, so as root it starts as nobody.
 func startSink(ctx context.Context, p *procs, bin string) (*sink, error) {
 	ports, err := freePorts(1)
 	if err != nil {
@@ -44,11 +45,15 @@ func startSink(ctx context.Context, p *procs, bin string) (*sink, error) {
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
 	args := []string{"-c"}
+	var attr *syscall.SysProcAttr
 	if os.Geteuid() == 0 {
-		args = append(args, "-u", "nobody")
+		if attr, err = nobodyAttr(); err != nil {
+			args = append(args, "-u", "nobody")
+		}
 	}
 	args = append(args, addr, "1000")
 	cmd := exec.Command(bin, args...)
+	cmd.SysProcAttr = attr
 	out := &sinkCounter{}
 	cmd.Stdout, cmd.Stderr = out, out
 	c, err := p.start("smtp-sink", cmd)

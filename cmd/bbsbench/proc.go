@@ -52,16 +52,14 @@ type procs struct {
 	list []*child
 }
 
-// start runs cmd in the background. Children get their own process group
-// (so a terminal's Ctrl-C reaches bbsbench only, which then stops them in
-// order) and, on Linux, die with bbsbench should it be killed outright.
+// start runs cmd in the background. Unless the caller set
+// cmd.SysProcAttr, children get their own process group (so a terminal's
+// Ctrl-C reaches bbsbench only, which then stops them in order) and, on
+// Linux, die with bbsbench should it be killed outright.
 func (p *procs) start(name string, cmd *exec.Cmd) (*child, error) {
-	return p.startAttr(name, cmd, true)
-}
-
-// startAttr is start with a choice of process group (see childAttr).
-func (p *procs) startAttr(name string, cmd *exec.Cmd, group bool) (*child, error) {
-	cmd.SysProcAttr = childAttr(group)
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = childAttr(true)
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/tls"
 	"log/slog"
+	"net"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 
 	"github.com/bbsmail/bbsmail/ctrl"
@@ -47,6 +49,8 @@ func smtpdConfig(cfg *ctrl.Config, tc *tls.Config, log *slog.Logger) smtpd.Confi
 		AllowRelay:         o.Has(ctrl.AllowRelay),
 		RelayHosts:         cfg.Lists.Relay,
 		NoHostLookup:       o.Has(ctrl.NoHostLookup),
+		LookupAddr:         resolverFor(m.DNSServer).LookupAddr,
+		LookupHost:         resolverFor(m.DNSServer).LookupHost,
 		NoNotify:           o.Has(ctrl.NoNotify),
 		NotifyOfflineUsers: m.NotifyOfflineUsers,
 		SpamLogPath:        filepath.Join(cfg.Paths.Logs, "spam.log"),
@@ -56,6 +60,25 @@ func smtpdConfig(cfg *ctrl.Config, tc *tls.Config, log *slog.Logger) smtpd.Confi
 		DebugTx:            o.Has(ctrl.DebugTx),
 		DebugRxRsp:         o.Has(ctrl.DebugRxRsp),
 	}
+}
+
+// resolverFor is the resolver for the SMTP server's own lookups (client
+// host names, the telegram sender check): the DNSServer of sbbs.ini when
+// one is set, so that every lookup the mail server makes goes to the same
+// server, else the system's resolver.
+func resolverFor(server string) *net.Resolver {
+	server = strings.TrimSpace(server)
+	if server == "" || strings.EqualFold(server, "<auto>") {
+		return net.DefaultResolver
+	}
+	addr := server
+	if _, _, err := net.SplitHostPort(server); err != nil {
+		addr = net.JoinHostPort(server, "53")
+	}
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}}
 }
 
 func pop3dConfig(cfg *ctrl.Config, tc *tls.Config, log *slog.Logger) pop3d.Config {

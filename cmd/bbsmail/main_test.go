@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"net"
@@ -177,4 +178,23 @@ func readFile(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// Lookups go to the sbbs.ini DNSServer when one is set: an unreachable one
+// fails instead of silently asking the system's resolver.
+func TestResolverFor(t *testing.T) {
+	if resolverFor("") != net.DefaultResolver || resolverFor("<auto>") != net.DefaultResolver {
+		t.Fatal("blank or <auto> DNSServer must use the system resolver")
+	}
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := pc.LocalAddr().String()
+	pc.Close() // nothing listens there now: the lookup must fail
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := resolverFor(addr).LookupHost(ctx, "example.org"); err == nil {
+		t.Fatal("lookup through a dead DNSServer succeeded: it did not use DNSServer")
+	}
 }
