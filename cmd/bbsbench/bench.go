@@ -86,7 +86,7 @@ type target struct {
 	// begin readies the server for one run and returns its address and
 	// a function that ends the run and says how many messages the server
 	// holds afterwards.
-	begin func(ctx context.Context, label string) (addr string, end func() (int, error), err error)
+	begin func(ctx context.Context) (addr string, end func() (int, error), err error)
 	pick  func(*row) *figure
 }
 
@@ -190,9 +190,9 @@ func (b *bench) inbound(ctx context.Context, t target, rows inboundRows) {
 			continue
 		}
 		b.printf("== %s: %s\n", t.name, r.row.name)
-		addr, end, err := t.begin(ctx, r.row.name)
+		addr, end, err := t.begin(ctx)
 		if err != nil {
-			b.fail(ctx, f, "starting the server", err)
+			b.fail(ctx, f, "preparing the server", err)
 			continue
 		}
 		var accepted int
@@ -207,6 +207,8 @@ func (b *bench) inbound(ctx context.Context, t target, rows inboundRows) {
 		switch {
 		case ctx.Err() != nil:
 			return
+		case f.note != "":
+			// The run failed and said so; the count would only repeat it.
 		case err != nil:
 			b.printf("   (could not count the stored messages: %v)\n", err)
 		case held != accepted:
@@ -261,7 +263,7 @@ func (b *bench) sourceRun(ctx context.Context, addr, rcpt string, reuse bool, f 
 // bbsTarget starts a fresh bbsmail on a fresh tree for every run.
 func (b *bench) bbsTarget() target {
 	return target{name: "bbsmail", rcpt: localRcpt, pick: func(r *row) *figure { return &r.bbs },
-		begin: func(ctx context.Context, label string) (string, func() (int, error), error) {
+		begin: func(ctx context.Context) (string, func() (int, error), error) {
 			t, srv, err := b.startBBS(ctx, serverOpts{maxClients: b.maxClients()})
 			if err != nil {
 				return "", nil, err
@@ -276,7 +278,7 @@ func (b *bench) bbsTarget() target {
 // postfixTarget empties the running instance's queue before each run.
 func (b *bench) postfixTarget(pf *postfixInst) target {
 	return target{name: "Postfix", rcpt: remoteRcpt, pick: func(r *row) *figure { return &r.pf },
-		begin: func(ctx context.Context, label string) (string, func() (int, error), error) {
+		begin: func(ctx context.Context) (string, func() (int, error), error) {
 			if err := pf.clear(ctx); err != nil {
 				return "", nil, err
 			}

@@ -4,7 +4,8 @@
 //
 // Every figure comes from a real `bbsmail serve` started fresh on a
 // temporary copy of testdata/bbs, with free loopback ports, LogLevel
-// Warning, NO_SENDMAIL and NO_HOST_LOOKUP:
+// Warning, NO_HOST_LOOKUP, and NO_SENDMAIL except while the outbound run
+// drains its queue:
 //
 //   - inbound: -clients concurrent SMTP clients send -messages messages of
 //     -size bytes (or send for -duration) to a local user, once with a new
@@ -12,8 +13,9 @@
 //     RCPT, DATA). It prints accepted messages per second and the p50/p99
 //     latency from MAIL to the 250 after the final dot, and per connection
 //     from connect to the 221 after QUIT.
-//   - smtp-source: when Postfix's load generator is installed, the same
-//     number of messages through it, timed by bbsbench.
+//   - smtp-source: when Postfix's load generator is installed, -messages
+//     messages through it, a new connection per message and then reusing
+//     connections (-d), timed by bbsbench.
 //   - outbound: -outbound messages are submitted on port 587 while
 //     SendMail is off; the server is restarted with SendMail relaying to
 //     Postfix's smtp-sink (RELAY_TX) and default concurrency, and timed

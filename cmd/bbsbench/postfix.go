@@ -117,9 +117,10 @@ maillog_file = /dev/stdout
 defer_transports = %s
 `, pf.queue, pf.data, pf.relayPort, defer_)
 	// Debian's master.cf chroots most daemons, which needs a populated
-	// chroot; this one runs them all unchrooted.
+	// chroot; this one runs them all unchrooted. The master opens the
+	// services in file order, so with smtpd last a port that accepts means
+	// the local sockets the commands need (postlog, qmgr, flush) are there.
 	masterCf := fmt.Sprintf(`# written by bbsbench
-%s inet n - n - - smtpd
 pickup unix n - n 60 1 pickup
 cleanup unix n - n - 0 cleanup
 qmgr unix n - n 300 1 qmgr
@@ -139,6 +140,7 @@ discard unix - - n - - discard
 anvil unix - - n - 1 anvil
 scache unix - - n - 1 scache
 postlog unix-dgram n - n - 1 postlogd
+%s inet n - n - - smtpd
 `, pf.addr())
 	if err := os.WriteFile(filepath.Join(pf.conf, "main.cf"), []byte(mainCf), 0o644); err != nil {
 		return err
@@ -153,8 +155,8 @@ func (pf *postfixInst) start(ctx context.Context, p *procs, deferSMTP bool) erro
 	if err := pf.writeConfig(deferSMTP); err != nil {
 		return err
 	}
-	if _, err := runCmd(ctx, nil, pf.tools["postfix"], "-c", pf.conf, "check"); err != nil {
-		return fmt.Errorf("postfix check: %w", err)
+	if err := pf.tool(ctx, "postfix", "-c", pf.conf, "check"); err != nil {
+		return err
 	}
 	log, err := os.OpenFile(pf.logPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -176,7 +178,16 @@ func (pf *postfixInst) start(ctx context.Context, p *procs, deferSMTP bool) erro
 		pf.stop()
 		return fmt.Errorf("postfix master: %w\n%s", err, pf.logTail())
 	}
-	return nil
+	// Without the postlog socket, postsuper and postqueue would write
+	// their log lines to maillog_file themselves (see tool).
+	return waitUntil(ctx, 10*time.Second, "Postfix's public sockets", func() (bool, error) {
+		for _, name := range []string{"postlog", "qmgr", "flush"} {
+			if _, err := os.Stat(filepath.Join(pf.queue, "public", name)); err != nil {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
 }
 
 // stop ends the master daemon, which takes its children with it.
@@ -243,12 +254,29 @@ func (pf *postfixInst) waitEmpty(ctx context.Context, limit time.Duration) error
 
 // clear deletes every queued message.
 func (pf *postfixInst) clear(ctx context.Context) error {
-	_, err := runCmd(ctx, nil, pf.tools["postsuper"], "-c", pf.conf, "-d", "ALL")
-	return err
+	return pf.tool(ctx, "postsuper", "-c", pf.conf, "-d", "ALL")
 }
 
 // flush asks the queue manager to deliver the deferred queue now.
 func (pf *postfixInst) flush(ctx context.Context) error {
-	_, err := runCmd(ctx, nil, pf.tools["postqueue"], "-c", pf.conf, "-f")
-	return err
+	return pf.tool(ctx, "postqueue", "-c", pf.conf, "-f")
+}
+
+// tool runs a Postfix command with its standard output on /dev/null. When
+// the postlog service is busy or not up yet, such a command logs to
+// maillog_file itself after dropping to the postfix user, and a
+// /dev/stdout that is our pipe is not one it may open; /dev/null is.
+// Its messages go to standard error, which is kept for errors.
+func (pf *postfixInst) tool(ctx context.Context, name string, args ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, pf.tools[name], args...)
+	cmd.SysProcAttr = childAttr(true)
+	var errOut limitedBuffer
+	cmd.Stderr = &errOut
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s %v: %w: %s", name, args, err, errOut.String())
+	}
+	return nil
 }
