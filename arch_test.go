@@ -16,6 +16,7 @@ var forbidden = map[string][]string{
 	"envelope":     {module + "/", "go.etcd.io/bbolt", "github.com/"},
 	"ctrl/pattern": {module + "/", "go.etcd.io/bbolt"},
 	"ctrl/ini":     {module + "/", "go.etcd.io/bbolt"},
+	"ctrl/cescape": {module + "/", "go.etcd.io/bbolt"},
 	"ctrl":         {"/store", "/smtpd", "/pop3d", "/sendmail", "/route", "/admin", "go.etcd.io/bbolt"},
 	"store":        {"/ctrl", "/smtpd", "/pop3d", "/sendmail", "/route", "/admin"},
 	"route":        {"/ctrl", "/store", "/smtpd", "/pop3d", "/sendmail", "/admin", "go.etcd.io/bbolt"},
@@ -27,11 +28,13 @@ var forbidden = map[string][]string{
 // allowedInside lists project packages a package may use although a broader
 // rule above would forbid them.
 var allowedInside = map[string][]string{
-	"ctrl":     {"/ctrl/pattern", "/ctrl/ini", "/envelope"},
-	"route":    {"/ctrl/pattern", "/envelope"},
-	"smtpd":    {"/ctrl/pattern", "/envelope"},
-	"pop3d":    {"/ctrl/pattern", "/envelope"},
-	"sendmail": {"/ctrl/pattern", "/envelope"},
+	"ctrl/ini":     {"/ctrl/cescape"},
+	"ctrl/pattern": {"/ctrl/cescape"},
+	"ctrl":         {"/ctrl/pattern", "/ctrl/ini", "/ctrl/cescape", "/envelope"},
+	"route":        {"/ctrl/pattern", "/ctrl/cescape", "/envelope"},
+	"smtpd":        {"/ctrl/pattern", "/ctrl/cescape", "/envelope"},
+	"pop3d":        {"/ctrl/pattern", "/ctrl/cescape", "/envelope"},
+	"sendmail":     {"/ctrl/pattern", "/ctrl/cescape", "/envelope"},
 }
 
 func TestImportRules(t *testing.T) {

@@ -1,6 +1,8 @@
 package ini
 
 import (
+	"github.com/bbsmail/bbsmail/ctrl/cescape"
+
 	"bufio"
 	"bytes"
 	"errors"
@@ -206,7 +208,7 @@ func literal(v string) string {
 	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
 		v = v[1 : len(v)-1]
 	}
-	return Unescape(v)
+	return cescape.Unescape(v)
 }
 
 // Section returns the first section whose name matches (case-insensitive),

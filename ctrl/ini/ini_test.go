@@ -115,15 +115,6 @@ func TestJunkLinesAreKept(t *testing.T) {
 	}
 }
 
-func TestUnescape(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{`a\nb`: "a\nb", `\x41\101`: "AA", `C:\sbbs`: `C:\sbbs`, `end\`: `end\`} {
-		if got := ini.Unescape(in); got != want {
-			t.Errorf("Unescape(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func FuzzParse(f *testing.F) {
 	f.Add("[Mail]\tdesc\nA = 1\n; c\nB : \"x\\n\"\n!eof\n")
 	f.Add("\ufeffk=v\r\n[a|b]\r\nx\r\n")

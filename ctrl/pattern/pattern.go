@@ -1,6 +1,8 @@
 package pattern
 
 import (
+	"github.com/bbsmail/bbsmail/ctrl/cescape"
+
 	"bufio"
 	"fmt"
 	"io"
@@ -122,7 +124,7 @@ func ParseLine(raw string) (e Entry, ok bool, err error) {
 		e.Negated = true
 		pat = pat[1:]
 	}
-	e.Pattern = unescape(pat)
+	e.Pattern = cescape.Unescape(pat)
 	if err := e.compile(); err != nil {
 		return Entry{}, false, err
 	}
