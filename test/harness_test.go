@@ -57,10 +57,11 @@ type bbs struct {
 	mail  map[string]string // extra or overriding [Mail] keys
 	glob  map[string]string // extra [Global] keys
 
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	log  *syncBuffer
-	done chan struct{}
+	mu      sync.Mutex
+	cleanup bool // the stop-and-dump cleanup is registered
+	cmd     *exec.Cmd
+	log     *syncBuffer
+	done    chan struct{}
 }
 
 // newBBS copies testdata/bbs to a temporary directory and picks free ports.
@@ -122,8 +123,27 @@ func writeKeys(w io.Writer, m map[string]string) {
 	}
 }
 
-// start runs `bbsmail serve` and waits until the SMTP port accepts.
+// start runs `bbsmail serve` and waits until every listener is bound (the
+// server logs its "started" line only then). The ports were free when
+// newBBS picked them, but another process may take one before the server
+// binds it; the server then exits with "address already in use" and start
+// tries again with new ports.
 func (b *bbs) start() {
+	b.t.Helper()
+	for attempt := 1; ; attempt++ {
+		if b.launch() {
+			return
+		}
+		if attempt == 5 || !strings.Contains(b.log.String(), "address already in use") {
+			b.t.Fatalf("server did not start:\n%s", b.log.String())
+		}
+		p := freePorts(b.t, 5)
+		b.ports = ports{SMTP: p[0], Submission: p[1], SMTPS: p[2], POP3: p[3], POP3S: p[4]}
+	}
+}
+
+// launch starts the server once and reports whether it came up.
+func (b *bbs) launch() bool {
 	b.t.Helper()
 	b.writeIni()
 	b.mu.Lock()
@@ -138,14 +158,31 @@ func (b *bbs) start() {
 	b.done = make(chan struct{})
 	cmd, done := b.cmd, b.done
 	go func() { _ = cmd.Wait(); close(done) }()
+	first := !b.cleanup
+	b.cleanup = true
 	b.mu.Unlock()
-	b.t.Cleanup(func() {
-		b.stop()
-		if b.t.Failed() {
-			b.t.Logf("server log:\n%s", b.log.String())
+	if first {
+		b.t.Cleanup(func() {
+			b.stop()
+			if b.t.Failed() {
+				b.t.Logf("server log:\n%s", b.log.String())
+			}
+		})
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if strings.Contains(b.log.String(), " started on ") {
+			return true
 		}
-	})
-	b.waitPort(b.ports.SMTP)
+		select {
+		case <-done:
+			return false
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("server did not report its start within a minute:\n%s", b.log.String())
+		}
+	}
 }
 
 // stop ends the server with SIGTERM, then SIGKILL if it does not go.
@@ -182,22 +219,6 @@ func (b *bbs) exited() bool {
 	default:
 		return false
 	}
-}
-
-func (b *bbs) waitPort(port int) {
-	b.t.Helper()
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	waitFor(b.t, 30*time.Second, "port "+addr+" to accept", func() bool {
-		if b.exited() {
-			b.t.Fatalf("server exited before %s accepted:\n%s", addr, b.log.String())
-		}
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err != nil {
-			return false
-		}
-		c.Close()
-		return true
-	})
 }
 
 func (b *bbs) addr(port int) string {

@@ -37,8 +37,8 @@ func TestOutboundMXDelivery(t *testing.T) {
 	dns := startOutboundDNS(t, outboundMXRecords("remote.test"))
 	b := outboundBBS(t, dns, peer.port)
 	b.start()
-	b.routingAddUser("Sysop", outboundPW)
-	b.routingAddUser("Alice", outboundPW)
+	b.addUser("Sysop", outboundPW)
+	b.addUser("Alice", outboundPW)
 
 	const body = "First line.\\n.A line that starts with a dot\\n..two dots\\nTrailing spaces   \\n\\n\tTabbed\\nLast line."
 	wantBody := []byte(strings.ReplaceAll(body, `\n`, "\r\n") + "\r\n")
@@ -91,8 +91,8 @@ func TestOutboundPermanentFailure(t *testing.T) {
 	dns := startOutboundDNS(t, outboundMXRecords("remote.test"))
 	b := outboundBBS(t, dns, sink.port)
 	b.start()
-	b.routingAddUser("Sysop", outboundPW)
-	b.routingAddUser("Alice", outboundPW)
+	b.addUser("Sysop", outboundPW)
+	b.addUser("Alice", outboundPW)
 	b.outboundSubmit([]string{"nobody@remote.test"}, "outbound-5xx", "This will bounce.")
 
 	var rows []string
@@ -104,7 +104,7 @@ func TestOutboundPermanentFailure(t *testing.T) {
 		t.Fatalf("no failure notice in Alice's mailbox:\n%s\nqueue:\n%s", strings.Join(rows, "\n"), strings.Join(b.routingQueue(), "\n"))
 	}
 	row, _ := routingRowWith(rows, "Delivery failure")
-	notice := b.routingMust("mail", "read", "alice", routingFields(row)[0])
+	notice := b.must("mail", "read", "alice", routingFields(row)[0])
 	for _, want := range []string{"Subject: Delivery failure: outbound-5xx", "MAILER-DAEMON@bbs.test", "nobody@remote.test", "5.3.0", "This will bounce."} {
 		if !strings.Contains(notice, want) {
 			t.Errorf("the notice lacks %q:\n%s", want, notice)
@@ -129,8 +129,8 @@ func TestOutboundDNSAnswers(t *testing.T) {
 	})
 	b := outboundBBS(t, dns, peer.port)
 	b.start()
-	b.routingAddUser("Sysop", outboundPW)
-	b.routingAddUser("Alice", outboundPW)
+	b.addUser("Sysop", outboundPW)
+	b.addUser("Alice", outboundPW)
 	b.outboundSubmit([]string{"joe@implicit.test"}, "to-implicit", "Implicit MX.")
 	b.outboundSubmit([]string{"joe@nxdomain.test"}, "to-nxdomain", "No such domain.")
 	b.outboundSubmit([]string{"joe@nullmx.test"}, "to-nullmx", "Null MX.")
@@ -168,8 +168,8 @@ func TestOutboundTemporaryFailure(t *testing.T) {
 	dns := startOutboundDNS(t, outboundMXRecords("remote.test"))
 	b := outboundBBS(t, dns, sink.port)
 	b.start()
-	b.routingAddUser("Sysop", outboundPW)
-	b.routingAddUser("Alice", outboundPW)
+	b.addUser("Sysop", outboundPW)
+	b.addUser("Alice", outboundPW)
 	b.outboundSubmit([]string{"later@remote.test"}, "retry-me", "Delivered on the second attempt.")
 	b.outboundSubmit([]string{"gone@remote.test"}, "drop-me", "Never delivered.")
 
@@ -179,12 +179,12 @@ func TestOutboundTemporaryFailure(t *testing.T) {
 	retry := b.outboundQueueRow("later@remote.test", "the first attempt to later@ to fail", deferred)
 	drop := b.outboundQueueRow("gone@remote.test", "the first attempt to gone@ to fail", deferred)
 
-	if out := b.routingMust("queue", "drop", drop[0]); !strings.Contains(out, "queue entry "+drop[0]+" dropped") {
+	if out := b.must("queue", "drop", drop[0]); !strings.Contains(out, "queue entry "+drop[0]+" dropped") {
 		t.Errorf("queue drop said %q", out)
 	}
 	sink.stop()
 	sink = startOutboundSink(t, sink.port)
-	if out := b.routingMust("queue", "retry", retry[0]); !strings.Contains(out, "queue entry "+retry[0]+" is due now") {
+	if out := b.must("queue", "retry", retry[0]); !strings.Contains(out, "queue entry "+retry[0]+" is due now") {
 		t.Errorf("queue retry said %q", out)
 	}
 	b.outboundQueueEmpty("the retried delivery")
@@ -267,8 +267,8 @@ func outboundRelayBBS(t *testing.T, password string) (*outboundPeer, *outboundDN
 	b.mail["RelayUsername"] = "bbsrelay"
 	b.mail["RelayPassword"] = password
 	b.start()
-	b.routingAddUser("Sysop", outboundPW)
-	b.routingAddUser("Alice", outboundPW)
+	b.addUser("Sysop", outboundPW)
+	b.addUser("Alice", outboundPW)
 	return relay, dns, b
 }
 
@@ -296,8 +296,8 @@ func TestOutboundInTransitRecovery(t *testing.T) {
 	dns := startOutboundDNS(t, outboundMXRecords("remote.test"))
 	b := outboundBBS(t, dns, peer.port)
 	b.start()
-	b.routingAddUser("Sysop", outboundPW)
-	b.routingAddUser("Alice", outboundPW)
+	b.addUser("Sysop", outboundPW)
+	b.addUser("Alice", outboundPW)
 
 	crash := func(subject string) {
 		t.Helper()
@@ -323,7 +323,7 @@ func TestOutboundInTransitRecovery(t *testing.T) {
 	if _, ok := routingRowWith(rows, "held@remote.test", "in-transit"); !ok {
 		t.Fatalf("queue list after the crash:\n%s", strings.Join(rows, "\n"))
 	}
-	if out := b.routingMust("queue", "clear-transit"); !strings.Contains(out, "1 entries no longer in transit") {
+	if out := b.must("queue", "clear-transit"); !strings.Contains(out, "1 entries no longer in transit") {
 		t.Errorf("queue clear-transit said %q", out)
 	}
 	if _, ok := routingRowWith(b.routingQueue(), "held@remote.test", "waiting"); !ok {

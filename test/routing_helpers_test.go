@@ -1,11 +1,7 @@
 package test
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -177,7 +173,7 @@ func routingFields(row string) []string { return strings.Fields(row) }
 // routingMailbox lists a user's mailbox rows.
 func (b *bbs) routingMailbox(alias string) []string {
 	b.t.Helper()
-	return routingRows(b.routingMust("mail", "list", alias))
+	return routingRows(b.must("mail", "list", alias))
 }
 
 // routingWantMail fails unless the mailbox holds a message with subject.
@@ -192,7 +188,7 @@ func (b *bbs) routingWantMail(alias, subject string) {
 // routingQueue lists the outbound queue's rows.
 func (b *bbs) routingQueue() []string {
 	b.t.Helper()
-	return routingRows(b.routingMust("queue", "list"))
+	return routingRows(b.must("queue", "list"))
 }
 
 // routingPoll calls cond until it holds or limit passes, and reports
@@ -206,59 +202,4 @@ func routingPoll(limit time.Duration, cond func() bool) bool {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return true
-}
-
-// The command-line helpers below do what the harness's run, must and
-// addUser do, with one difference: the binary is built with -race, whose
-// runtime sleeps a second before every exit (GORACE atexit_sleep_ms) to
-// let late reports out. A test that checks results with a dozen commands
-// would spend most of its time in that sleep; the short-lived commands
-// have nothing racing at exit, so it is turned off for them (the server
-// keeps it).
-
-// routingRun runs the bbsmail command line against this tree.
-func (b *bbs) routingRun(stdin string, args ...string) (stdout, stderr string, code int) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, append(append([]string{}, args...), "-ctrl", b.ctrl)...)
-	cmd.Env = append(os.Environ(), "SBBSCTRL=", "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
-	cmd.Stdin = strings.NewReader(stdin)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	default:
-		b.t.Fatalf("running bbsmail %v: %v", args, err)
-	}
-	return o.String(), e.String(), code
-}
-
-// routingMust runs a command that has to succeed and returns its output.
-func (b *bbs) routingMust(args ...string) string {
-	b.t.Helper()
-	out, errOut, code := b.routingRun("", args...)
-	if code != 0 {
-		b.t.Fatalf("bbsmail %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
-	}
-	return out
-}
-
-// routingAddUser creates a user with `user add` and returns its number.
-func (b *bbs) routingAddUser(alias, password string, extra ...string) int {
-	b.t.Helper()
-	args := append(append([]string{"user", "add", "--password", "-"}, extra...), alias)
-	out, errOut, code := b.routingRun(password+"\n", args...)
-	if code != 0 {
-		b.t.Fatalf("user add %s: exit %d: %s%s", alias, code, out, errOut)
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(out))
-	if err != nil {
-		b.t.Fatalf("user add printed %q, want a user number", out)
-	}
-	return n
 }

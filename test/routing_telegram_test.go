@@ -34,8 +34,8 @@ func TestRoutingTelegrams(t *testing.T) {
 	t.Parallel()
 	b := newBBS(t)
 	b.start()
-	b.routingAddUser("Sysop", routingPW)
-	b.routingAddUser("Alice", routingPW)
+	b.addUser("Sysop", routingPW)
+	b.addUser("Alice", routingPW)
 
 	c := dial(t, b.addr(b.ports.SMTP))
 	c.expect("220 ")
@@ -48,7 +48,7 @@ func TestRoutingTelegrams(t *testing.T) {
 		t.Fatalf("SEND to an unknown user: got %q, want 550 Unknown User", r)
 	}
 
-	b.routingMust("user", "online", "alice", "on")
+	b.must("user", "online", "alice", "on")
 	// The domain of a telegram recipient is ignored: this is Alice.
 	routingTelegram(c, "SEND", "joe@localhost", "alice@anywhere.example", "Hello Alice\r\nsecond line")
 	// A reverse path without '@' crashed Synchronet.
@@ -56,7 +56,7 @@ func TestRoutingTelegrams(t *testing.T) {
 	c.send("NOOP")
 	c.expect("250 ")
 
-	b.routingMust("user", "online", "alice", "off")
+	b.must("user", "online", "alice", "off")
 	routingTelegram(c, "SOML", "joe@localhost", "alice@bbs.test", "soml text")
 	routingTelegram(c, "SAML", "joe@localhost", "alice@bbs.test", "saml text")
 	c.send("QUIT")
@@ -68,7 +68,7 @@ func TestRoutingTelegrams(t *testing.T) {
 	c2.send("QUIT")
 	c2.expect("221 ")
 
-	list := b.routingMust("telegram", "list", "alice", "--clear")
+	list := b.must("telegram", "list", "alice", "--clear")
 	for _, want := range []string{
 		"Instant Message from joe@localhost:\r\nHello Alice\r\nsecond line",
 		"Instant Message from bob [127.0.0.1]",
@@ -89,7 +89,7 @@ func TestRoutingTelegrams(t *testing.T) {
 	if rows := b.routingMailbox("alice"); len(rows) != 0 {
 		t.Errorf("telegrams reached the mailbox:\n%s", strings.Join(rows, "\n"))
 	}
-	if after := b.routingMust("telegram", "list", "alice"); !strings.Contains(after, "no telegrams for Alice") {
+	if after := b.must("telegram", "list", "alice"); !strings.Contains(after, "no telegrams for Alice") {
 		t.Errorf("telegram list --clear left:\n%s", after)
 	}
 }
@@ -114,10 +114,10 @@ func TestRoutingNotifications(t *testing.T) {
 			b.mail["Options"] = c.options
 			b.mail["NotifyOfflineUsers"] = c.offlineUsers
 			b.start()
-			b.routingAddUser("Sysop", routingPW)
-			b.routingAddUser("Alice", routingPW)
-			b.routingAddUser("Carol", routingPW)
-			b.routingMust("user", "online", "alice", "on")
+			b.addUser("Sysop", routingPW)
+			b.addUser("Alice", routingPW)
+			b.addUser("Carol", routingPW)
+			b.must("user", "online", "alice", "on")
 			// The session ends only after the notifications are written
 			// (they follow the 250 to DATA, before QUIT is read), so they
 			// can be checked as soon as the script returns.
@@ -128,7 +128,7 @@ func TestRoutingNotifications(t *testing.T) {
 				want  bool
 			}{{"alice", c.online}, {"carol", c.offline}} {
 				b.routingWantMail(u.alias, "notify-me")
-				got := b.routingMust("telegram", "list", u.alias)
+				got := b.must("telegram", "list", u.alias)
 				if has := strings.Contains(got, "You have new e-mail from joe@example.org"); has != u.want {
 					t.Errorf("%s notified = %v, want %v:\n%s", u.alias, has, u.want, got)
 				}

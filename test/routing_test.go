@@ -22,13 +22,13 @@ func TestRoutingForwarding(t *testing.T) {
 	t.Parallel()
 	b := newBBS(t)
 	b.start()
-	b.routingAddUser("Sysop", routingPW)
-	b.routingAddUser("Alice", routingPW, "--netmail", "alice@example.org")
-	b.routingMust("user", "set", "--forward=true", "alice")
-	b.routingAddUser("Bob", routingPW, "--netmail", "bob@example.org")
-	b.routingAddUser("Carol", routingPW)
-	b.routingAddUser("Dave", routingPW, "--netmail", "dave@BBS.TEST")
-	b.routingMust("user", "set", "--forward=true", "dave")
+	b.addUser("Sysop", routingPW)
+	b.addUser("Alice", routingPW, "--netmail", "alice@example.org")
+	b.must("user", "set", "--forward=true", "alice")
+	b.addUser("Bob", routingPW, "--netmail", "bob@example.org")
+	b.addUser("Carol", routingPW)
+	b.addUser("Dave", routingPW, "--netmail", "dave@BBS.TEST")
+	b.must("user", "set", "--forward=true", "dave")
 
 	send := func(to, subject string) {
 		t.Helper()
@@ -60,7 +60,7 @@ func TestRoutingForwarding(t *testing.T) {
 	}
 	b.routingWantMail("carol", "forward-prefix-nowhere")
 	b.routingWantMail("dave", "forward-to-self")
-	if tg := b.routingMust("telegram", "list", "alice"); !strings.Contains(tg, "was forwarded to alice@example.org") {
+	if tg := b.must("telegram", "list", "alice"); !strings.Contains(tg, "was forwarded to alice@example.org") {
 		t.Errorf("alice was not told about the forward:\n%s", tg)
 	}
 }
@@ -72,9 +72,9 @@ func TestRoutingForwardingNotAllowed(t *testing.T) {
 	b := newBBS(t)
 	b.routingSysMisc(0, smForwardToNet)
 	b.start()
-	b.routingAddUser("Sysop", routingPW)
-	b.routingAddUser("Alice", routingPW, "--netmail", "alice@example.org")
-	b.routingMust("user", "set", "--forward=true", "alice")
+	b.addUser("Sysop", routingPW)
+	b.addUser("Alice", routingPW, "--netmail", "alice@example.org")
+	b.must("user", "set", "--forward=true", "alice")
 	for _, to := range []string{"alice@bbs.test", "forward:alice@bbs.test"} {
 		b.routingMustSend(routingMsg{port: b.ports.SMTP, from: "joe@example.org", to: []string{to}, subject: "to " + to})
 	}
@@ -98,7 +98,7 @@ func TestRoutingSubBoardPost(t *testing.T) {
 	b.routingAppend("alias.cfg", "cnnreport\tsub:LOCAL-GENERAL")
 	b.mail["PostTo"] = "Everybody"
 	b.start()
-	b.routingAddUser("Sysop", routingPW)
+	b.addUser("Sysop", routingPW)
 
 	send := func(to, subject string) {
 		t.Helper()
@@ -111,7 +111,7 @@ func TestRoutingSubBoardPost(t *testing.T) {
 	b.routingRefused(routingMsg{port: b.ports.SMTP, from: "joe@example.org", to: []string{"sub:NOPE@bbs.test"}, subject: "nope"},
 		"550 5.1.1 Unknown sub-board: NOPE")
 
-	rows := routingRows(b.routingMust("sub", "list", "LOCAL-GENERAL"))
+	rows := routingRows(b.must("sub", "list", "LOCAL-GENERAL"))
 	if len(rows) != 3 {
 		t.Fatalf("LOCAL-GENERAL holds %d posts, want 3:\n%s", len(rows), strings.Join(rows, "\n"))
 	}
@@ -120,7 +120,7 @@ func TestRoutingSubBoardPost(t *testing.T) {
 			t.Errorf("no post %q to Everybody:\n%s", s, strings.Join(rows, "\n"))
 		}
 	}
-	text := b.routingMust("sub", "read", "LOCAL-GENERAL", routingFields(rows[0])[0])
+	text := b.must("sub", "read", "LOCAL-GENERAL", routingFields(rows[0])[0])
 	if !strings.Contains(text, "Posted by mail.\r\nSecond line.") {
 		t.Errorf("sub read does not show the body:\n%s", text)
 	}
@@ -144,12 +144,12 @@ func TestRoutingSubBoardAddressee(t *testing.T) {
 	t.Parallel()
 	b := newBBS(t)
 	b.start()
-	b.routingAddUser("Sysop", routingPW)
+	b.addUser("Sysop", routingPW)
 	b.routingMustSend(routingMsg{port: b.ports.SMTP, from: "joe@example.org", to: []string{"sub:LOCAL-GENERAL@bbs.test"},
 		subject: "to-named", headers: []string{`To: "General Readers" <sub:LOCAL-GENERAL@bbs.test>`}})
 	b.routingMustSend(routingMsg{port: b.ports.SMTP, from: "joe@example.org", to: []string{"sub:LOCAL-GENERAL@bbs.test"},
 		subject: "to-nobody", headers: []string{"To: <sub:LOCAL-GENERAL@bbs.test>"}})
-	rows := routingRows(b.routingMust("sub", "list", "LOCAL-GENERAL"))
+	rows := routingRows(b.must("sub", "list", "LOCAL-GENERAL"))
 	for _, want := range [][2]string{{"to-named", "General Readers"}, {"to-nobody", "All"}} {
 		if _, ok := routingRowWith(rows, want[0], want[1]); !ok {
 			t.Errorf("post %q should be addressed to %q:\n%s", want[0], want[1], strings.Join(rows, "\n"))
@@ -164,14 +164,14 @@ func TestRoutingQWK(t *testing.T) {
 	t.Parallel()
 	b := newBBS(t)
 	b.start()
-	b.routingAddUser("Sysop", routingPW)
+	b.addUser("Sysop", routingPW)
 	for _, to := range []string{"VERT!someone@bbs.test", "VERT/NODE!someone@bbs.test", "vert!Other.Person@bbs.test"} {
 		b.routingMustSend(routingMsg{port: b.ports.SMTP, from: "joe@example.org", to: []string{to}, subject: "qwk " + to})
 	}
 	b.routingRefused(routingMsg{port: b.ports.SMTP, from: "joe@example.org", to: []string{"OTHER!someone@bbs.test"}, subject: "x"},
 		"550 5.1.1 Unknown User: <OTHER!someone@bbs.test>")
 
-	rows := routingRows(b.routingMust("netmail", "list"))
+	rows := routingRows(b.must("netmail", "list"))
 	if len(rows) != 3 {
 		t.Fatalf("netmail list has %d entries, want 3:\n%s", len(rows), strings.Join(rows, "\n"))
 	}
@@ -198,10 +198,10 @@ func TestRoutingFidoNet(t *testing.T) {
 	b := newBBS(t)
 	b.routingFTN("1:103/705")
 	b.start()
-	b.routingAddUser("Sysop", routingPW)
-	b.routingAddUser("Alice", routingPW)
-	b.routingAddUser("Mallory", routingPW)
-	b.routingMust("user", "set", "--restrict-m=true", "mallory")
+	b.addUser("Sysop", routingPW)
+	b.addUser("Alice", routingPW)
+	b.addUser("Mallory", routingPW)
+	b.must("user", "set", "--restrict-m=true", "mallory")
 
 	auth := func(to, subject string) routingMsg {
 		return routingMsg{port: b.ports.Submission, from: "alice@bbs.test", to: []string{to}, subject: subject, auth: []string{"alice", routingPW}}
@@ -214,7 +214,7 @@ func TestRoutingFidoNet(t *testing.T) {
 	b.routingRefused(routingMsg{port: b.ports.Submission, from: "mallory@bbs.test", to: []string{"rob.swindell@f705.n103.z1.fidonet"},
 		subject: "restricted", auth: []string{"mallory", routingPW}}, "550 5.7.1 Relay not allowed.")
 
-	rows := routingRows(b.routingMust("netmail", "list"))
+	rows := routingRows(b.must("netmail", "list"))
 	if len(rows) != 2 {
 		t.Fatalf("netmail list has %d entries, want 2:\n%s", len(rows), strings.Join(rows, "\n"))
 	}
@@ -242,8 +242,8 @@ func TestRoutingFidoNetWithoutAddress(t *testing.T) {
 	b.mail["Options"] = "USE_SUBMISSION_PORT | NO_HOST_LOOKUP"
 	b.mail["DNSServer"] = dns.addr
 	b.start()
-	b.routingAddUser("Sysop", routingPW)
-	b.routingAddUser("Alice", routingPW)
+	b.addUser("Sysop", routingPW)
+	b.addUser("Alice", routingPW)
 	auth := func(to, subject string) routingMsg {
 		return routingMsg{port: b.ports.Submission, from: "alice@bbs.test", to: []string{to}, subject: subject, auth: []string{"alice", routingPW}}
 	}
@@ -255,7 +255,7 @@ func TestRoutingFidoNetWithoutAddress(t *testing.T) {
 	if q := dns.queries(); strings.Contains(strings.ToLower(strings.Join(q, " ")), "fidonet") {
 		t.Errorf("a .fidonet name was looked up: %v", q)
 	}
-	if rows := routingRows(b.routingMust("netmail", "list")); len(rows) != 0 {
+	if rows := routingRows(b.must("netmail", "list")); len(rows) != 0 {
 		t.Errorf("netmail was stored:\n%s", strings.Join(rows, "\n"))
 	}
 }
@@ -275,12 +275,12 @@ func TestRoutingAliases(t *testing.T) {
 		"info@bbs.test\tAlice")
 	b.routingAppend("domains.cfg", "old.test")
 	b.start()
-	b.routingAddUser("Sysop", routingPW)
-	b.routingAddUser("Alice", routingPW)
+	b.addUser("Sysop", routingPW)
+	b.addUser("Alice", routingPW)
 	for _, to := range []string{"cnnreport@bbs.test", "alice@old.test", "fwd@bbs.test", "vertsysop@bbs.test", "info@bbs.test"} {
 		b.routingMustSend(routingMsg{port: b.ports.SMTP, from: "joe@example.org", to: []string{to}, subject: "via " + to})
 	}
-	if _, ok := routingRowWith(routingRows(b.routingMust("sub", "list", "LOCAL-GENERAL")), "via cnnreport@bbs.test"); !ok {
+	if _, ok := routingRowWith(routingRows(b.must("sub", "list", "LOCAL-GENERAL")), "via cnnreport@bbs.test"); !ok {
 		t.Error("cnnreport did not post on LOCAL-GENERAL")
 	}
 	rows := b.routingMailbox("alice")
@@ -293,7 +293,7 @@ func TestRoutingAliases(t *testing.T) {
 	if len(q) != 1 || !strings.Contains(q[0], "x@example.org") {
 		t.Errorf("want only the forced relay to x@example.org queued:\n%s", strings.Join(q, "\n"))
 	}
-	if _, ok := routingRowWith(routingRows(b.routingMust("netmail", "list")), "qwknet", " VERT ", "sysop", "via vertsysop@bbs.test"); !ok {
+	if _, ok := routingRowWith(routingRows(b.must("netmail", "list")), "qwknet", " VERT ", "sysop", "via vertsysop@bbs.test"); !ok {
 		t.Error("vertsysop did not become QWK netmail to sysop via VERT")
 	}
 	if rows := b.routingMailbox("sysop"); len(rows) != 0 {
@@ -318,7 +318,7 @@ func TestRoutingRxByNumber(t *testing.T) {
 			b := newBBS(t)
 			b.mail["Options"] = c.options
 			b.start()
-			b.routingAddUser("Sysop", routingPW)
+			b.addUser("Sysop", routingPW)
 			one := routingMsg{port: b.ports.SMTP, from: "joe@example.org", to: []string{"1@bbs.test"}, subject: "by-number"}
 			if c.want {
 				b.routingMustSend(one)

@@ -109,7 +109,7 @@ func serve(dir string, logOut io.Writer, ready func(*server)) error {
 	if err := s.listen(cfg); err != nil {
 		return err
 	}
-	s.log.Info(fmt.Sprintf("Mail Server %s started on %s (control socket %s)", version, cfg.Host(), socketPath(cfg)))
+	notice(s.log, fmt.Sprintf("Mail Server %s started on %s (control socket %s)", version, cfg.Host(), socketPath(cfg)))
 	if ready != nil {
 		ready(s)
 	}
