@@ -169,3 +169,17 @@ func readPassword(flagVal string, set bool, sio stdio) (string, error) {
 	}
 	return pw, nil
 }
+
+// userLine parses a command line whose first positional names a user (an
+// alias or a number) and that takes n positionals in all.
+func userLine(env Env, fs *flag.FlagSet, args []string, n int, usage string) (store.User, []string, error) {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return store.User{}, nil, err
+	}
+	if err := wantArgs(pos, n, usage); err != nil {
+		return store.User{}, nil, err
+	}
+	u, err := findUser(env.DB, pos[0])
+	return u, pos, err
+}

@@ -16,14 +16,7 @@ import (
 func sortStrings(s []string) { sort.Strings(s) }
 
 func mailList(_ context.Context, env Env, args []string, sio stdio) error {
-	pos, err := parse(flag.NewFlagSet("mail list", flag.ContinueOnError), args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, "ALIAS"); err != nil {
-		return err
-	}
-	u, err := findUser(env.DB, pos[0])
+	u, _, err := userLine(env, flag.NewFlagSet("mail list", flag.ContinueOnError), args, 1, "ALIAS")
 	if err != nil {
 		return err
 	}
@@ -40,14 +33,7 @@ func mailList(_ context.Context, env Env, args []string, sio stdio) error {
 }
 
 func mailRead(_ context.Context, env Env, args []string, sio stdio) error {
-	pos, err := parse(flag.NewFlagSet("mail read", flag.ContinueOnError), args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 2, "ALIAS N"); err != nil {
-		return err
-	}
-	u, err := findUser(env.DB, pos[0])
+	u, pos, err := userLine(env, flag.NewFlagSet("mail read", flag.ContinueOnError), args, 2, "ALIAS N")
 	if err != nil {
 		return err
 	}
@@ -122,14 +108,7 @@ func netmailList(_ context.Context, env Env, args []string, sio stdio) error {
 func telegramList(_ context.Context, env Env, args []string, sio stdio) error {
 	fs := flag.NewFlagSet("telegram list", flag.ContinueOnError)
 	clear := fs.Bool("clear", false, "remove the telegrams after listing them")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, "ALIAS"); err != nil {
-		return err
-	}
-	u, err := findUser(env.DB, pos[0])
+	u, _, err := userLine(env, fs, args, 1, "ALIAS")
 	if err != nil {
 		return err
 	}

@@ -91,14 +91,7 @@ func userFlags(u store.User) string {
 func userPasswd(_ context.Context, env Env, args []string, sio stdio) error {
 	fs := flag.NewFlagSet("user passwd", flag.ContinueOnError)
 	pw := fs.String("password", "", "new password, or - to read it from standard input")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, "ALIAS"); err != nil {
-		return err
-	}
-	u, err := findUser(env.DB, pos[0])
+	u, _, err := userLine(env, fs, args, 1, "ALIAS")
 	if err != nil {
 		return err
 	}
@@ -114,14 +107,7 @@ func userPasswd(_ context.Context, env Env, args []string, sio stdio) error {
 }
 
 func userDel(_ context.Context, env Env, args []string, sio stdio) error {
-	pos, err := parse(flag.NewFlagSet("user del", flag.ContinueOnError), args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, "ALIAS"); err != nil {
-		return err
-	}
-	u, err := findUser(env.DB, pos[0])
+	u, _, err := userLine(env, flag.NewFlagSet("user del", flag.ContinueOnError), args, 1, "ALIAS")
 	if err != nil {
 		return err
 	}
@@ -170,19 +156,12 @@ func userSet(_ context.Context, env Env, args []string, sio stdio) error {
 	fs.Var(&restrictI, "restrict-i", "restriction I: closed mailbox for unauthenticated senders")
 	fs.Var(&restrictM, "restrict-m", "restriction M: no relaying")
 	fs.Var(&restrictG, "restrict-g", "restriction G: no relaying")
-	pos, err := parse(fs, args)
+	u, _, err := userLine(env, fs, args, 1, "ALIAS")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, "ALIAS"); err != nil {
 		return err
 	}
 	if *level > 99 || (*level < 0 && *level != -1) {
 		return usagef("level must be 0-99")
-	}
-	u, err := findUser(env.DB, pos[0])
-	if err != nil {
-		return err
 	}
 	err = env.DB.UpdateUser(u.Number, func(u *store.User) error {
 		if alias.set {
@@ -223,11 +202,8 @@ func setBool(dst *bool, b optBool) {
 }
 
 func userOnline(_ context.Context, env Env, args []string, sio stdio) error {
-	pos, err := parse(flag.NewFlagSet("user online", flag.ContinueOnError), args)
+	u, pos, err := userLine(env, flag.NewFlagSet("user online", flag.ContinueOnError), args, 2, "ALIAS on|off")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 2, "ALIAS on|off"); err != nil {
 		return err
 	}
 	var on bool
@@ -237,10 +213,6 @@ func userOnline(_ context.Context, env Env, args []string, sio stdio) error {
 	case "off", "false", "no", "0":
 	default:
 		return usagef("want on or off, not %q", pos[1])
-	}
-	u, err := findUser(env.DB, pos[0])
-	if err != nil {
-		return err
 	}
 	if err := env.DB.UpdateUser(u.Number, func(u *store.User) error { u.Online = on; return nil }); err != nil {
 		return err
