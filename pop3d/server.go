@@ -81,8 +81,10 @@ func (s *Server) Serve(l net.Listener, implicitTLS bool) error {
 			if s.shutting.Load() {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			// Anything but a closed listener is worth retrying: running out
+			// of file descriptors (EMFILE, ENFILE) passes, and giving up
+			// would leave the port dead while the process runs on.
+			if !errors.Is(err, net.ErrClosed) {
 				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
 				time.Sleep(backoff)
 				continue

@@ -109,6 +109,11 @@ func (s *session) run(implicitTLS bool, verdict admission) {
 		port = a.Port
 	}
 	s.log.Info(fmt.Sprintf("POP3 connection accepted from: %s port %d", s.ip, port))
+	if verdict != admitted {
+		// A refused client gets a few seconds, the TLS handshake on 995
+		// included, never MaxInactivity: refusals happen under load.
+		s.cfg = refusalConfig(s.cfg)
+	}
 	if implicitTLS && !s.startTLS() {
 		return
 	}
@@ -342,6 +347,13 @@ func (s *session) stls() error {
 		return errQuiet
 	}
 	return nil
+}
+
+// refusalConfig is cfg with the inactivity limit cut to a few seconds.
+func refusalConfig(cfg *Config) *Config {
+	c := *cfg
+	c.MaxInactivity = min(c.MaxInactivity, 5*time.Second)
+	return &c
 }
 
 // startTLS runs the server side of a TLS handshake on the connection.

@@ -18,6 +18,10 @@ type body struct {
 	size    int64 // octets received, CR LF line ends counted
 	tooLong bool  // a line was over 1000 octets
 	tooBig  bool  // size went over MaxMsgSize
+	// bareDot is set when a lone dot arrived with a bare LF on either side.
+	// Other MTAs may read such a line as the end of the data and the text
+	// after it as new commands (SMTP smuggling), so the message is refused.
+	bareDot bool
 }
 
 // data answers DATA (RFC 5321 §4.1.1.4): read the text, check it, deliver
@@ -61,18 +65,26 @@ func (s *session) readBody() (*body, error) {
 	b := &body{}
 	var buf bytes.Buffer
 	inHeader := true
+	prevCRLF := true // the DATA command ended the line before
 	for {
 		line, err := s.readLine(maxTextLine)
 		if errors.Is(err, errLineTooLong) {
 			b.tooLong = true
+			prevCRLF = true
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
+		crlf := s.lineCRLF
 		if len(line) == 1 && line[0] == '.' {
-			break
+			// Only <CRLF>.<CRLF> ends the data (RFC 5321 §4.1.1.4).
+			if crlf && prevCRLF {
+				break
+			}
+			b.bareDot = true
 		}
+		prevCRLF = crlf
 		if len(line) > 0 && line[0] == '.' {
 			line = line[1:]
 		}
@@ -112,12 +124,19 @@ func (s *session) finish(b *body) error {
 	case b.tooBig:
 		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: size %d over %d", s.host, s.ip, s.tx.reversePath, b.size, s.cfg.MaxMsgSize))
 		return envelope.Replyf(552, "5.3.4", "Message size (%d) exceeds maximum: %d bytes", b.size, s.cfg.MaxMsgSize)
+	case b.bareDot:
+		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: lone dot with a bare LF (possible SMTP smuggling)", s.host, s.ip, s.tx.reversePath))
+		return envelope.Replyf(554, "5.6.0", "Message refused: a line holding only \".\" must end in CR LF")
 	case len(b.text) == 0:
 		return envelope.Replyf(554, "5.6.0", "No message text")
 	case s.tx.telegram != "":
 		return s.sendTelegrams(b.text)
 	}
 	msg, hdr := scanHeader(b.text)
+	if hdr.received > maxReceived {
+		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: %d Received headers (mail loop)", s.host, s.ip, s.tx.reversePath, hdr.received))
+		return envelope.Replyf(554, "5.4.6", "Mail loop detected: too many Received headers")
+	}
 	if !hdr.hasFrom && s.auth == nil {
 		return envelope.Replyf(554, "5.6.0", "Mail header missing 'FROM' field")
 	}
@@ -232,10 +251,15 @@ func ipLiteral(ip string) string {
 }
 
 // headerInfo is what the server needs from the message header.
+// maxReceived is the number of Received headers above which a message is
+// taken to be looping (RFC 5321 §6.3 suggests 100).
+const maxReceived = 100
+
 type headerInfo struct {
-	hasFrom bool
-	from    string // the From: address, for notifications
-	spam    bool   // X-Spam-Flag: YES
+	received int // Received header fields
+	hasFrom  bool
+	from     string // the From: address, for notifications
+	spam     bool   // X-Spam-Flag: YES
 }
 
 // scanHeader reads the header section (RFC 5322 §2.2) of msg, removes any
@@ -294,6 +318,8 @@ func inspectField(info *headerInfo, name, value []byte) {
 		} else {
 			info.from = cleanArg(v)
 		}
+	case headerIs(name, "Received"):
+		info.received++
 	case headerIs(name, "X-Spam-Flag"):
 		v := strings.TrimSpace(string(value))
 		info.spam = info.spam || strings.HasPrefix(strings.ToUpper(v), "YES")

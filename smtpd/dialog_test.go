@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bbsmail/bbsmail/ctrl/pattern"
 	"net"
 	"os"
 	"path/filepath"
@@ -123,13 +124,23 @@ func applyKnobs(t *testing.T, c *smtpd.Config, head map[string]string) {
 			c.AllowRelay = v == "yes"
 		case "relayhost":
 			c.RelayHosts = matchIP(v)
+		case "relaycfg": // relay.cfg with this one pattern line
+			c.RelayHosts = pattern.MustParse(v)
 		case "rdns":
-			if v == "none" {
+			switch v {
+			case "none":
 				c.LookupAddr = func(context.Context, string) ([]string, error) { return nil, errors.New("NXDOMAIN") }
+			case "forged": // the PTR names a host that does not resolve back
+				c.LookupAddr = func(context.Context, string) ([]string, error) { return []string{"mx.partner.example."}, nil }
 			}
 		case "senderhost":
 			// The sender's domain resolves to this address.
-			c.LookupHost = func(context.Context, string) ([]string, error) { return []string{v}, nil }
+			c.LookupHost = func(_ context.Context, host string) ([]string, error) {
+				if host == "client.example" {
+					return []string{"127.0.0.1"}, nil
+				}
+				return []string{v}, nil
+			}
 		case "nonotify":
 			c.NoNotify = v == "yes"
 		case "notifyoffline":

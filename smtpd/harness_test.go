@@ -56,7 +56,10 @@ func startServer(t *testing.T, mode smtpd.Mode, edit func(*smtpd.Config)) *testS
 		LookupAddr: func(context.Context, string) ([]string, error) {
 			return []string{"client.example."}, nil
 		},
-		LookupHost: func(context.Context, string) ([]string, error) {
+		LookupHost: func(_ context.Context, host string) ([]string, error) {
+			if host == "client.example" { // the client's name resolves back to it
+				return []string{"127.0.0.1"}, nil
+			}
 			return []string{"192.0.2.1"}, nil
 		},
 		DebugTx: true, DebugRxRsp: true, DebugRxHeader: true, DebugRxBody: true,

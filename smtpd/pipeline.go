@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 )
@@ -91,10 +93,27 @@ func (s *session) lookupHost() {
 	if err != nil || len(names) == 0 {
 		return
 	}
-	if h := strings.TrimSuffix(cleanArg(names[0]), "."); h != "" && !strings.ContainsAny(h, " ()[]") {
-		s.host = h
+	h := strings.TrimSuffix(cleanArg(names[0]), ".")
+	if h == "" || strings.ContainsAny(h, " ()[]") {
+		return
 	}
+	// Anyone who controls the reverse zone of an address can claim any
+	// name, and relay.cfg may trust names: use the name only when it
+	// resolves back to the client (forward-confirmed reverse DNS).
+	addrs, err := s.cfg.LookupHost(ctx, h)
+	if err != nil || !slices.ContainsFunc(addrs, func(a string) bool { return sameIP(a, s.ip) }) {
+		s.log.Debug(fmt.Sprintf("SMTP [%s] hostname %s does not resolve back to the client: ignored", s.ip, h))
+		return
+	}
+	s.host = h
 	s.log.Debug(fmt.Sprintf("SMTP [%s] hostname: %s", s.ip, s.host))
+}
+
+// sameIP compares two textual addresses, so "::ffff:10.0.0.1" equals
+// "10.0.0.1".
+func sameIP(a, b string) bool {
+	x, y := net.ParseIP(a), net.ParseIP(b)
+	return x != nil && y != nil && x.Equal(y)
 }
 
 // connectChecks refuses a client before the greeting. Today only the

@@ -87,8 +87,10 @@ func (s *Server) Serve(l net.Listener, mode Mode) error {
 			if s.isClosing() {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			// Anything but a closed listener is worth retrying: running out
+			// of file descriptors (EMFILE, ENFILE) passes, and giving up
+			// would leave the port dead while the process runs on.
+			if !errors.Is(err, net.ErrClosed) {
 				// Out of file descriptors and the like: wait and retry
 				// rather than spin or give up the port.
 				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
@@ -175,6 +177,9 @@ func (s *Server) admit(c net.Conn, mode Mode) {
 	go s.serveSession(ss)
 }
 
+// refuseTimeout bounds the time spent on a connection that is turned away.
+const refuseTimeout = 5 * time.Second
+
 // refuse sends one reply line to a client over the limits and closes it.
 func (s *Server) refuse(ss *session, line string) {
 	defer s.wg.Done()
@@ -184,6 +189,9 @@ func (s *Server) refuse(ss *session, line string) {
 		}
 	}()
 	defer ss.nc.Close()
+	// A refused client gets a few seconds (the TLS handshake on 465
+	// included), never MaxInactivity: refusals happen under load.
+	_ = ss.nc.SetDeadline(time.Now().Add(refuseTimeout))
 	_, _ = ss.nc.Write([]byte(line + "\r\n"))
 }
 

@@ -44,7 +44,10 @@ type session struct {
 	br   *bufio.Reader
 	bw   *bufio.Writer
 	line []byte // reused buffer for readLine
-	werr error  // first write error; the session ends on it
+	// lineCRLF reports whether the last line readLine returned ended in
+	// CR LF rather than a bare LF.
+	lineCRLF bool
+	werr     error // first write error; the session ends on it
 
 	ip, host string
 	loopback bool
@@ -146,8 +149,10 @@ func (s *session) readLine(limit int) ([]byte, error) {
 		return nil, errLineTooLong
 	}
 	l := s.line[:len(s.line)-1]
+	s.lineCRLF = false
 	if n := len(l); n > 0 && l[n-1] == '\r' {
 		l = l[:n-1]
+		s.lineCRLF = true
 	}
 	return l, nil
 }

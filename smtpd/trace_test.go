@@ -44,3 +44,52 @@ func TestRemoteCopiesShareTrace(t *testing.T) {
 		t.Fatalf("remote traces differ:\n%s\n%s", remote[0], remote[1])
 	}
 }
+
+// A lone dot with a bare LF on either side never ends the data: a client
+// cannot smuggle a second message past this server (or past an MTA behind
+// it that reads LF.LF as the end). The message is refused after the real
+// <CRLF>.<CRLF>, nothing is stored, and the "smuggled" commands were only
+// text.
+func TestBareLFDotIsNotEndOfData(t *testing.T) {
+	t.Parallel()
+	for name, smuggle := range map[string]string{
+		"LF.LF":   "hello\n.\n",
+		"CRLF.LF": "hello\r\n.\n",
+		"LF.CRLF": "hello\n.\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ts := startServer(t, smtpd.MTA, nil)
+			c := ts.dial(t)
+			c.expect("220 ")
+			c.cmd("EHLO client.example", "250 ")
+			c.cmd("MAIL FROM:<joe@remote.example>", "250 ")
+			c.cmd("RCPT TO:<sysop@bbs.example>", "250 ")
+			c.cmd("DATA", "354 ")
+			c.send("From: joe@remote.example\r\nSubject: outer\r\n\r\n" + smuggle +
+				"MAIL FROM:<ceo@bbs.example>\r\nRCPT TO:<sysop@bbs.example>\r\nDATA\r\nSubject: smuggled\r\n\r\nx\r\n.\r\n")
+			c.expect("554 5.6.0 ")
+			if n := ts.drop.count(); n != 0 {
+				t.Fatalf("%d messages stored from a smuggling attempt", n)
+			}
+			c.cmd("NOOP", "250 ")
+		})
+	}
+}
+
+// A message that has passed more than 100 MTAs is looping (RFC 5321 §6.3).
+func TestMailLoopRefused(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, smtpd.MTA, nil)
+	c := ts.dial(t)
+	c.expect("220 ")
+	c.cmd("EHLO client.example", "250 ")
+	c.cmd("MAIL FROM:<joe@remote.example>", "250 ")
+	c.cmd("RCPT TO:<sysop@bbs.example>", "250 ")
+	c.cmd("DATA", "354 ")
+	c.send(strings.Repeat("Received: from a by b; Sun, 22 Nov 2026 10:00:00 +0000\r\n", 101) + "From: joe@remote.example\r\n\r\nloop\r\n.\r\n")
+	c.expect("554 5.4.6 ")
+	if n := ts.drop.count(); n != 0 {
+		t.Fatalf("a looping message was stored")
+	}
+}

@@ -40,17 +40,21 @@ var (
 // case), else a real name when allowed.
 func (a auth) find(login string) (store.User, error) {
 	cfg := a.sys()
+	var u store.User
+	err := store.ErrNotFound
 	if cfg.System.LoginNumber() {
-		if n, err := strconv.ParseUint(login, 10, 32); err == nil {
-			if u, err := a.db.User(uint32(n)); err == nil {
-				return u, nil
-			}
+		if n, perr := strconv.ParseUint(login, 10, 32); perr == nil {
+			u, err = a.db.User(uint32(n))
 		}
 	}
-	u, err := a.db.UserByAlias(login)
+	if errors.Is(err, store.ErrNotFound) {
+		u, err = a.db.UserByAlias(login)
+	}
 	if errors.Is(err, store.ErrNotFound) && cfg.System.LoginRealName() {
 		u, err = a.db.UserByRealName(login)
 	}
+	// Every way of finding the user ends at this check: a deleted or
+	// inactive account never logs in, whatever the login id was.
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return u, errBadLogin

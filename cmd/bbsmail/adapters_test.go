@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/bbsmail/bbsmail/ctrl"
@@ -56,6 +57,11 @@ func TestAuthAdapter(t *testing.T) {
 	cfg.System.Login = ctrl.LoginByNumber | ctrl.LoginByRealName
 	if err := try("1", "pw"); err != nil {
 		t.Errorf("login by number when allowed: %v", err)
+	}
+	for _, num := range []uint32{gone, idle} {
+		if err := try(strconv.FormatUint(uint64(num), 10), "pw"); !errors.Is(err, errBadLogin) {
+			t.Errorf("login by the number of deleted/inactive user #%d: err = %v, want a bad-login error", num, err)
+		}
 	}
 	if err := try("rob swindell", "pw"); err != nil {
 		t.Errorf("login by real name when allowed: %v", err)
