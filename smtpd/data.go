@@ -8,6 +8,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bbsmail/bbsmail/envelope"
 )
@@ -353,8 +354,22 @@ func (s *session) telegramText(text []byte) string {
 	if !s.senderMatchesClient() {
 		head += fmt.Sprintf(" [%s] (%s)", s.ip, s.host)
 	}
-	return head + ":\r\n" + string(text)
+	body := strings.ToValidUTF8(string(text), "?") // BBS clients may send CP437
+	msg := head + ":\r\n" + body
+	if len(msg) > maxTelegram {
+		// Cut at a character boundary: a telegram is a short message, and
+		// the BBS shows it on a terminal.
+		cut := maxTelegram - len(" [...]")
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = msg[:cut] + " [...]"
+	}
+	return msg
 }
+
+// maxTelegram is the longest telegram text kept (the mailbase's limit).
+const maxTelegram = 4096
 
 // senderMatchesClient reports whether the reverse path's domain resolves
 // to the client's IP.

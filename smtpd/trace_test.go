@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/bbsmail/bbsmail/ctrl/pattern"
 	"github.com/bbsmail/bbsmail/envelope"
@@ -91,5 +92,28 @@ func TestMailLoopRefused(t *testing.T) {
 	c.expect("554 5.4.6 ")
 	if n := ts.drop.count(); n != 0 {
 		t.Fatalf("a looping message was stored")
+	}
+}
+
+// A telegram in a legacy code page or longer than a short message is
+// stored (cleaned up and cut), not refused with a temporary error the
+// client would retry for days.
+func TestTelegramTextCleaned(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, smtpd.MTA, nil)
+	c := ts.dial(t)
+	c.expect("220 ")
+	c.cmd("EHLO client.example", "250 ")
+	c.cmd("SAML FROM:<bob@remote.example>", "250 ")
+	c.cmd("RCPT TO:<sysop@bbs.example>", "250 ")
+	c.cmd("DATA", "354 ")
+	c.cmd("Gr\x81\xe1e\r\n"+strings.Repeat(strings.Repeat("x", 900)+"\r\n", 6)+".", "250 ")
+	msgs := ts.tele.all()
+	if len(msgs) != 1 {
+		t.Fatalf("telegrams: %v", msgs)
+	}
+	m := msgs[0].text
+	if !utf8.ValidString(m) || len(m) > 4096 || !strings.Contains(m, "Gr?e") || !strings.HasSuffix(m, " [...]") {
+		t.Fatalf("telegram text (%d bytes): %.80q...", len(m), m)
 	}
 }
