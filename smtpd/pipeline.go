@@ -70,6 +70,7 @@ func (s *session) serve() {
 func (s *session) handshake() error {
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.MaxInactivity)
 	defer cancel()
+	s.conn.lineStart() // the handshake gets a whole inactivity window
 	tc, ok := s.nc.(interface {
 		HandshakeContext(context.Context) error
 	})

@@ -255,16 +255,26 @@ func addrPort(a net.Addr) int {
 	return n
 }
 
-// conn wraps the client's TCP connection. Every Read starts a fresh
-// MaxInactivity deadline, so the idle limit applies per line and not to a
-// whole message; stop makes pending and future reads fail at once
-// (shutdown) without racing that deadline.
+// conn wraps the client's TCP connection. The session calls lineStart
+// before each line it reads, and every Read until the next lineStart
+// shares that one MaxInactivity deadline: the idle limit applies per line
+// (so a long message is fine) but a client cannot keep a session open by
+// trickling a byte at a time. stop makes pending and future reads fail at
+// once (shutdown) without racing that deadline.
 type conn struct {
 	net.Conn
 	idle time.Duration
 
-	mu      sync.Mutex
-	stopped bool
+	mu       sync.Mutex
+	stopped  bool
+	deadline time.Time // of the line being read; zero: from each Read
+}
+
+// lineStart begins the inactivity window for the next line.
+func (c *conn) lineStart() {
+	c.mu.Lock()
+	c.deadline = time.Now().Add(c.idle)
+	c.mu.Unlock()
 }
 
 var errStopped = errors.New("smtpd: server shutting down")
@@ -275,7 +285,11 @@ func (c *conn) Read(p []byte) (int, error) {
 		c.mu.Unlock()
 		return 0, errStopped
 	}
-	_ = c.Conn.SetReadDeadline(time.Now().Add(c.idle))
+	d := c.deadline
+	if d.IsZero() {
+		d = time.Now().Add(c.idle)
+	}
+	_ = c.Conn.SetReadDeadline(d)
 	c.mu.Unlock()
 	n, err := c.Conn.Read(p)
 	if err != nil && c.isStopped() {

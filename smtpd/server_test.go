@@ -117,6 +117,26 @@ func TestIdleTimeoutPerDataLine(t *testing.T) {
 	c.expect("250 2.0.0 OK")
 }
 
+// A client that trickles one line a byte at a time, each byte well within
+// MaxInactivity, is still cut off: the limit covers the whole line.
+func TestIdleTimeoutTrickle(t *testing.T) {
+	t.Parallel()
+	const idle = 300 * time.Millisecond
+	ts := startServer(t, smtpd.MTA, func(c *smtpd.Config) { c.MaxInactivity = idle })
+	c := ts.dial(t)
+	c.expect("220 ")
+	start := time.Now()
+	cutOff := false
+	for !cutOff && time.Since(start) < 20*idle { // far longer than the limit
+		_, err := c.conn.Write([]byte("N"))
+		cutOff = err != nil // the server has closed the connection
+		time.Sleep(idle / 4) // pacing the client, not asserting timing
+	}
+	if !cutOff {
+		t.Fatal("a client trickling one byte at a time kept its session open")
+	}
+}
+
 // Shutdown tells idle sessions when its deadline passes.
 func TestShutdownIdleSession(t *testing.T) {
 	t.Parallel()

@@ -126,6 +126,7 @@ func (s *session) readLine(limit int) ([]byte, error) {
 			return nil, err
 		}
 	}
+	s.conn.lineStart()
 	s.line = s.line[:0]
 	tooLong := false
 	for {
