@@ -66,8 +66,8 @@ func keyTable(m *Mail) []keyDef {
 		{"RelayUsername", "", "", strV{&m.RelayUsername}},
 		{"RelayPassword", "", "", secretV{&m.RelayPassword}},
 		{"DNSServer", "", "", strV{&m.DNSServer}},
-		{"SendMailConcurrency", "", "4", intV{&m.SendMailConcurrency, 1, 1000}},
-		{"SendMailPerHost", "", "2", intV{&m.SendMailPerHost, 1, 1000}},
+		{"SendMailConcurrency", "", "16", intV{&m.SendMailConcurrency, 1, 1000}},
+		{"SendMailPerHost", "", "8", intV{&m.SendMailPerHost, 1, 1000}},
 		{"MXPort", "", "25", intV{&m.MXPort, 1, 65535}},
 
 		{"DefaultUser", "", "", strV{&m.DefaultUser}},

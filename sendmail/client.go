@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/textproto"
@@ -70,6 +69,9 @@ type client struct {
 	host string // remote host name, for messages
 	ext  map[string]string
 	tls  bool
+	// dataSent is set once the current transaction has begun sending the
+	// message: a failure after it leaves the outcome unknown.
+	dataSent bool
 
 	log     *slog.Logger
 	debugTX bool
@@ -82,12 +84,16 @@ func newClient(conn net.Conn, host string, timeout time.Duration, log *slog.Logg
 	return c
 }
 
+// writeBuffer is the size of a connection's write buffer: large enough
+// that a commonly sized message goes out in one write with its final dot.
+const writeBuffer = 32 << 10
+
 // wrap (re)builds the buffered reader and writer over conn, as needed
 // after STARTTLS: nothing read before the handshake may be reused.
 func (c *client) wrap(conn net.Conn, timeout time.Duration) {
 	c.dc = &deadlineConn{Conn: conn, readTimeout: timeout, writeTimeout: timeout}
 	c.r = textproto.NewReader(bufio.NewReader(c.dc))
-	c.w = bufio.NewWriter(c.dc)
+	c.w = bufio.NewWriterSize(c.dc, writeBuffer)
 }
 
 func (c *client) close() error { return c.raw.Close() }
@@ -283,11 +289,10 @@ func dial(ctx context.Context, ip net.IP, port int, local4, local6 string, timeo
 	return conn, nil
 }
 
-// writeData copies a message into the DATA stream: lines end in CRLF,
-// a leading dot is doubled (RFC 5321 §4.5.2), and a last line without an
-// end of line still gets one before the terminating ".".
-func writeData(w io.Writer, msg []byte) error {
-	bw := bufio.NewWriter(w)
+// writeData copies a message into the DATA stream and flushes it: lines
+// end in CRLF, a leading dot is doubled (RFC 5321 §4.5.2), and a last line
+// without an end of line still gets one before the terminating ".".
+func writeData(bw *bufio.Writer, msg []byte) error {
 	for len(msg) > 0 {
 		line := msg
 		rest := []byte(nil)

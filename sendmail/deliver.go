@@ -163,13 +163,20 @@ func pending(rs []*rcptState) []*rcptState {
 	return out
 }
 
-// deliver makes one attempt at delivering j: every host of the target in
-// turn, every address of each host, until no recipient is left without a
-// definitive answer (RFC 5321 §5.1). It fills in the states.
-func (s *Sender) deliver(ctx context.Context, j *job, rs []*rcptState) {
+// deliver makes one attempt at delivering j: on the worker's kept
+// connection when it goes to j's destination, then every host of the
+// target in turn, every address of each host, until no recipient is left
+// without a definitive answer (RFC 5321 §5.1). It fills in the states.
+func (s *Sender) deliver(ctx context.Context, w *worker, j *job, rs []*rcptState) {
+	if w.conn != nil && w.conn.route == j.domain && s.reuse(ctx, w, j, rs) {
+		return
+	}
+	// A connection elsewhere is closed before another is opened, so a
+	// worker never holds two host slots.
+	w.drop(s)
 	t, err := s.route(ctx, j.domain)
 	if err != nil {
-		for _, r := range rs {
+		for _, r := range pending(rs) {
 			r.setErr("", err)
 		}
 		return
@@ -194,7 +201,7 @@ func (s *Sender) deliver(ctx context.Context, j *job, rs []*rcptState) {
 			if len(left) == 0 {
 				return
 			}
-			s.tryAddr(ctx, t, host, ip, j, left)
+			s.tryAddr(ctx, w, t, host, ip, j, left)
 			if len(pending(rs)) == 0 || ctx.Err() != nil {
 				return
 			}
@@ -219,9 +226,11 @@ func (s *Sender) hostIPs(ctx context.Context, host string, system bool) ([]net.I
 	return s.res.LookupIP(ctx, host)
 }
 
-// tryAddr runs the dialogue with one address, holding a connection slot
-// for the host. A failed STARTTLS handshake is retried once in plain text.
-func (s *Sender) tryAddr(ctx context.Context, t target, host string, ip net.IP, j *job, rs []*rcptState) {
+// tryAddr runs the dialogue with one address over a new connection,
+// holding a connection slot for the host. A failed STARTTLS handshake is
+// retried once in plain text. A connection whose transaction ended well
+// is left to the worker for its next job.
+func (s *Sender) tryAddr(ctx context.Context, w *worker, t target, host string, ip net.IP, j *job, rs []*rcptState) {
 	key := net.JoinHostPort(strings.ToLower(host), strconv.Itoa(t.port))
 	if err := s.hosts.acquire(ctx, key); err != nil {
 		for _, r := range rs {
@@ -229,35 +238,57 @@ func (s *Sender) tryAddr(ctx context.Context, t target, host string, ip net.IP, 
 		}
 		return
 	}
-	defer s.hosts.release(key)
-	err := s.session(ctx, t, host, ip, j, rs, true)
+	cn, reusable, err := s.session(ctx, t, host, ip, j, rs, true)
 	if errors.Is(err, errTLS) && ctx.Err() == nil {
 		s.log.Warn("SendMail TLS failed, retrying without STARTTLS", "host", host, "ip", ip.String(), "err", err)
-		err = s.session(ctx, t, host, ip, j, rs, false)
+		cn, reusable, err = s.session(ctx, t, host, ip, j, rs, false)
 	}
 	if err != nil {
+		s.hosts.release(key)
 		s.log.Info("SendMail attempt failed", "host", host, "ip", ip.String(), "err", err)
 		for _, r := range rs {
 			if !r.done {
 				r.setErr(host, err)
 			}
 		}
+		return
 	}
+	cn.key, cn.route = key, j.domain
+	s.keep(ctx, w, cn, reusable)
 }
 
-// session is one SMTP connection carrying one transaction for rs. Replies
-// to RCPT and to the data are recorded per recipient; an error means the
-// dialogue broke down and applies to every recipient without an answer.
-func (s *Sender) session(ctx context.Context, t target, host string, ip net.IP, j *job, rs []*rcptState, useTLS bool) error {
-	conn, err := dial(ctx, ip, t.port, s.cfg.OutboundInterface, s.cfg.OutboundV6Interface, s.cfg.ConnectTimeout)
+// session opens a connection to ip and runs one transaction for rs on it.
+// Replies to RCPT and to the data are recorded per recipient; an error
+// means the dialogue broke down (the connection is then closed) and
+// applies to every recipient without an answer. Otherwise the open
+// connection is returned for keep to decide on, with whether the
+// transaction ended in 250; its key and route are the caller's to fill
+// in.
+func (s *Sender) session(ctx context.Context, t target, host string, ip net.IP, j *job, rs []*rcptState, useTLS bool) (*conn, bool, error) {
+	nc, err := dial(ctx, ip, t.port, s.cfg.OutboundInterface, s.cfg.OutboundV6Interface, s.cfg.ConnectTimeout)
 	if err != nil {
-		return err
+		return nil, false, err
 	}
-	// Closing on cancellation unblocks any read or write in progress.
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	c := newClient(conn, host, s.cfg.IOTimeout, s.log, s.cfg.DebugTX, s.cfg.DebugRX)
-	defer c.close()
+	// Closing on cancellation unblocks any read or write in progress, also
+	// while the connection waits between transactions.
+	cn := &conn{host: host, ip: ip, stop: context.AfterFunc(ctx, func() { nc.Close() })}
+	cn.c = newClient(nc, host, s.cfg.IOTimeout, s.log, s.cfg.DebugTX, s.cfg.DebugRX)
+	err = s.ready(cn.c, t, host, useTLS)
+	reusable := false
+	if err == nil {
+		reusable, err = s.transaction(cn.c, j, rs, false)
+	}
+	if err != nil {
+		cn.stop()
+		_ = cn.c.close()
+		return nil, false, err
+	}
+	return cn, reusable, nil
+}
+
+// ready takes a new connection from the greeting to where MAIL may be
+// sent: EHLO, STARTTLS when offered and wanted, AUTH for the relay.
+func (s *Sender) ready(c *client, t target, host string, useTLS bool) error {
 	if err := c.greet(s.cfg.HostName); err != nil {
 		return err
 	}
@@ -266,22 +297,14 @@ func (s *Sender) session(ctx context.Context, t target, host string, ip net.IP, 
 			return err
 		}
 	}
-	if t.relay {
-		sc, err := saslClient(s.cfg.RelayAuth, s.cfg.RelayUsername, s.cfg.RelayPassword)
-		if err != nil {
-			return err
-		}
-		if sc != nil {
-			if err := c.auth(sc); err != nil {
-				return err
-			}
-		}
+	if !t.relay {
+		return nil
 	}
-	if err := s.transaction(c, j, rs); err != nil {
+	sc, err := saslClient(s.cfg.RelayAuth, s.cfg.RelayUsername, s.cfg.RelayPassword)
+	if err != nil || sc == nil {
 		return err
 	}
-	c.quit()
-	return nil
+	return c.auth(sc)
 }
 
 func (s *Sender) tlsConfig(host string) *tls.Config {

@@ -34,8 +34,10 @@ type Queue interface {
 	QueueClaim(now time.Time, max int, includeInTransit bool) ([]Entry, error)
 	// QueueMessage returns the stored message (trace and text, CRLF lines).
 	QueueMessage(id uint64) ([]byte, error)
-	// QueueDelivered removes a delivered entry.
-	QueueDelivered(id uint64) error
+	// QueueDelivered removes delivered entries, all of them in one
+	// commit. An id that is gone does not keep the others from being
+	// removed.
+	QueueDelivered(ids ...uint64) error
 	// QueueDefer counts a failed attempt, sets the next attempt time and
 	// clears the in-transit flag.
 	QueueDefer(id uint64, next time.Time, lastErr string) error

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/md5"
 	"encoding/hex"
+	"errors"
 
 	"context"
 	"crypto/ecdsa"
@@ -60,6 +61,8 @@ type memQueue struct {
 	msgs    map[uint64][]byte
 	failed  map[uint64]string
 	done    map[uint64]bool
+	// calls logs the scheduling calls in order: "claim", "next", "defer".
+	calls []string
 }
 
 func newMemQueue() *memQueue {
@@ -113,9 +116,24 @@ func (q *memQueue) clearTransit() {
 	}
 }
 
+// count returns how often call appears in the call log, and the index of
+// its last appearance (-1 when none).
+func (q *memQueue) count(call string) (n, last int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	last = -1
+	for i, c := range q.calls {
+		if c == call {
+			n, last = n+1, i
+		}
+	}
+	return n, last
+}
+
 func (q *memQueue) QueueClaim(now time.Time, max int, inTransit bool) ([]sendmail.Entry, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.calls = append(q.calls, "claim")
 	var ids []uint64
 	for id, e := range q.entries {
 		if !e.NextAttempt.After(now) && (!e.InTransit || inTransit) {
@@ -156,16 +174,21 @@ func (q *memQueue) take(id uint64) error {
 	return nil
 }
 
-func (q *memQueue) QueueDelivered(id uint64) error {
+func (q *memQueue) QueueDelivered(ids ...uint64) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.done[id] = true
-	return q.take(id)
+	var errs []error
+	for _, id := range ids {
+		q.done[id] = true
+		errs = append(errs, q.take(id))
+	}
+	return errors.Join(errs...)
 }
 
 func (q *memQueue) QueueDefer(id uint64, next time.Time, lastErr string) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.calls = append(q.calls, "defer")
 	e, ok := q.entries[id]
 	if !ok || !e.InTransit {
 		return fmt.Errorf("deferring entry %d that is not in transit", id)
@@ -187,6 +210,7 @@ func (q *memQueue) QueueFail(id uint64, lastErr string) error {
 func (q *memQueue) NextQueueTime() (time.Time, bool, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.calls = append(q.calls, "next")
 	var next time.Time
 	ok := false
 	for _, e := range q.entries {
@@ -326,6 +350,13 @@ type peer struct {
 	rcptErr  map[string]*smtp.SMTPError
 	dataErrs []*smtp.SMTPError
 	users    map[string]string // AUTH credentials; nil: no AUTH
+	sessions int               // connections accepted
+	// With dropAtMail n > 0, a connection that has accepted n messages is
+	// closed without a reply when the next MAIL arrives. With dropAfterData
+	// n > 0, the n-th message of a connection is accepted and recorded,
+	// and the connection is closed instead of answering 250.
+	dropAtMail    int
+	dropAfterData int
 }
 
 type peerOpts struct {
@@ -374,20 +405,39 @@ func (p *peer) received() []received {
 
 func (p *peer) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	_, isTLS := c.TLSConnectionState()
-	return &peerSession{p: p, tls: isTLS}, nil
+	p.mu.Lock()
+	p.sessions++
+	p.mu.Unlock()
+	return &peerSession{p: p, conn: c, tls: isTLS}, nil
+}
+
+// connections returns how many connections the peer accepted.
+func (p *peer) connections() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sessions
 }
 
 type peerSession struct {
 	p    *peer
+	conn *smtp.Conn
 	tls  bool
 	user string
 	cur  received
+	n    int // messages accepted on this connection
 }
 
 func (s *peerSession) Reset()        { s.cur = received{} }
 func (s *peerSession) Logout() error { return nil }
 
 func (s *peerSession) Mail(from string, _ *smtp.MailOptions) error {
+	s.p.mu.Lock()
+	drop := s.p.dropAtMail > 0 && s.n >= s.p.dropAtMail
+	s.p.mu.Unlock()
+	if drop {
+		_ = s.conn.Conn().Close()
+		return errors.New("connection dropped")
+	}
 	s.cur.From = from
 	return nil
 }
@@ -419,6 +469,11 @@ func (s *peerSession) Data(r io.Reader) error {
 	s.cur.User = s.user
 	s.cur.TLS = s.tls
 	s.p.msgs = append(s.p.msgs, s.cur)
+	s.n++
+	if s.n == s.p.dropAfterData {
+		// The message is taken, but the client never hears so.
+		_ = s.conn.Conn().Close()
+	}
 	return nil
 }
 

@@ -2,6 +2,9 @@ package sendmail
 
 import (
 	"context"
+	"log/slog"
+	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/bbsmail/bbsmail/envelope"
@@ -12,15 +15,21 @@ import (
 // with backoff, and permanent failures or entries out of attempts bounced
 // to the sender and removed.
 func (s *Sender) settle(ctx context.Context, j *job, rs []*rcptState) {
+	var ids []uint64
+	for _, r := range rs {
+		if r.ok {
+			ids = append(ids, r.entry.ID)
+		}
+	}
+	if len(ids) > 0 {
+		s.removals.remove(ids)
+	}
 	var failed []*rcptState
 	for _, r := range rs {
 		e := r.entry
 		switch {
 		case r.ok:
 			s.log.Info("SendMail delivered", "id", e.ID, "to", e.Rcpt, "host", r.host, "reply", r.reply)
-			if err := s.q.QueueDelivered(e.ID); err != nil {
-				s.log.Error("SendMail removing delivered entry", "id", e.ID, "err", err)
-			}
 			r.settled = true
 			s.forget(e.ID)
 			if j.reversePath != "" {
@@ -102,5 +111,64 @@ func (s *Sender) bounceEnvelope(j *job, e Entry) *envelope.Envelope {
 		Proto:       "SMTP",
 		Rcpts:       []envelope.Rcpt{rc},
 		Received:    s.cfg.Now(),
+	}
+}
+
+// removals records delivered entries in the queue in groups: the ids that
+// arrive while one QueueDelivered commits go together in the next one, so
+// the commit rate, not the delivery rate, sets the size of a group, and no
+// delivery waits for a timer.
+type removals struct {
+	q   Queue
+	log *slog.Logger
+
+	mu      sync.Mutex
+	ids     []uint64
+	waiters []chan struct{}
+	running bool
+}
+
+// remove returns once ids are removed from the queue (or the attempt
+// failed and was logged).
+func (rm *removals) remove(ids []uint64) {
+	done := make(chan struct{})
+	rm.mu.Lock()
+	rm.ids = append(rm.ids, ids...)
+	rm.waiters = append(rm.waiters, done)
+	if !rm.running {
+		rm.running = true
+		go rm.run()
+	}
+	rm.mu.Unlock()
+	<-done
+}
+
+// run commits groups until none is waiting.
+func (rm *removals) run() {
+	for {
+		rm.mu.Lock()
+		ids, waiters := rm.ids, rm.waiters
+		rm.ids, rm.waiters = nil, nil
+		if len(waiters) == 0 {
+			rm.running = false
+			rm.mu.Unlock()
+			return
+		}
+		rm.mu.Unlock()
+		rm.commit(ids)
+		for _, w := range waiters {
+			close(w)
+		}
+	}
+}
+
+func (rm *removals) commit(ids []uint64) {
+	defer func() {
+		if p := recover(); p != nil {
+			rm.log.Error("SendMail removing delivered entries panicked", "panic", p, "stack", string(debug.Stack()))
+		}
+	}()
+	if err := rm.q.QueueDelivered(ids...); err != nil {
+		rm.log.Error("SendMail removing delivered entries", "ids", ids, "err", err)
 	}
 }

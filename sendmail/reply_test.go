@@ -82,7 +82,7 @@ func TestWriteData(t *testing.T) {
 	}
 	for in, want := range cases {
 		var b bytes.Buffer
-		if err := writeData(&b, []byte(in)); err != nil {
+		if err := writeData(bufio.NewWriter(&b), []byte(in)); err != nil {
 			t.Fatal(err)
 		}
 		if b.String() != want {

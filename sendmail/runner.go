@@ -1,6 +1,7 @@
 package sendmail
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -24,10 +25,20 @@ type Sender struct {
 	res    *Resolver
 	resErr error // why no resolver could be built; every MX delivery defers with it
 	hosts  *hostLimiter
-	wake   chan struct{}
+	// removals groups the removal of delivered entries into few commits.
+	removals *removals
+	// wake holds at most one pending request, so any number of Wake
+	// calls while the runner is busy amount to one more look at the
+	// queue.
+	wake chan struct{}
 
 	mu       sync.Mutex
 	inflight map[uint64]bool // entries claimed and not yet settled
+	// While the runner sleeps, sleepUntil is when it will look at the
+	// queue again (zero while that is being worked out); a deferral due
+	// earlier wakes it. See sleep and deferred.
+	sleeping   bool
+	sleepUntil time.Time
 
 	exemptMu sync.Mutex // serialises dnsbl_exempt.cfg appends
 }
@@ -41,6 +52,7 @@ func New(cfg Config, deps Deps) *Sender {
 		drop:     deps.Maildrop,
 		log:      cfg.Logger,
 		hosts:    newHostLimiter(cfg.PerHost),
+		removals: &removals{q: deps.Queue, log: cfg.Logger},
 		wake:     make(chan struct{}, 1),
 		inflight: map[uint64]bool{},
 	}
@@ -59,91 +71,106 @@ func (s *Sender) Wake() {
 	}
 }
 
-// Run delivers the queue until ctx is done: it claims the entries that are
-// due, delivers them, then sleeps until the next entry is due, Wake is
-// called, or RescanFrequency passes. On the first scan, with
-// SendInTransit, it also claims entries a crash left in transit. When ctx
-// ends, Run waits up to ShutdownGrace for deliveries in progress; those
-// still running are then cancelled and deferred.
+// Run delivers the queue until ctx is done. It claims due entries in
+// batches of ClaimBatch and hands them to up to Concurrency deliveries;
+// while the queue has more due, it claims the next batch as soon as fewer
+// than a batch wait to start, so the deliveries never run dry and the
+// queue is not read after every delivery. Once nothing more is due it
+// sleeps until the next entry is due, Wake is called, a deferral falls due
+// earlier, or RescanFrequency passes. The first claim, with SendInTransit,
+// also takes entries a crash left in transit. When ctx ends, Run defers
+// the jobs not yet started, waits up to ShutdownGrace for deliveries in
+// progress, then cancels them; they are deferred.
 func (s *Sender) Run(ctx context.Context) error {
 	s.log.Info("SendMail thread started")
 	defer s.log.Info("SendMail thread terminated")
 	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	d := newDispatcher(s, dctx)
-	timer := time.NewTimer(0)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	defer timer.Stop()
-	first := true
+	inTransit := s.cfg.SendInTransit
 	for ctx.Err() == nil {
-		full, err := s.scan(ctx, d, first && s.cfg.SendInTransit)
-		first = false
-		wait := s.nextWait()
-		if err != nil {
+		dry, err := s.fill(ctx, d, inTransit)
+		inTransit = false
+		var expired <-chan time.Time
+		var low <-chan struct{}
+		switch {
+		case err != nil:
 			s.log.Error("SendMail queue scan failed", "err", err)
-			wait = min(time.Minute, s.cfg.RescanFrequency)
-		} else if full {
-			continue
+			timer.Reset(min(time.Minute, s.cfg.RescanFrequency))
+			expired = timer.C
+		case dry:
+			timer.Reset(s.sleep())
+			expired = timer.C
+		default:
+			// More is due than was claimed: claim again when the
+			// deliveries have taken enough of what is waiting.
+			low = d.low
 		}
-		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
 		case <-s.wake:
-		case <-timer.C:
+		case <-expired:
+		case <-low:
 		}
+		s.awake()
 	}
 	d.shutdown(s.cfg.ShutdownGrace, cancel)
 	return nil
 }
 
-// RunOnce claims and delivers everything due now, as the first scan of Run
-// does (SendInTransit included), and returns when those deliveries are
-// settled. It reports how many entries it handled.
+// RunOnce claims and delivers everything due now, as Run does before it
+// first sleeps (SendInTransit included), and returns when those
+// deliveries are settled. It reports how many entries it handled.
 func (s *Sender) RunOnce(ctx context.Context) (int, error) {
 	d := newDispatcher(s, ctx)
-	total := 0
 	inTransit := s.cfg.SendInTransit
+	var err error
 	for {
-		n := d.count()
-		full, err := s.scan(ctx, d, inTransit)
+		var dry bool
+		dry, err = s.fill(ctx, d, inTransit)
 		inTransit = false
-		total += d.count() - n
-		if err != nil || !full || ctx.Err() != nil {
-			d.wg.Wait()
-			return total, err
+		if err != nil || dry || ctx.Err() != nil {
+			break
+		}
+		select {
+		case <-d.low:
+		case <-ctx.Done():
 		}
 	}
-}
-
-// nextWait is how long to sleep: until the earliest waiting entry, at most
-// RescanFrequency, at least a second (so a clock step cannot spin us).
-func (s *Sender) nextWait() time.Duration {
-	wait := s.cfg.RescanFrequency
-	next, ok, err := s.q.NextQueueTime()
-	if err != nil {
-		s.log.Error("SendMail reading the queue", "err", err)
-		return wait
+	if ctx.Err() != nil {
+		d.close()
 	}
-	if ok {
-		wait = min(wait, max(next.Sub(s.cfg.Now()), time.Second))
+	d.wg.Wait()
+	return d.count(), err
+}
+
+// fill claims batches while fewer than ClaimBatch entries wait to be
+// started. dry reports that a claim came back short: nothing more is due.
+func (s *Sender) fill(ctx context.Context, d *dispatcher, inTransit bool) (dry bool, err error) {
+	for d.wantsMore() && ctx.Err() == nil {
+		n, err := s.claim(d, inTransit)
+		if err != nil {
+			return false, err
+		}
+		if n < s.cfg.ClaimBatch {
+			return true, nil
+		}
+		// Entries in transit come back in every such claim; only the
+		// first one after start-up takes them.
+		inTransit = false
 	}
-	return wait
+	return false, nil
 }
 
-// job is one transaction: recipients at one destination sharing the
-// reverse path and the message bytes.
-type job struct {
-	domain      string // route key: destination domain[:port], "" under RelayTx
-	reversePath string
-	msg         []byte
-	entries     []Entry
-}
-
-// scan claims one batch, groups it into jobs and hands them to d. full
-// reports a batch as large as asked for: more may be due.
-func (s *Sender) scan(ctx context.Context, d *dispatcher, inTransit bool) (bool, error) {
+// claim claims one batch, groups it into jobs and hands them to d. It
+// returns the size of the batch.
+func (s *Sender) claim(d *dispatcher, inTransit bool) (int, error) {
 	entries, err := s.q.QueueClaim(s.cfg.Now(), s.cfg.ClaimBatch, inTransit)
 	if err != nil {
-		return false, fmt.Errorf("claiming queue entries: %w", err)
+		return 0, fmt.Errorf("claiming queue entries: %w", err)
 	}
 	s.mu.Lock()
 	fresh := entries[:0:0]
@@ -156,18 +183,88 @@ func (s *Sender) scan(ctx context.Context, d *dispatcher, inTransit bool) (bool,
 		}
 	}
 	s.mu.Unlock()
-	for _, j := range s.group(fresh) {
-		d.start(ctx, j)
-	}
-	return len(entries) >= s.cfg.ClaimBatch, nil
+	d.add(s.group(fresh))
+	return len(entries), nil
 }
 
-// group sorts claimed entries into jobs. Entries whose message cannot be
-// read or whose address cannot be routed become jobs of their own, and
-// fail inside the delivery like any other.
+// sleep returns how long the runner may sleep: until the earliest waiting
+// entry, at most RescanFrequency, at least a second (so a clock step
+// cannot spin us). It marks the runner asleep before it reads the queue,
+// so that a deferral committed after the read wakes it if it falls due
+// earlier (see deferred).
+func (s *Sender) sleep() time.Duration {
+	s.mu.Lock()
+	s.sleeping, s.sleepUntil = true, time.Time{}
+	s.mu.Unlock()
+	wait := s.cfg.RescanFrequency
+	next, ok, err := s.q.NextQueueTime()
+	if err != nil {
+		s.log.Error("SendMail reading the queue", "err", err)
+	} else if ok {
+		wait = min(wait, max(next.Sub(s.cfg.Now()), time.Second))
+	}
+	s.mu.Lock()
+	s.sleepUntil = s.cfg.Now().Add(wait)
+	s.mu.Unlock()
+	return wait
+}
+
+func (s *Sender) awake() {
+	s.mu.Lock()
+	s.sleeping = false
+	s.mu.Unlock()
+}
+
+// deferred is told of every entry deferred to next. Only a runner asleep
+// past next needs waking; a busy one reads the next due time when it
+// goes to sleep, and the deferral is committed by then.
+func (s *Sender) deferred(next time.Time) {
+	s.mu.Lock()
+	early := s.sleeping && (s.sleepUntil.IsZero() || next.Before(s.sleepUntil))
+	s.mu.Unlock()
+	if early {
+		s.Wake()
+	}
+}
+
+// bigMessage is the size above which a claimed message is not kept in
+// memory while its job waits to start; it is read again when the job
+// runs. Up to two batches of jobs wait, and a batch of large messages
+// must not hold gigabytes.
+const bigMessage = 256 << 10
+
+// job is one transaction: recipients at one destination sharing the
+// reverse path and the message bytes.
+type job struct {
+	domain      string // route key: destination domain[:port], "" under RelayTx
+	reversePath string
+	msg         []byte // nil for a big message until the job runs
+	size        int
+	sum         [sha256.Size]byte // of a big message, to group its copies
+	entries     []Entry
+}
+
+// sameMessage reports whether msg (with digest sum when it is big) is j's
+// message. Different messages differ within their first lines (the trace),
+// so comparing small ones directly is cheap.
+func (j *job) sameMessage(msg []byte, sum [sha256.Size]byte) bool {
+	if len(msg) != j.size {
+		return false
+	}
+	if j.msg == nil {
+		return sum == j.sum
+	}
+	return bytes.Equal(j.msg, msg)
+}
+
+// group sorts claimed entries into jobs: copies of one message to one
+// destination from one sender share a transaction. Entries whose message
+// cannot be read are deferred; entries whose address cannot be routed
+// become jobs of their own, and fail inside the delivery like any other.
 func (s *Sender) group(entries []Entry) []*job {
+	type route struct{ domain, reversePath string }
 	var jobs []*job
-	byKey := map[string]*job{}
+	byRoute := map[route][]*job{}
 	for _, e := range entries {
 		msg, err := s.q.QueueMessage(e.ID)
 		if err != nil {
@@ -175,30 +272,68 @@ func (s *Sender) group(entries []Entry) []*job {
 			s.settleDefer(e, fmt.Sprintf("reading queued message: %v", err))
 			continue
 		}
+		var sum [sha256.Size]byte
+		if len(msg) > bigMessage {
+			sum = sha256.Sum256(msg)
+		}
 		_, domain, err := destination(e.Rcpt)
 		if err != nil {
-			jobs = append(jobs, &job{domain: "", reversePath: e.ReversePath, msg: msg, entries: []Entry{e}})
+			jobs = append(jobs, newJob("", e, msg, sum))
 			continue
 		}
 		if s.cfg.RelayTx {
 			domain = ""
 		}
-		sum := sha256.Sum256(msg)
-		key := domain + "\x00" + e.ReversePath + "\x00" + string(sum[:])
-		j := byKey[key]
-		if j == nil || len(j.entries) >= maxRcptsPerTransaction {
-			j = &job{domain: domain, reversePath: e.ReversePath, msg: msg}
-			byKey[key] = j
+		k := route{domain, e.ReversePath}
+		var j *job
+		for _, c := range byRoute[k] {
+			if len(c.entries) < maxRcptsPerTransaction && c.sameMessage(msg, sum) {
+				j = c
+				break
+			}
+		}
+		if j == nil {
+			j = newJob(domain, e, msg, sum)
+			byRoute[k] = append(byRoute[k], j)
 			jobs = append(jobs, j)
+			continue
 		}
 		j.entries = append(j.entries, e)
 	}
 	return jobs
 }
 
-// runJob makes one delivery attempt for j and settles every entry. A panic
-// defers the entries not yet settled, so none stays in transit.
-func (s *Sender) runJob(ctx context.Context, j *job) {
+func newJob(domain string, e Entry, msg []byte, sum [sha256.Size]byte) *job {
+	j := &job{domain: domain, reversePath: e.ReversePath, size: len(msg), sum: sum, entries: []Entry{e}}
+	if len(msg) <= bigMessage {
+		j.msg = msg
+	}
+	return j
+}
+
+// load reads a big message back for its job.
+func (s *Sender) load(j *job) error {
+	if j.msg != nil {
+		return nil
+	}
+	msg, err := s.q.QueueMessage(j.entries[0].ID)
+	if err == nil && len(msg) != j.size {
+		err = fmt.Errorf("queued message changed from %d to %d bytes", j.size, len(msg))
+	}
+	if err != nil {
+		return fmt.Errorf("reading queued message: %w", err)
+	}
+	j.msg = msg
+	return nil
+}
+
+// runJob makes one delivery attempt for j and settles every entry. The
+// settling (queue updates, their commit, bounces) runs beside the
+// worker's next transaction; runJob first waits for the previous job's, so
+// a worker never has more than one job delivered and not yet settled. A
+// panic defers the entries not yet settled, so none stays in transit, and
+// drops the worker's connection, whose state is then unknown.
+func (s *Sender) runJob(ctx context.Context, w *worker, j *job) {
 	rs := make([]*rcptState, len(j.entries))
 	for i, e := range j.entries {
 		rs[i] = &rcptState{entry: e}
@@ -206,13 +341,18 @@ func (s *Sender) runJob(ctx context.Context, j *job) {
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("SendMail delivery panicked", "panic", p, "stack", string(debug.Stack()))
-			for _, r := range rs {
-				if !r.settled {
-					s.settleDefer(r.entry, fmt.Sprintf("internal error: %v", p))
-				}
-			}
+			w.discard(s)
+			s.deferUnsettled(rs, p)
 		}
 	}()
+	if err := s.load(j); err != nil {
+		s.log.Error("SendMail reading queued message", "id", j.entries[0].ID, "err", err)
+		for _, r := range rs {
+			r.settled = true
+			s.settleDefer(r.entry, err.Error())
+		}
+		return
+	}
 	var routable []*rcptState
 	for _, r := range rs {
 		path, _, err := destination(r.entry.Rcpt)
@@ -224,7 +364,7 @@ func (s *Sender) runJob(ctx context.Context, j *job) {
 		routable = append(routable, r)
 	}
 	if len(routable) > 0 {
-		s.deliver(ctx, j, routable)
+		s.deliver(ctx, w, j, routable)
 	}
 	if ctx.Err() != nil {
 		for _, r := range rs {
@@ -233,7 +373,30 @@ func (s *Sender) runJob(ctx context.Context, j *job) {
 			}
 		}
 	}
-	s.settle(ctx, j, rs)
+	w.settled()
+	done := make(chan struct{})
+	w.settling = append(w.settling, done)
+	go func() {
+		defer close(done)
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.Error("SendMail settling panicked", "panic", p, "stack", string(debug.Stack()))
+				s.deferUnsettled(rs, p)
+			}
+		}()
+		s.settle(ctx, j, rs)
+	}()
+}
+
+// deferUnsettled defers the entries of rs whose outcome the queue has not
+// been told, after a panic.
+func (s *Sender) deferUnsettled(rs []*rcptState, p any) {
+	for _, r := range rs {
+		if !r.settled {
+			r.settled = true
+			s.settleDefer(r.entry, fmt.Sprintf("internal error: %v", p))
+		}
+	}
 }
 
 // settleDefer defers e with backoff and forgets it as in flight.
@@ -243,125 +406,11 @@ func (s *Sender) settleDefer(e Entry, why string) {
 		s.log.Error("SendMail deferring queue entry", "id", e.ID, "err", err)
 	}
 	s.forget(e.ID)
+	s.deferred(next)
 }
 
 func (s *Sender) forget(id uint64) {
 	s.mu.Lock()
 	delete(s.inflight, id)
 	s.mu.Unlock()
-}
-
-// dispatcher runs jobs with at most Concurrency at once.
-type dispatcher struct {
-	s     *Sender
-	ctx   context.Context // deliveries run under this one
-	slots chan struct{}
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	n     int
-}
-
-func newDispatcher(s *Sender, ctx context.Context) *dispatcher {
-	return &dispatcher{s: s, ctx: ctx, slots: make(chan struct{}, s.cfg.Concurrency)}
-}
-
-func (d *dispatcher) count() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.n
-}
-
-// start runs j once a slot is free. If ctx ends first, j's entries are
-// deferred untouched so they leave the in-transit state.
-func (d *dispatcher) start(ctx context.Context, j *job) {
-	d.mu.Lock()
-	d.n += len(j.entries)
-	d.mu.Unlock()
-	select {
-	case d.slots <- struct{}{}:
-	case <-ctx.Done():
-		for _, e := range j.entries {
-			d.s.settleDefer(e, "not attempted: shutting down")
-		}
-		return
-	}
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
-		defer func() { <-d.slots }()
-		// A finished delivery changes when the next entry is due.
-		defer d.s.Wake()
-		d.s.runJob(d.ctx, j)
-	}()
-}
-
-// shutdown waits up to grace for running deliveries, then cancels them
-// and waits for them to settle.
-func (d *dispatcher) shutdown(grace time.Duration, cancel context.CancelFunc) {
-	done := make(chan struct{})
-	go func() {
-		d.wg.Wait()
-		close(done)
-	}()
-	t := time.NewTimer(grace)
-	defer t.Stop()
-	select {
-	case <-done:
-	case <-t.C:
-		cancel()
-		<-done
-	}
-}
-
-// hostLimiter bounds the connections open at once to one host:port.
-type hostLimiter struct {
-	max   int
-	mu    sync.Mutex
-	slots map[string]*hostSlot
-}
-
-type hostSlot struct {
-	ch    chan struct{}
-	users int
-}
-
-func newHostLimiter(max int) *hostLimiter {
-	return &hostLimiter{max: max, slots: map[string]*hostSlot{}}
-}
-
-func (h *hostLimiter) acquire(ctx context.Context, key string) error {
-	h.mu.Lock()
-	sl := h.slots[key]
-	if sl == nil {
-		sl = &hostSlot{ch: make(chan struct{}, h.max)}
-		h.slots[key] = sl
-	}
-	sl.users++
-	h.mu.Unlock()
-	select {
-	case sl.ch <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		h.drop(key, sl)
-		return fmt.Errorf("waiting for a connection to %s: %w", key, ctx.Err())
-	}
-}
-
-func (h *hostLimiter) release(key string) {
-	h.mu.Lock()
-	sl := h.slots[key]
-	h.mu.Unlock()
-	<-sl.ch
-	h.drop(key, sl)
-}
-
-// drop forgets a host nobody is using, so the map does not grow with every
-// host ever contacted.
-func (h *hostLimiter) drop(key string, sl *hostSlot) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	sl.users--
-	if sl.users == 0 {
-		delete(h.slots, key)
-	}
 }

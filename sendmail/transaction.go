@@ -5,8 +5,16 @@ import "fmt"
 // transaction sends MAIL, one RCPT per recipient and the message. With
 // PIPELINING (RFC 2920) MAIL and the RCPTs go out in one write and their
 // replies are read in order afterwards; DATA waits for them, so a message
-// is never sent when no recipient was accepted.
-func (s *Sender) transaction(c *client, j *job, rs []*rcptState) error {
+// is never sent when no recipient was accepted. reusable reports that the
+// message was accepted with 250, the one outcome after which the
+// connection is used for another transaction.
+//
+// On a kept connection (reset) the transaction starts with RSET, which
+// proves the session still works before anything of the message is sent;
+// with PIPELINING it travels in the same write as MAIL. A reply other
+// than 250 is an error (the caller then closes the connection).
+func (s *Sender) transaction(c *client, j *job, rs []*rcptState, reset bool) (reusable bool, err error) {
+	c.dataSent = false
 	mail := "MAIL FROM:<" + j.reversePath + ">"
 	if c.has("SIZE") {
 		mail += fmt.Sprintf(" SIZE=%d", len(j.msg))
@@ -15,40 +23,64 @@ func (s *Sender) transaction(c *client, j *job, rs []*rcptState) error {
 		mail += " BODY=8BITMIME"
 	}
 	if c.has("PIPELINING") {
-		return s.pipelined(c, j, mail, rs)
+		return s.pipelined(c, j, mail, rs, reset)
+	}
+	if reset {
+		if err := checkReset(c.cmd("RSET")); err != nil {
+			return false, err
+		}
 	}
 	rep, err := c.cmd(mail)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if rep.Code != 250 {
-		return s.mailRefused(c, rep, rs)
+		mailRefused(c, rep, rs)
+		return false, nil
 	}
 	for _, r := range rs {
 		rep, err := c.cmd("RCPT TO:<" + r.path + ">")
 		if err != nil {
-			return err
+			return false, err
 		}
 		r.setReply(c.host, rep)
 	}
 	return s.data(c, j, rs)
 }
 
-func (s *Sender) pipelined(c *client, j *job, mail string, rs []*rcptState) error {
+// checkReset turns the answer to RSET into an error unless it is 250.
+func checkReset(rep reply, err error) error {
+	if err == nil && rep.Code != 250 {
+		err = &replyError{Step: "RSET", Reply: rep}
+	}
+	return err
+}
+
+func (s *Sender) pipelined(c *client, j *job, mail string, rs []*rcptState, reset bool) (bool, error) {
+	if reset {
+		if err := c.send("RSET"); err != nil {
+			return false, err
+		}
+	}
 	if err := c.send(mail); err != nil {
-		return err
+		return false, err
 	}
 	for _, r := range rs {
 		if err := c.send("RCPT TO:<" + r.path + ">"); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if err := c.flush(); err != nil {
-		return err
+		return false, err
+	}
+	if reset {
+		if err := checkReset(c.read()); err != nil {
+			return false, err
+		}
 	}
 	mrep, err := c.read()
 	if err != nil {
-		return err
+		return false, err
 	}
 	// Every RCPT gets a reply even after a refused MAIL; read them all so
 	// the stream stays in step.
@@ -58,16 +90,17 @@ func (s *Sender) pipelined(c *client, j *job, mail string, rs []*rcptState) erro
 			// A server that refuses with 421 closes the connection (RFC
 			// 5321 §3.8): its reply, not the EOF after it, is the reason.
 			if mrep.Code != 250 {
-				return &replyError{Step: "MAIL FROM", Reply: mrep}
+				return false, &replyError{Step: "MAIL FROM", Reply: mrep}
 			}
 			if i > 0 && reps[i-1].Code == 421 {
-				return &replyError{Step: "RCPT TO", Reply: reps[i-1]}
+				return false, &replyError{Step: "RCPT TO", Reply: reps[i-1]}
 			}
-			return err
+			return false, err
 		}
 	}
 	if mrep.Code != 250 {
-		return s.mailRefused(c, mrep, rs)
+		mailRefused(c, mrep, rs)
+		return false, nil
 	}
 	for i, r := range rs {
 		r.setReply(c.host, reps[i])
@@ -76,19 +109,18 @@ func (s *Sender) pipelined(c *client, j *job, mail string, rs []*rcptState) erro
 }
 
 // mailRefused records a refused MAIL FROM for every recipient: the sender
-// was refused, so each recipient shares that answer.
-func (s *Sender) mailRefused(c *client, rep reply, rs []*rcptState) error {
+// was refused, so each recipient shares that answer. The caller ends the
+// session.
+func mailRefused(c *client, rep reply, rs []*rcptState) {
 	for _, r := range rs {
 		r.setReply(c.host, rep)
 		r.reply = "MAIL FROM: " + r.reply
 	}
-	c.quit()
-	return nil
 }
 
 // data sends the message when at least one RCPT was accepted and records
 // the final reply for the accepted recipients.
-func (s *Sender) data(c *client, j *job, rs []*rcptState) error {
+func (s *Sender) data(c *client, j *job, rs []*rcptState) (bool, error) {
 	var accepted []*rcptState
 	for _, r := range rs {
 		if r.ok {
@@ -99,21 +131,24 @@ func (s *Sender) data(c *client, j *job, rs []*rcptState) error {
 	}
 	if len(accepted) == 0 {
 		_, _ = c.cmd("RSET")
-		return nil
+		return false, nil
 	}
 	rep, err := c.cmd("DATA")
 	if err != nil {
-		return err
+		return false, err
 	}
 	if rep.Code != 354 {
 		for _, r := range accepted {
 			r.setReply(c.host, rep)
 			r.reply = "DATA: " + r.reply
 		}
-		return nil
+		return false, nil
 	}
-	if err := writeData(c.dc, j.msg); err != nil {
-		return fmt.Errorf("sending message to %s: %w", c.host, err)
+	// From here on a broken connection leaves it unknown whether the
+	// server took the message.
+	c.dataSent = true
+	if err := writeData(c.w, j.msg); err != nil {
+		return false, fmt.Errorf("sending message to %s: %w", c.host, err)
 	}
 	// The server may take long to accept the data (content checks), so
 	// the final reply gets its own, longer timeout (RFC 5321 §4.5.3.2.6).
@@ -121,10 +156,10 @@ func (s *Sender) data(c *client, j *job, rs []*rcptState) error {
 	rep, err = c.read()
 	c.dc.readTimeout = s.cfg.IOTimeout
 	if err != nil {
-		return err
+		return false, err
 	}
 	for _, r := range accepted {
 		r.setReply(c.host, rep)
 	}
-	return nil
+	return rep.Code == 250, nil
 }

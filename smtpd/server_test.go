@@ -129,7 +129,7 @@ func TestIdleTimeoutTrickle(t *testing.T) {
 	cutOff := false
 	for !cutOff && time.Since(start) < 20*idle { // far longer than the limit
 		_, err := c.conn.Write([]byte("N"))
-		cutOff = err != nil // the server has closed the connection
+		cutOff = err != nil  // the server has closed the connection
 		time.Sleep(idle / 4) // pacing the client, not asserting timing
 	}
 	if !cutOff {

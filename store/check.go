@@ -49,9 +49,10 @@ func countNested(parent *bolt.Bucket) int {
 	return n
 }
 
-// Check verifies the mailbase: bbolt's own page consistency, and that
-// every text's reference count equals the copies that point at it, with
-// no text missing and none orphaned. It returns all problems found.
+// Check verifies the mailbase: bbolt's own page consistency, that every
+// text's reference count equals the copies that point at it, with no text
+// missing and none orphaned, and that the queue's due index lists exactly
+// the entries waiting for an attempt. It returns all problems found.
 func (db *DB) Check() error {
 	var problems []error
 	err := db.bolt.View(func(tx *bolt.Tx) error {
@@ -79,6 +80,11 @@ func (db *DB) Check() error {
 		for id, n := range want {
 			problems = append(problems, fmt.Errorf("%d copies point at missing body %d", n, id))
 		}
+		if err != nil {
+			return err
+		}
+		qp, err := checkQueueIndex(tx)
+		problems = append(problems, qp...)
 		return err
 	})
 	if err != nil {

@@ -13,8 +13,10 @@ import (
 )
 
 // SchemaVersion is the layout version this code writes into bucket meta.
-// A mailbase written by a newer version is refused rather than misread.
-const SchemaVersion = 1
+// A mailbase written by a newer version is refused rather than misread; an
+// older one is upgraded by Open. Version 2 added the queue's due index
+// (bucket queue.due).
+const SchemaVersion = 2
 
 // Defaults for Options. The group-commit figures were chosen with
 // BenchmarkDeliverParallel (see docs/mailbase.md): a batch of up to 64
@@ -85,6 +87,7 @@ const (
 	bucketSubs      = "subs"
 	bucketNetmail   = "netmail"
 	bucketQueue     = "queue"
+	bucketQueueDue  = "queue.due"
 	bucketTelegrams = "telegrams"
 
 	metaSchema = "schema"
@@ -92,7 +95,7 @@ const (
 
 func topBuckets() []string {
 	return []string{bucketMeta, bucketUsers, bucketAliases, bucketRealNames, bucketBodies,
-		bucketRefs, bucketMail, bucketSubs, bucketNetmail, bucketQueue, bucketTelegrams}
+		bucketRefs, bucketMail, bucketSubs, bucketNetmail, bucketQueue, bucketQueueDue, bucketTelegrams}
 }
 
 // Open opens (creating if needed) the mailbase at path. It fails with an
@@ -138,14 +141,26 @@ func initSchema(tx *bolt.Tx) error {
 		}
 	}
 	meta := tx.Bucket([]byte(bucketMeta))
-	if v := meta.Get([]byte(metaSchema)); v != nil {
-		if len(v) != 4 {
-			return fmt.Errorf("schema version record is %d bytes: %w", len(v), ErrSchema)
-		}
-		if n := binary.BigEndian.Uint32(v); n > SchemaVersion {
-			return fmt.Errorf("mailbase schema %d is newer than %d: %w", n, SchemaVersion, ErrSchema)
-		}
+	v := meta.Get([]byte(metaSchema))
+	if v == nil {
+		return meta.Put([]byte(metaSchema), binary.BigEndian.AppendUint32(nil, SchemaVersion))
+	}
+	if len(v) != 4 {
+		return fmt.Errorf("schema version record is %d bytes: %w", len(v), ErrSchema)
+	}
+	n := binary.BigEndian.Uint32(v)
+	switch {
+	case n > SchemaVersion:
+		return fmt.Errorf("mailbase schema %d is newer than %d: %w", n, SchemaVersion, ErrSchema)
+	case n == SchemaVersion:
 		return nil
+	}
+	// Upgrades run in Open's transaction: a crash leaves the old version
+	// whole, and the next Open upgrades it again.
+	if n < 2 {
+		if _, err := rebuildDueIndex(tx, false); err != nil {
+			return fmt.Errorf("upgrading schema %d: building the queue index: %w", n, err)
+		}
 	}
 	return meta.Put([]byte(metaSchema), binary.BigEndian.AppendUint32(nil, SchemaVersion))
 }

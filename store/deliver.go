@@ -188,7 +188,11 @@ func (d *delivery) toQueue(tx *bolt.Tx, rc *envelope.Rcpt, body uint64) (uint64,
 		ReversePath: d.env.ReversePath, Rcpt: rc.NetAddr, Created: d.now, NextAttempt: d.now,
 		LocalSender: d.sender, Subject: d.sum.Subject, Size: d.size(rc),
 	}}
-	return appendRecord(tx.Bucket([]byte(bucketQueue)), &rec)
+	id, err := appendRecord(tx.Bucket([]byte(bucketQueue)), &rec)
+	if err != nil {
+		return 0, err
+	}
+	return id, reindex(tx, nil, &rec)
 }
 
 // record is a stored entry that learns its key when appended.

@@ -21,7 +21,9 @@
 // served, as RFC 1939 §5 LIST requires. Queue entries follow the retry
 // model of RFC 5321 §4.5.4.1: one entry per recipient, with an attempt
 // count, the last error and the next attempt time; the in-transit flag
-// keeps two runners from delivering the same entry.
+// keeps two runners from delivering the same entry. An index ordered by the
+// next attempt time lets the scheduler claim due entries and learn when the
+// next one is due without reading the whole queue.
 //
 // Passwords are never stored in the clear: an argon2id verifier (RFC 9106)
 // checks PLAIN, LOGIN and USER/PASS logins, and a copy sealed with

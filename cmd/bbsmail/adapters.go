@@ -244,7 +244,7 @@ func (q queue) QueueClaim(now time.Time, max int, includeInTransit bool) ([]send
 }
 
 func (q queue) QueueMessage(id uint64) ([]byte, error) { return q.db.QueueMessage(id) }
-func (q queue) QueueDelivered(id uint64) error         { return q.db.QueueDelivered(id) }
+func (q queue) QueueDelivered(ids ...uint64) error     { return q.db.QueueDelivered(ids...) }
 func (q queue) QueueDefer(id uint64, next time.Time, lastErr string) error {
 	return q.db.QueueDefer(id, next, lastErr)
 }
