@@ -138,6 +138,25 @@ func (c *client) cmd(line string) (reply, error) {
 	return c.read()
 }
 
+// authCmd is cmd for the lines of an AUTH exchange: answers to the
+// server's challenges carry the credentials (LOGIN sends the password as
+// plain base64), so DEBUG_TX logs them as "***".
+func (c *client) authCmd(line string, secret bool) (reply, error) {
+	if !secret {
+		return c.cmd(line)
+	}
+	if c.debugTX {
+		c.log.Info("SendMail TX", "host", c.host, "line", "***")
+	}
+	if _, err := c.w.WriteString(line + "\r\n"); err != nil {
+		return reply{}, fmt.Errorf("sending to %s: %w", c.host, err)
+	}
+	if err := c.flush(); err != nil {
+		return reply{}, err
+	}
+	return c.read()
+}
+
 // redactAuth hides credentials in a logged AUTH command.
 func redactAuth(line string) string {
 	if len(line) > 5 && strings.EqualFold(line[:5], "AUTH ") {
@@ -229,11 +248,13 @@ func (c *client) auth(sc sasl.Client) error {
 	if ir != nil {
 		line += " " + encodeSASL(ir)
 	}
+	secret := false // the first line is logged with redactAuth; answers never
 	for {
-		rep, err := c.cmd(line)
+		rep, err := c.authCmd(line, secret)
 		if err != nil {
 			return err
 		}
+		secret = true
 		switch rep.Code {
 		case 235:
 			return nil

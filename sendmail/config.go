@@ -3,6 +3,7 @@ package sendmail
 import (
 	"crypto/tls"
 	"log/slog"
+	"net"
 	"strings"
 	"time"
 )
@@ -103,6 +104,11 @@ type Config struct {
 
 	// TLSConfig is the base for outgoing STARTTLS. Nil means no
 	// certificate checks, as MTAs do for opportunistic TLS (RFC 7435).
+	// ClearRelayAuth says whether the relay at this address may receive
+	// the relay password without TLS; nil means only a relay on loopback.
+	// Tests set it to stand in for a remote relay.
+	ClearRelayAuth func(net.Addr) bool
+
 	TLSConfig *tls.Config
 	// DisableTLS never sends STARTTLS.
 	DisableTLS bool
@@ -146,6 +152,9 @@ func (c Config) withDefaults() Config {
 	setInt(&c.PerHost, DefaultPerHost)
 	setInt(&c.MXPort, DefaultMXPort)
 	setInt(&c.ClaimBatch, DefaultClaimBatch)
+	if c.ClearRelayAuth == nil {
+		c.ClearRelayAuth = isLoopback
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -304,7 +304,24 @@ func (s *Sender) ready(c *client, t target, host string, useTLS bool) error {
 	if err != nil || sc == nil {
 		return err
 	}
+	// The relay password goes only over TLS (or to a relay on this host):
+	// anyone on the path could otherwise strip STARTTLS and read it. The
+	// mail waits instead, with an error the sysop sees in `queue list`.
+	if !c.tls && !s.cfg.ClearRelayAuth(c.raw.RemoteAddr()) {
+		return fmt.Errorf("%w: %s offers no TLS; not sending the relay password in clear", errRelayNoTLS, host)
+	}
 	return c.auth(sc)
+}
+
+// errRelayNoTLS is a temporary failure: the relay would get the password
+// without encryption.
+var errRelayNoTLS = errors.New("relay without TLS")
+
+// isLoopback is the default Config.ClearRelayAuth: a relay on this host
+// (a local tunnel, say) may get the password without TLS.
+func isLoopback(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
 }
 
 func (s *Sender) tlsConfig(host string) *tls.Config {
