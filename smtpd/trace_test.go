@@ -16,15 +16,7 @@ import (
 // recipients; the local copy keeps its own "for".
 func TestRemoteCopiesShareTrace(t *testing.T) {
 	t.Parallel()
-	ts := startServer(t, smtpd.MTA, func(c *smtpd.Config) { c.RelayHosts = pattern.MustParse("127.0.0.1") })
-	c := ts.dial(t)
-	c.expect("220 ")
-	c.cmd("EHLO client.example", "250 ")
-	c.cmd("MAIL FROM:<joe@example.org>", "250 ")
-	c.cmd("RCPT TO:<one@remote.example>", "250 ")
-	c.cmd("RCPT TO:<two@other.example>", "250 ")
-	c.cmd("RCPT TO:<sysop@bbs.example>", "250 ")
-	c.cmd("DATA", "354 ")
+	ts, c := openData(t, func(c *smtpd.Config) { c.RelayHosts = pattern.MustParse("127.0.0.1") }, "MAIL FROM:<joe@example.org>", "one@remote.example", "two@other.example", "sysop@bbs.example")
 	c.cmd("From: joe@example.org\r\nSubject: t\r\n\r\nhi\r\n.", "250 ")
 	env, _ := ts.drop.last()
 	var remote [][]byte
@@ -60,13 +52,7 @@ func TestBareLFDotIsNotEndOfData(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			ts := startServer(t, smtpd.MTA, nil)
-			c := ts.dial(t)
-			c.expect("220 ")
-			c.cmd("EHLO client.example", "250 ")
-			c.cmd("MAIL FROM:<joe@remote.example>", "250 ")
-			c.cmd("RCPT TO:<sysop@bbs.example>", "250 ")
-			c.cmd("DATA", "354 ")
+			ts, c := openData(t, nil, "MAIL FROM:<joe@remote.example>", "sysop@bbs.example")
 			c.send("From: joe@remote.example\r\nSubject: outer\r\n\r\n" + smuggle +
 				"MAIL FROM:<ceo@bbs.example>\r\nRCPT TO:<sysop@bbs.example>\r\nDATA\r\nSubject: smuggled\r\n\r\nx\r\n.\r\n")
 			c.expect("554 5.6.0 ")
@@ -81,13 +67,7 @@ func TestBareLFDotIsNotEndOfData(t *testing.T) {
 // A message that has passed more than 100 MTAs is looping (RFC 5321 §6.3).
 func TestMailLoopRefused(t *testing.T) {
 	t.Parallel()
-	ts := startServer(t, smtpd.MTA, nil)
-	c := ts.dial(t)
-	c.expect("220 ")
-	c.cmd("EHLO client.example", "250 ")
-	c.cmd("MAIL FROM:<joe@remote.example>", "250 ")
-	c.cmd("RCPT TO:<sysop@bbs.example>", "250 ")
-	c.cmd("DATA", "354 ")
+	ts, c := openData(t, nil, "MAIL FROM:<joe@remote.example>", "sysop@bbs.example")
 	c.send(strings.Repeat("Received: from a by b; Sun, 22 Nov 2026 10:00:00 +0000\r\n", 101) + "From: joe@remote.example\r\n\r\nloop\r\n.\r\n")
 	c.expect("554 5.4.6 ")
 	if n := ts.drop.count(); n != 0 {
@@ -100,13 +80,7 @@ func TestMailLoopRefused(t *testing.T) {
 // client would retry for days.
 func TestTelegramTextCleaned(t *testing.T) {
 	t.Parallel()
-	ts := startServer(t, smtpd.MTA, nil)
-	c := ts.dial(t)
-	c.expect("220 ")
-	c.cmd("EHLO client.example", "250 ")
-	c.cmd("SAML FROM:<bob@remote.example>", "250 ")
-	c.cmd("RCPT TO:<sysop@bbs.example>", "250 ")
-	c.cmd("DATA", "354 ")
+	ts, c := openData(t, nil, "SAML FROM:<bob@remote.example>", "sysop@bbs.example")
 	c.cmd("Gr\x81\xe1e\r\n"+strings.Repeat(strings.Repeat("x", 900)+"\r\n", 6)+".", "250 ")
 	msgs := ts.tele.all()
 	if len(msgs) != 1 {
@@ -116,4 +90,20 @@ func TestTelegramTextCleaned(t *testing.T) {
 	if !utf8.ValidString(m) || len(m) > 4096 || !strings.Contains(m, "Gr?e") || !strings.HasSuffix(m, " [...]") {
 		t.Fatalf("telegram text (%d bytes): %.80q...", len(m), m)
 	}
+}
+
+// openData starts a session with EHLO, the given MAIL/SEND/SOML/SAML
+// command and recipients, and sends DATA.
+func openData(t *testing.T, edit func(*smtpd.Config), from string, rcpts ...string) (*testServer, *client) {
+	t.Helper()
+	ts := startServer(t, smtpd.MTA, edit)
+	c := ts.dial(t)
+	c.expect("220 ")
+	c.cmd("EHLO client.example", "250 ")
+	c.cmd(from, "250 ")
+	for _, r := range rcpts {
+		c.cmd("RCPT TO:<"+r+">", "250 ")
+	}
+	c.cmd("DATA", "354 ")
+	return ts, c
 }
