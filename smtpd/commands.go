@@ -158,10 +158,13 @@ func (s *session) mail(verb, arg string) {
 }
 
 // checkSender runs the MAIL checks in order: AUTH on submission ports,
-// SIZE, sender ownership. email.can slots in after the first.
+// email.can, SIZE, sender ownership.
 func (s *session) checkSender(m mailArgs) error {
 	if s.mode.submission() && s.auth == nil {
 		return &envelope.Reply{Code: 530, Enhanced: "5.7.0", Text: "Authentication required.", Err: envelope.ErrAuthRequired}
+	}
+	if err := s.checkSourceAddr(m.path); err != nil {
+		return err
 	}
 	if s.cfg.MaxMsgSize > 0 && m.size > s.cfg.MaxMsgSize {
 		return envelope.Replyf(552, "5.3.4", "Message size exceeds maximum")
@@ -207,6 +210,10 @@ func (s *session) rcpt(arg string) {
 		return
 	}
 	fp := strings.TrimSpace(arg[len("TO:"):])
+	if err := s.checkRcptAddr(m.path, fp); err != nil {
+		s.send(s.replyFor(err))
+		return
+	}
 	rc, err := s.resolve(fp)
 	if errors.Is(err, envelope.ErrRelayDenied) {
 		s.relayDenied(m.path)

@@ -85,6 +85,39 @@ type Config struct {
 	// relay without AUTH. May be nil.
 	RelayHosts Matcher
 
+	// Filter lists (Synchronet's findstr pattern files, re-read by the
+	// wiring when they change). A nil list is an empty one. "Host" is the
+	// forward-confirmed host name; a client without one is checked by IP
+	// only.
+	//
+	// Before the greeting, for clients that are neither on loopback nor in
+	// FilterExempt, in this order: IPSilent (text/ip-silent.can, IP: close
+	// without a reply); SpamBlock (ctrl/spamblock.cfg, IP only, unless
+	// SpamBlockExempt, ctrl/spamblock_exempt.cfg, holds the IP or host:
+	// 550 and a spam.log SESSION REFUSED entry); IPFilter (text/ip.can, IP:
+	// 550); HostFilter (text/host.can, host: 550). Each refusal closes the
+	// connection.
+	IPSilent        Matcher
+	SpamBlock       Matcher
+	SpamBlockExempt Matcher
+	IPFilter        Matcher
+	HostFilter      Matcher
+	// FilterExempt (ctrl/ipfilter_exempt.cfg, IP or host) skips all the
+	// connection checks above.
+	FilterExempt Matcher
+	// EmailFilter (text/email.can) applies to unauthenticated clients: a
+	// MAIL FROM address gets 554 and a disconnect, a RCPT TO address 550
+	// Unknown User, and a From header address or display name 554 after
+	// DATA.
+	EmailFilter Matcher
+	// SubjectFilter (text/subject.can): an unauthenticated client's
+	// message whose Subject matches gets 554 after DATA.
+	SubjectFilter Matcher
+	// TwitList (ctrl/twitlist.cfg): a message or telegram whose From
+	// display name or address, or reverse path, matches gets 554 after
+	// DATA, whoever sent it.
+	TwitList Matcher
+
 	// NoHostLookup (NO_HOST_LOOKUP) skips the client's reverse DNS lookup.
 	NoHostLookup bool
 	// LookupAddr resolves an IP to host names; nil means

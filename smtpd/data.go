@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"mime"
 	"net/mail"
 	"strings"
 	"time"
@@ -131,15 +132,15 @@ func (s *session) finish(b *body) error {
 	case len(b.text) == 0:
 		return envelope.Replyf(554, "5.6.0", "No message text")
 	case s.tx.telegram != "":
+		// A telegram has no header: only its reverse path can be a twit.
+		if err := s.checkTwit(headerInfo{}); err != nil {
+			return err
+		}
 		return s.sendTelegrams(b.text)
 	}
 	msg, hdr := scanHeader(b.text)
-	if hdr.received > maxReceived {
-		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: %d Received headers (mail loop)", s.host, s.ip, s.tx.reversePath, hdr.received))
-		return envelope.Replyf(554, "5.4.6", "Mail loop detected: too many Received headers")
-	}
-	if !hdr.hasFrom && s.auth == nil {
-		return envelope.Replyf(554, "5.6.0", "Mail header missing 'FROM' field")
+	if err := s.checkHeader(hdr); err != nil {
+		return err
 	}
 	env := s.envelope(hdr.spam)
 	// Mail processors (mailproc.ini) slot in here, before the trace.
@@ -174,6 +175,26 @@ func (s *session) finish(b *body) error {
 		from = angle(s.tx.reversePath)
 	}
 	s.notify(from, env.Rcpts)
+	return nil
+}
+
+// checkHeader runs the header stages of the end of data in order:
+// twitlist.cfg, the Received count, subject.can and email.can, a missing
+// From field.
+func (s *session) checkHeader(hdr headerInfo) error {
+	if err := s.checkTwit(hdr); err != nil {
+		return err
+	}
+	if hdr.received > maxReceived {
+		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: %d Received headers (mail loop)", s.host, s.ip, s.tx.reversePath, hdr.received))
+		return envelope.Replyf(554, "5.4.6", "Mail loop detected: too many Received headers")
+	}
+	if err := s.checkHeaderLists(hdr); err != nil {
+		return err
+	}
+	if !hdr.hasFrom && s.auth == nil {
+		return envelope.Replyf(554, "5.6.0", "Mail header missing 'FROM' field")
+	}
 	return nil
 }
 
@@ -259,17 +280,20 @@ const maxReceived = 100
 type headerInfo struct {
 	received int // Received header fields
 	hasFrom  bool
-	from     string // the From: address, for notifications
+	from     string // the From: address, for notifications and filters
+	fromName string // the From: display name, RFC 2047 words decoded
+	subject  string // the Subject, unfolded, RFC 2047 words decoded
 	spam     bool   // X-Spam-Flag: YES
 }
 
 // scanHeader reads the header section (RFC 5322 §2.2) of msg, removes any
 // Return-Path field (the server writes its own, RFC 5321 §4.4) and reports
-// the fields the server acts on. msg is returned unchanged when nothing was
-// removed.
+// the fields the server acts on, unfolded (§2.2.3). msg is returned
+// unchanged when nothing was removed.
 func scanHeader(msg []byte) ([]byte, headerInfo) {
 	var info headerInfo
 	var out []byte
+	var field, value []byte // the field being read and its unfolded value
 	dropping := false
 	pos := 0
 	for pos < len(msg) {
@@ -284,21 +308,25 @@ func scanHeader(msg []byte) ([]byte, headerInfo) {
 			break // end of header
 		}
 		if line[0] != ' ' && line[0] != '\t' {
-			name, value, ok := bytes.Cut(line, []byte(":"))
+			name, v, ok := bytes.Cut(line, []byte(":"))
 			if !ok { // not a header field: the body starts without a blank line
 				break
 			}
+			inspectField(&info, field, value)
+			field, value = name, append(value[:0], bytes.TrimRight(v, "\r\n")...)
 			dropping = headerIs(name, "Return-Path")
 			if dropping && out == nil {
 				out = append(make([]byte, 0, len(msg)), msg[:pos]...)
 			}
-			inspectField(&info, name, value)
+		} else if field != nil {
+			value = append(value, bytes.TrimRight(line, "\r\n")...)
 		}
 		if !dropping && out != nil {
 			out = append(out, line...)
 		}
 		pos = end
 	}
+	inspectField(&info, field, value)
 	if out == nil {
 		return msg, info
 	}
@@ -309,16 +337,27 @@ func headerIs(name []byte, want string) bool {
 	return strings.EqualFold(strings.TrimSpace(string(name)), want)
 }
 
+// inspectField records what the server needs of one unfolded field; name
+// is nil before the first field.
 func inspectField(info *headerInfo, name, value []byte) {
 	switch {
+	case name == nil:
 	case headerIs(name, "From"):
 		info.hasFrom = true
 		v := strings.TrimSpace(string(value))
 		if a, err := mail.ParseAddress(v); err == nil {
-			info.from = a.Address
+			info.from, info.fromName = a.Address, cleanArg(a.Name)
 		} else {
-			info.from = cleanArg(v)
+			info.from, info.fromName = cleanArg(v), ""
 		}
+	case headerIs(name, "Subject"):
+		// Spammers encode subjects (RFC 2047) to slip past plain-text
+		// lists; an unknown charset leaves the text as it came.
+		v := strings.TrimSpace(string(value))
+		if d, err := new(mime.WordDecoder).DecodeHeader(v); err == nil {
+			v = d
+		}
+		info.subject = cleanArg(v)
 	case headerIs(name, "Received"):
 		info.received++
 	case headerIs(name, "X-Spam-Flag"):

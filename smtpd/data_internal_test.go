@@ -13,16 +13,23 @@ func TestScanHeader(t *testing.T) {
 		name, in, out string
 		info          headerInfo
 	}{
-		{"plain", "From: a@b\r\nSubject: s\r\n\r\nbody\r\n", "", headerInfo{hasFrom: true, from: "a@b"}},
+		{"plain", "From: a@b\r\nSubject: s\r\n\r\nbody\r\n", "", headerInfo{hasFrom: true, from: "a@b", subject: "s"}},
 		{"return-path removed with its continuation",
 			"Return-Path: <x@y>\r\n (comment)\r\nFrom: A <a@b>\r\n\r\nReturn-Path: in body stays\r\n",
-			"From: A <a@b>\r\n\r\nReturn-Path: in body stays\r\n", headerInfo{hasFrom: true, from: "a@b"}},
+			"From: A <a@b>\r\n\r\nReturn-Path: in body stays\r\n", headerInfo{hasFrom: true, from: "a@b", fromName: "A"}},
 		{"return-path in the middle", "From: a@b\r\nreturn-path:<x>\r\nTo: c\r\n\r\n", "From: a@b\r\nTo: c\r\n\r\n", headerInfo{hasFrom: true, from: "a@b"}},
 		{"spam flag", "X-Spam-Flag: YES\r\n\r\n", "", headerInfo{spam: true}},
 		{"spam flag no", "X-Spam-Flag: NO\r\nFrom: x\r\n\r\n", "", headerInfo{hasFrom: true, from: "x"}},
 		{"no header at all", "just text\r\nFrom: later\r\n", "", headerInfo{}},
-		{"from in the body only", "Subject: s\r\n\r\nFrom: a@b\r\n", "", headerInfo{}},
+		{"from in the body only", "Subject: s\r\n\r\nFrom: a@b\r\n", "", headerInfo{subject: "s"}},
 		{"header without body", "From: a@b\r\n", "", headerInfo{hasFrom: true, from: "a@b"}},
+		// The filter lists see unfolded, decoded values.
+		{"folded from", "From: \"Joe\r\n Sixpack\"\r\n\t<joe@x>\r\n\r\n", "", headerInfo{hasFrom: true, from: "joe@x", fromName: "Joe Sixpack"}},
+		{"encoded from name", "From: =?UTF-8?Q?J=C3=B6rg?= <j@x>\r\n\r\n", "", headerInfo{hasFrom: true, from: "j@x", fromName: "Jörg"}},
+		{"folded subject", "Subject: cheap\r\n  pills\r\nTo: y\r\n\r\n", "", headerInfo{subject: "cheap  pills"}},
+		{"encoded subject", "Subject: =?utf-8?b?Q2hlYXAgcGlsbHM=?=\r\n\r\n", "", headerInfo{subject: "Cheap pills"}},
+		{"unknown charset stays encoded", "Subject: =?x-klingon?q?qapla?=\r\n\r\n", "", headerInfo{subject: "=?x-klingon?q?qapla?="}},
+		{"control characters dropped", "Subject: a\x1b[2Jb\r\n\r\n", "", headerInfo{subject: "a[2Jb"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

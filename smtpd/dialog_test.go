@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/bbsmail/bbsmail/ctrl/pattern"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bbsmail/bbsmail/ctrl/pattern"
 	"github.com/bbsmail/bbsmail/envelope"
 	"github.com/bbsmail/bbsmail/smtpd"
 )
@@ -126,6 +126,9 @@ func applyKnobs(t *testing.T, c *smtpd.Config, head map[string]string) {
 			c.RelayHosts = matchIP(v)
 		case "relaycfg": // relay.cfg with this one pattern line
 			c.RelayHosts = pattern.MustParse(v)
+		case "ipsilent", "spamblock", "spamblockexempt", "ipcan", "hostcan",
+			"filterexempt", "emailcan", "subjectcan", "twitlist":
+			*filterList(c, k) = pattern.MustParse(v)
 		case "rdns":
 			switch v {
 			case "none":
@@ -149,6 +152,22 @@ func applyKnobs(t *testing.T, c *smtpd.Config, head map[string]string) {
 			t.Fatalf("unknown header %q", k)
 		}
 	}
+}
+
+// filterList is the Config field a filter-list knob fills with its one
+// pattern line.
+func filterList(c *smtpd.Config, knob string) *smtpd.Matcher {
+	return map[string]*smtpd.Matcher{
+		"ipsilent":        &c.IPSilent,
+		"spamblock":       &c.SpamBlock,
+		"spamblockexempt": &c.SpamBlockExempt,
+		"ipcan":           &c.IPFilter,
+		"hostcan":         &c.HostFilter,
+		"filterexempt":    &c.FilterExempt,
+		"emailcan":        &c.EmailFilter,
+		"subjectcan":      &c.SubjectFilter,
+		"twitlist":        &c.TwitList,
+	}[knob]
 }
 
 // parseDialog splits a transcript into its header knobs and steps.

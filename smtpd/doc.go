@@ -24,8 +24,15 @@
 // storage and telegrams come through the small interfaces in deps.go, and
 // settings through the plain Config struct. It does not resolve recipient
 // addresses itself (the Resolver does), store anything, or send mail on.
-// CHUNKING/BDAT, DSN, SMTPUTF8, VRFY and EXPN results are not offered. The
-// spam defences of Synchronet (ip.can, host.can, spamblock, DNSBL,
-// email.can, subject.can, mail processors) have marked places in the
-// pipeline but are not part of this package yet.
+// CHUNKING/BDAT, DSN, SMTPUTF8, VRFY and EXPN results are not offered.
+//
+// Synchronet's static filter lists are applied (filters.go): ip-silent.can,
+// spamblock.cfg with spamblock_exempt.cfg, ip.can and host.can before the
+// greeting (ipfilter_exempt.cfg and loopback clients skip them);
+// email.can on MAIL, RCPT and the From header, subject.can (RFC 2047
+// encoded words decoded, RFC 5322 §2.2.3 unfolding) and twitlist.cfg after
+// DATA. The lists themselves are Matchers given in Config; this package
+// does not read or re-read files. DNSBL, spam bait, the spam hash database
+// and mail processors have marked places in the pipeline but are not part
+// of this package yet.
 package smtpd

@@ -16,12 +16,14 @@ import (
 //  1. accept: MaxClients, MaxConnsPerIP (Server.admit)
 //  2. implicit TLS handshake on port 465
 //  3. reverse DNS of the client
-//  4. connection checks (ip.can, host.can, spamblock and DNSBL slot in here)
+//  4. connection checks: ip-silent.can, spamblock.cfg, ip.can, host.can
+//     (filters.go; the DNSBL verdict slots in after them)
 //  5. greeting
 //  6. commands: HELO/EHLO, STARTTLS, AUTH (commands.go, auth.go)
-//  7. MAIL: sender checks (email.can slots in after mailChecks' first step)
-//  8. RCPT: MaxRecipients, resolve, relay rule
-//  9. DATA: read with limits (data.go), header checks, Received trace
+//  7. MAIL: sender checks, email.can
+//  8. RCPT: MaxRecipients, email.can, resolve, relay rule
+//  9. DATA: read with limits (data.go), twitlist.cfg, header checks
+//     (subject.can, email.can), Received trace
 //     (mail processors slot in before the trace), Deliver, 250, notify
 //
 // Every stage answers with an error that replyFor turns into the reply.
@@ -52,8 +54,10 @@ func (s *session) serve() {
 	}
 	s.lookupHost()                            // 3
 	if err := s.connectChecks(); err != nil { // 4
-		s.send(s.replyFor(err))
-		_ = s.flush()
+		if !errors.Is(err, errSilentClose) {
+			s.send(s.replyFor(err))
+			_ = s.flush()
+		}
 		return
 	}
 	prot := "SMTP"
@@ -116,11 +120,6 @@ func sameIP(a, b string) bool {
 	x, y := net.ParseIP(a), net.ParseIP(b)
 	return x != nil && y != nil && x.Equal(y)
 }
-
-// connectChecks refuses a client before the greeting. Today only the
-// accept-time limits exist (in Server.admit); the IP and host filters,
-// spamblock.cfg and the DNSBL verdict belong here, in that order.
-func (s *session) connectChecks() error { return nil }
 
 // commandLoop reads and answers commands until QUIT, a disconnect, an
 // idle timeout, shutdown or a reply that closes the session.

@@ -6,14 +6,21 @@ import (
 	"time"
 )
 
-// spamLog appends an entry to data/spam.log in Synchronet's format: CRLF
-// lines and a blank line after each entry, so existing log readers work.
+// spamLog appends an entry about the current transaction's sender to
+// data/spam.log.
 func (s *session) spamLog(action, to, reason string) {
+	s.spamLogFrom(action, s.tx.reversePath, to, reason)
+}
+
+// spamLogFrom appends an entry to data/spam.log in Synchronet's format: CRLF
+// lines and a blank line after each entry, so existing log readers work.
+// sender is the reverse path, or the client's host name before MAIL.
+func (s *session) spamLogFrom(action, sender, to, reason string) {
 	path := s.cfg.SpamLogPath
 	if path == "" {
 		return
 	}
-	from := "From: " + s.tx.reversePath
+	from := "From: " + sender
 	if to != "" {
 		from += " to: " + to
 	}

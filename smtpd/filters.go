@@ -1,0 +1,135 @@
+package smtpd
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/bbsmail/bbsmail/envelope"
+)
+
+// This file holds Synchronet's static filter lists: the connection checks
+// (ip-silent.can, spamblock.cfg, ip.can, host.can), email.can on MAIL, RCPT
+// and the From header, subject.can and twitlist.cfg.
+
+// errSilentClose ends a session before the greeting without any reply
+// (ip-silent.can): the client learns nothing, not even that it is refused.
+var errSilentClose = errors.New("client silently refused")
+
+// listed reports whether m matches any of the non-empty strings. A nil list
+// is an empty one, and an empty string is never checked: a list holding
+// only "!x" matches everything but x, and should not refuse a message for a
+// header it does not have.
+func listed(m Matcher, s ...string) bool {
+	if m == nil {
+		return false
+	}
+	vals := make([]string, 0, len(s))
+	for _, v := range s {
+		if v != "" {
+			vals = append(vals, v)
+		}
+	}
+	return len(vals) > 0 && m.Match(vals...)
+}
+
+// clientHost is the client's forward-confirmed host name, or "" when it has
+// none, so "<no name>" never matches a list.
+func (s *session) clientHost() string {
+	if s.host == "<no name>" {
+		return ""
+	}
+	return s.host
+}
+
+// connectChecks refuses a client before the greeting, in Synchronet's
+// order: ip-silent.can, spamblock.cfg (unless spamblock_exempt.cfg), ip.can,
+// host.can. Clients on loopback (the server's own address) and those in
+// ipfilter_exempt.cfg skip them all. The DNSBL verdict belongs after them.
+func (s *session) connectChecks() error {
+	ip, host := s.ip, s.clientHost()
+	if s.loopback || listed(s.cfg.FilterExempt, ip, host) {
+		return nil
+	}
+	if listed(s.cfg.IPSilent, ip) {
+		s.log.Info(fmt.Sprintf("SMTP !CLIENT IP ADDRESS BLOCKED SILENTLY: %s (ip-silent.can)", ip))
+		return errSilentClose
+	}
+	if listed(s.cfg.SpamBlock, ip) && !listed(s.cfg.SpamBlockExempt, ip, host) {
+		s.log.Warn(fmt.Sprintf("SMTP !CLIENT IP ADDRESS BLOCKED: %s (spamblock.cfg)", ip))
+		s.spamLogFrom("SESSION REFUSED", s.host, "", "Listed in spamblock.cfg: "+ip)
+		return ipBlocked(ip)
+	}
+	if listed(s.cfg.IPFilter, ip) {
+		s.log.Warn(fmt.Sprintf("SMTP !CLIENT IP ADDRESS BLOCKED: %s (ip.can)", ip))
+		return ipBlocked(ip)
+	}
+	if listed(s.cfg.HostFilter, host) {
+		s.log.Warn(fmt.Sprintf("SMTP !CLIENT HOSTNAME BLOCKED: %s [%s] (host.can)", host, ip))
+		return &envelope.Reply{Code: 550, Enhanced: "5.7.1", Text: "CLIENT HOSTNAME BLOCKED: " + host, Close: true}
+	}
+	return nil
+}
+
+func ipBlocked(ip string) *envelope.Reply {
+	return &envelope.Reply{Code: 550, Enhanced: "5.7.1", Text: "CLIENT IP ADDRESS BLOCKED: " + ip, Close: true}
+}
+
+// errSenderNotAllowed is the 554 of email.can and twitlist.cfg.
+func errSenderNotAllowed(closeSession bool) *envelope.Reply {
+	return &envelope.Reply{Code: 554, Enhanced: "5.7.1", Text: "Sender not allowed.", Close: closeSession}
+}
+
+// checkSourceAddr refuses an unauthenticated MAIL FROM listed in email.can
+// and disconnects: a client sending from a blocked address has nothing
+// else to say.
+func (s *session) checkSourceAddr(path string) error {
+	if s.auth != nil || !listed(s.cfg.EmailFilter, path) {
+		return nil
+	}
+	s.log.Warn(fmt.Sprintf("!SMTP %s [%s] BLOCKED SOURCE: %s", s.host, s.ip, path))
+	s.spamLogFrom("REFUSED", path, "", "Blocked source e-mail address: "+path)
+	return errSenderNotAllowed(true)
+}
+
+// checkRcptAddr refuses an unauthenticated RCPT TO listed in email.can as
+// an unknown user, so the list can't be probed.
+func (s *session) checkRcptAddr(path, fp string) error {
+	if s.auth != nil || !listed(s.cfg.EmailFilter, path) {
+		return nil
+	}
+	s.log.Warn(fmt.Sprintf("!SMTP %s [%s] BLOCKED RECIPIENT: %s from: %s", s.host, s.ip, path, s.tx.reversePath))
+	s.spamLog("REFUSED", path, "Blocked recipient e-mail address: "+path)
+	return &envelope.Reply{Code: 550, Enhanced: "5.1.1", Text: "Unknown User: " + fp, Err: envelope.ErrUnknownUser}
+}
+
+// checkTwit refuses mail and telegrams whose sender (From name or address,
+// or the reverse path) is in twitlist.cfg, for every client: the sysop
+// doesn't want to hear from that sender, however it logged in.
+func (s *session) checkTwit(hdr headerInfo) error {
+	if !listed(s.cfg.TwitList, hdr.fromName, hdr.from, s.tx.reversePath) {
+		return nil
+	}
+	s.log.Warn(fmt.Sprintf("!SMTP %s [%s] FILTERING TWIT-LISTED SENDER: '%s' <%s> (reverse path <%s>)",
+		s.host, s.ip, hdr.fromName, hdr.from, s.tx.reversePath))
+	return errSenderNotAllowed(false)
+}
+
+// checkHeaderLists applies subject.can and email.can to the header of a
+// message from an unauthenticated client (Synchronet's end-of-data header
+// checks, in its order).
+func (s *session) checkHeaderLists(hdr headerInfo) error {
+	if s.auth != nil {
+		return nil
+	}
+	if listed(s.cfg.SubjectFilter, hdr.subject) {
+		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] BLOCKED SUBJECT (%s) from: %s", s.host, s.ip, hdr.subject, s.tx.reversePath))
+		s.spamLog("REFUSED", "", fmt.Sprintf("Blocked subject (%s) from: %s", hdr.subject, s.tx.reversePath))
+		return envelope.Replyf(554, "5.7.1", "Subject not allowed.")
+	}
+	if listed(s.cfg.EmailFilter, hdr.fromName, hdr.from) {
+		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] BLOCKED SOURCE: '%s' <%s>", s.host, s.ip, hdr.fromName, hdr.from))
+		s.spamLog("REFUSED", "", fmt.Sprintf("Blocked source e-mail address: '%s' <%s>", hdr.fromName, hdr.from))
+		return errSenderNotAllowed(false)
+	}
+	return nil
+}
