@@ -23,6 +23,7 @@ var forbidden = map[string][]string{
 	"smtpd":        {"/ctrl", "/store", "/pop3d", "/sendmail", "/route", "/admin", "go.etcd.io/bbolt"},
 	"pop3d":        {"/ctrl", "/store", "/smtpd", "/sendmail", "/route", "/admin", "go.etcd.io/bbolt"},
 	"sendmail":     {"/ctrl", "/store", "/smtpd", "/pop3d", "/route", "/admin", "go.etcd.io/bbolt"},
+	"dnsbl":        {"/ctrl", "/store", "/smtpd", "/pop3d", "/sendmail", "/route", "/admin", "go.etcd.io/bbolt"},
 }
 
 // allowedInside lists project packages a package may use although a broader
@@ -32,7 +33,7 @@ var allowedInside = map[string][]string{
 	"ctrl/pattern": {"/ctrl/cescape"},
 	"ctrl":         {"/ctrl/pattern", "/ctrl/ini", "/ctrl/cescape", "/envelope"},
 	"route":        {"/ctrl/pattern", "/ctrl/cescape", "/envelope"},
-	"smtpd":        {"/ctrl/pattern", "/ctrl/cescape", "/envelope"},
+	"smtpd":        {"/ctrl/pattern", "/ctrl/cescape", "/envelope", "/dnsbl"},
 	"pop3d":        {"/ctrl/pattern", "/ctrl/cescape", "/envelope"},
 	"sendmail":     {"/ctrl/pattern", "/ctrl/cescape", "/envelope"},
 }

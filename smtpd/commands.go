@@ -148,6 +148,7 @@ func (s *session) mail(verb, arg string) {
 		s.send(s.replyFor(err))
 		return
 	}
+	s.dnsblExemptSender(m.path)
 	s.resetTx()
 	s.tx.active = true
 	s.tx.reversePath = m.path
@@ -211,6 +212,10 @@ func (s *session) rcpt(arg string) {
 	}
 	fp := strings.TrimSpace(arg[len("TO:"):])
 	if err := s.checkRcptAddr(m.path, fp); err != nil {
+		s.send(s.replyFor(err))
+		return
+	}
+	if err := s.checkDNSBLRcpt(m.path); err != nil {
 		s.send(s.replyFor(err))
 		return
 	}

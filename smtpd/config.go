@@ -41,6 +41,10 @@ func (m Mode) submission() bool { return m == Submission || m == SubmissionTLS }
 const (
 	DefaultMaxInactivity  = 120 * time.Second
 	DefaultMaxBadCommands = 10
+	// DefaultDNSBLHeader and DefaultDNSBLSubject are sbbs.ini's defaults
+	// for DNSBlacklistHeader and DNSBlacklistSubject.
+	DefaultDNSBLHeader  = "X-DNSBL"
+	DefaultDNSBLSubject = "SPAM"
 )
 
 // Config is the server's configuration, filled by the wiring from sbbs.ini
@@ -118,6 +122,32 @@ type Config struct {
 	// DATA, whoever sent it.
 	TwitList Matcher
 
+	// DNSBL looks the client up in DNS blacklists before the greeting;
+	// nil turns DNSBL checking off. Loopback clients, clients in
+	// FilterExempt and clients (IP or host) in DNSBLExempt are not looked
+	// up. A listing never applies to an authenticated session, and a MAIL
+	// FROM whose "<address>" is in DNSBLExempt clears it for the rest of
+	// the session. What a listing does:
+	//   - DNSBLRefuse (DNSBL_REFUSE): 550 before the greeting and close;
+	//   - DNSBLBadUser (DNSBL_BADUSER): 550 and close at the first RCPT;
+	//   - DNSBLIgnore (DNSBL_IGNORE): 250 at the end of DATA, nothing
+	//     stored;
+	//   - otherwise the message is tagged: the DNSBLHeader field is added,
+	//     the Subject gets the "<DNSBLSubject>: " prefix (none when
+	//     DNSBLSubject is empty) and it is stored flagged as spam.
+	DNSBL DNSBLChecker
+	// DNSBLExempt is ctrl/dnsbl_exempt.cfg: client IPs and host names, and
+	// "<address>" sender entries. May be nil.
+	DNSBLExempt                            Matcher
+	DNSBLRefuse, DNSBLBadUser, DNSBLIgnore bool
+	// DNSBLHeader is the header field name of a tagged message; empty
+	// means DefaultDNSBLHeader.
+	DNSBLHeader string
+	// DNSBLSubject prefixes a tagged message's Subject (sbbs.ini
+	// DNSBlacklistSubject, normally DefaultDNSBLSubject); empty leaves the
+	// Subject alone.
+	DNSBLSubject string
+
 	// NoHostLookup (NO_HOST_LOOKUP) skips the client's reverse DNS lookup.
 	NoHostLookup bool
 	// LookupAddr resolves an IP to host names; nil means
@@ -158,6 +188,9 @@ func (c Config) withDefaults() *Config {
 	}
 	if c.MaxBadCommands <= 0 {
 		c.MaxBadCommands = DefaultMaxBadCommands
+	}
+	if c.DNSBLHeader == "" {
+		c.DNSBLHeader = DefaultDNSBLHeader
 	}
 	if c.LookupAddr == nil {
 		c.LookupAddr = net.DefaultResolver.LookupAddr

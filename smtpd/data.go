@@ -116,7 +116,8 @@ func (s *session) traceBody(inHeader *bool, line []byte) {
 }
 
 // finish runs the end-of-data stages in order: limits, empty text,
-// telegram delivery, header checks, [mail processors], trace headers,
+// telegram delivery, header checks, DNSBL ignore or tag, [mail
+// processors], trace headers,
 // Deliver, 250, notifications.
 func (s *session) finish(b *body) error {
 	switch {
@@ -142,7 +143,12 @@ func (s *session) finish(b *body) error {
 	if err := s.checkHeader(hdr); err != nil {
 		return err
 	}
-	env := s.envelope(hdr.spam)
+	msg, tagged, drop := s.dnsblMessage(msg, hdr)
+	if drop {
+		s.reply(250, "2.0.0", "OK")
+		return nil
+	}
+	env := s.envelope(hdr.spam || tagged)
 	// Mail processors (mailproc.ini) slot in here, before the trace.
 	now := time.Now()
 	remote := 0

@@ -63,6 +63,18 @@ type Matcher interface {
 	Match(s ...string) bool
 }
 
+// DNSBLChecker looks a client address up in the DNS blacklists of
+// dns_blacklist.cfg; the wiring adapts dnsbl.Resolver and the configured
+// lists to it.
+type DNSBLChecker interface {
+	// Check reports whether ip is listed: list is the whole
+	// dns_blacklist.cfg line of the first list holding it and answer the
+	// list's A record (such as "127.0.0.2"). A non-nil err reports lists
+	// that could not be asked; smtpd logs it and still acts on a listing
+	// returned with it.
+	Check(ctx context.Context, ip string) (listed bool, list, answer string, err error)
+}
+
 // Deps are the server's collaborators. Resolver and Maildrop are
 // required. Without Auth the server offers no AUTH; without Telegrams it
 // offers no SEND/SOML/SAML and sends no new-mail notifications.

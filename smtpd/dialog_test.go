@@ -144,6 +144,8 @@ func applyKnobs(t *testing.T, c *smtpd.Config, head map[string]string) {
 				}
 				return []string{v}, nil
 			}
+		case "dnsbl", "dnsblmode", "dnsblsubject", "dnsblheader", "dnsblexempt":
+			applyDNSBLKnob(t, c, head, k, v)
 		case "nonotify":
 			c.NoNotify = v == "yes"
 		case "notifyoffline":
@@ -151,6 +153,46 @@ func applyKnobs(t *testing.T, c *smtpd.Config, head map[string]string) {
 		default:
 			t.Fatalf("unknown header %q", k)
 		}
+	}
+}
+
+// applyDNSBLKnob sets one of the DNSBL knobs. A dialog with a "dnsbl"
+// knob tags Subjects with smtpd.DefaultDNSBLSubject unless "dnsblsubject"
+// says otherwise ("none" for no subject tag).
+func applyDNSBLKnob(t *testing.T, c *smtpd.Config, head map[string]string, k, v string) {
+	switch k {
+	case "dnsbl":
+		switch v {
+		case "listed", "clean":
+			c.DNSBL = fakeDNSBL{listed: v == "listed"}
+		case "error":
+			c.DNSBL = fakeDNSBL{fail: true}
+		default:
+			t.Fatalf("unknown dnsbl: %q", v)
+		}
+		if _, ok := head["dnsblsubject"]; !ok {
+			c.DNSBLSubject = smtpd.DefaultDNSBLSubject
+		}
+	case "dnsblmode":
+		switch v {
+		case "refuse":
+			c.DNSBLRefuse = true
+		case "baduser":
+			c.DNSBLBadUser = true
+		case "ignore":
+			c.DNSBLIgnore = true
+		case "tag":
+		default:
+			t.Fatalf("unknown dnsblmode: %q", v)
+		}
+	case "dnsblsubject":
+		if v != "none" {
+			c.DNSBLSubject = v
+		}
+	case "dnsblheader":
+		c.DNSBLHeader = v
+	case "dnsblexempt":
+		c.DNSBLExempt = pattern.MustParse(v)
 	}
 }
 

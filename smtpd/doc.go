@@ -32,7 +32,16 @@
 // email.can on MAIL, RCPT and the From header, subject.can (RFC 2047
 // encoded words decoded, RFC 5322 §2.2.3 unfolding) and twitlist.cfg after
 // DATA. The lists themselves are Matchers given in Config; this package
-// does not read or re-read files. DNSBL, spam bait, the spam hash database
-// and mail processors have marked places in the pipeline but are not part
-// of this package yet.
+// does not read or re-read files.
+//
+// DNS blacklists (dnsbl.go) are policy only: the lookup is Config.DNSBL (the
+// wiring adapts package dnsbl, RFC 5782). A listed client is refused before
+// the greeting (DNSBL_REFUSE), refused at RCPT (DNSBL_BADUSER), has its
+// message silently dropped (DNSBL_IGNORE), or has it tagged with a header,
+// a Subject prefix and the spam flag. dnsbl_exempt.cfg exempts clients and
+// senders; authenticated sessions are never affected. DNSBL_THROTTLE,
+// DNSBL_SPAMHASH and DNSBL_CHKRECVHDRS are not implemented.
+//
+// Spam bait, the spam hash database and mail processors have marked places
+// in the pipeline but are not part of this package yet.
 package smtpd

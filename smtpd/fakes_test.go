@@ -239,3 +239,17 @@ func testTLS(t *testing.T) (server, client *tls.Config) {
 	client = &tls.Config{RootCAs: pool, ServerName: localDomain}
 	return server, client
 }
+
+// fakeDNSBL lists every client on "bl.test Test DNSBL" as 127.0.0.2
+// (listed), or fails the lookup (fail).
+type fakeDNSBL struct {
+	listed bool
+	fail   bool
+}
+
+func (f fakeDNSBL) Check(_ context.Context, ip string) (bool, string, string, error) {
+	if f.fail {
+		return false, "", "", errors.New("dnsbl bl.test: query timed out")
+	}
+	return f.listed, "bl.test Test DNSBL", "127.0.0.2", nil
+}

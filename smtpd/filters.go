@@ -44,7 +44,8 @@ func (s *session) clientHost() string {
 // connectChecks refuses a client before the greeting, in Synchronet's
 // order: ip-silent.can, spamblock.cfg (unless spamblock_exempt.cfg), ip.can,
 // host.can. Clients on loopback (the server's own address) and those in
-// ipfilter_exempt.cfg skip them all. The DNSBL verdict belongs after them.
+// ipfilter_exempt.cfg skip them all, and the DNSBL lookup (dnsbl.go) that
+// follows them.
 func (s *session) connectChecks() error {
 	ip, host := s.ip, s.clientHost()
 	if s.loopback || listed(s.cfg.FilterExempt, ip, host) {
@@ -67,7 +68,7 @@ func (s *session) connectChecks() error {
 		s.log.Warn(fmt.Sprintf("SMTP !CLIENT HOSTNAME BLOCKED: %s [%s] (host.can)", host, ip))
 		return &envelope.Reply{Code: 550, Enhanced: "5.7.1", Text: "CLIENT HOSTNAME BLOCKED: " + host, Close: true}
 	}
-	return nil
+	return s.checkDNSBL()
 }
 
 func ipBlocked(ip string) *envelope.Reply {

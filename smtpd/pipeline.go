@@ -17,13 +17,13 @@ import (
 //  2. implicit TLS handshake on port 465
 //  3. reverse DNS of the client
 //  4. connection checks: ip-silent.can, spamblock.cfg, ip.can, host.can
-//     (filters.go; the DNSBL verdict slots in after them)
+//     (filters.go), then the DNSBL lookup (dnsbl.go)
 //  5. greeting
 //  6. commands: HELO/EHLO, STARTTLS, AUTH (commands.go, auth.go)
-//  7. MAIL: sender checks, email.can
-//  8. RCPT: MaxRecipients, email.can, resolve, relay rule
+//  7. MAIL: sender checks, email.can, DNSBL-exempt sender
+//  8. RCPT: MaxRecipients, email.can, DNSBL_BADUSER, resolve, relay rule
 //  9. DATA: read with limits (data.go), twitlist.cfg, header checks
-//     (subject.can, email.can), Received trace
+//     (subject.can, email.can), DNSBL ignore or tag, Received trace
 //     (mail processors slot in before the trace), Deliver, 250, notify
 //
 // Every stage answers with an error that replyFor turns into the reply.

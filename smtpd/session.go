@@ -64,6 +64,7 @@ type session struct {
 	badCommands  int
 	messageCount int
 	quit         bool // set when the session must end after the current reply
+	dnsbl        dnsblListing
 
 	tx transaction
 }

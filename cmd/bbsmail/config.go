@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/bbsmail/bbsmail/ctrl"
+	"github.com/bbsmail/bbsmail/dnsbl"
 	"github.com/bbsmail/bbsmail/envelope"
 	"github.com/bbsmail/bbsmail/pop3d"
 	"github.com/bbsmail/bbsmail/route"
@@ -57,6 +58,13 @@ func smtpdConfig(cfg *ctrl.Config, tc *tls.Config, log *slog.Logger) smtpd.Confi
 		EmailFilter:        cfg.Lists.Email,
 		SubjectFilter:      cfg.Lists.Subject,
 		TwitList:           cfg.Lists.TwitList,
+		DNSBL:              newDNSBLChecker(cfg),
+		DNSBLExempt:        cfg.Lists.DNSBLExempt,
+		DNSBLRefuse:        o.Has(ctrl.DNSBLRefuse),
+		DNSBLBadUser:       o.Has(ctrl.DNSBLBadUser),
+		DNSBLIgnore:        o.Has(ctrl.DNSBLIgnore),
+		DNSBLHeader:        m.DNSBLHeader,
+		DNSBLSubject:       m.DNSBLSubject,
 		NoHostLookup:       o.Has(ctrl.NoHostLookup),
 		LookupAddr:         resolverFor(m.DNSServer).LookupAddr,
 		LookupHost:         resolverFor(m.DNSServer).LookupHost,
@@ -69,6 +77,30 @@ func smtpdConfig(cfg *ctrl.Config, tc *tls.Config, log *slog.Logger) smtpd.Confi
 		DebugTx:            o.Has(ctrl.DebugTx),
 		DebugRxRsp:         o.Has(ctrl.DebugRxRsp),
 	}
+}
+
+// dnsblChecker looks the client up in the zones of ctrl/dns_blacklist.cfg,
+// through DNSServer when one is set, else the first resolv.conf server.
+type dnsblChecker struct {
+	r     *dnsbl.Resolver
+	lists []dnsbl.List
+}
+
+// newDNSBLChecker returns nil (DNSBL off) when dns_blacklist.cfg is empty.
+func newDNSBLChecker(cfg *ctrl.Config) smtpd.DNSBLChecker {
+	if len(cfg.DNSBL) == 0 {
+		return nil
+	}
+	c := &dnsblChecker{r: dnsbl.New(cfg.Mail.DNSServer, cfg.Mail.Options.Has(ctrl.UseTCPDNS), 0)}
+	for _, l := range cfg.DNSBL {
+		c.lists = append(c.lists, dnsbl.List{Zone: l.Zone, Line: l.Line})
+	}
+	return c
+}
+
+func (c *dnsblChecker) Check(ctx context.Context, ip string) (bool, string, string, error) {
+	res, err := c.r.Check(ctx, ip, c.lists)
+	return res.Listed, res.List.Line, res.Answer, err
 }
 
 // resolverFor is the resolver for the SMTP server's own lookups (client

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/bbsmail/bbsmail/ctrl"
+)
+
+// The wiring asks the zones of dns_blacklist.cfg through DNSServer and
+// quotes the whole configuration line; an empty list turns DNSBL off.
+func TestDNSBLWiring(t *testing.T) {
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(r)
+		if q := r.Question[0]; q.Name == "2.0.0.127.bl.test." && q.Qtype == dns.TypeA {
+			rr, _ := dns.NewRR("2.0.0.127.bl.test. 60 IN A 127.0.0.2")
+			m.Answer = append(m.Answer, rr)
+		} else {
+			m.Rcode = dns.RcodeNameError
+		}
+		_ = w.WriteMsg(m)
+	})}
+	go func() { _ = srv.ActivateAndServe() }()
+	defer srv.Shutdown()
+
+	dir := filepath.Join(t.TempDir(), "ctrl")
+	if err := ctrl.Init(dir); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ctrl.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if newDNSBLChecker(cfg) != nil && len(cfg.DNSBL) == 0 {
+		t.Fatal("DNSBL on without any zone")
+	}
+	cfg.Mail.DNSServer = pc.LocalAddr().String()
+	cfg.DNSBL = []ctrl.DNSBL{{Zone: "bl.test", Line: "bl.test   (test list)"}}
+	c := newDNSBLChecker(cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	listed, list, answer, err := c.Check(ctx, "127.0.0.2")
+	if err != nil || !listed || list != "bl.test   (test list)" || answer != "127.0.0.2" {
+		t.Fatalf("listed IP: %v %q %q %v", listed, list, answer, err)
+	}
+	if listed, _, _, err := c.Check(ctx, "127.0.0.3"); err != nil || listed {
+		t.Fatalf("unlisted IP: %v %v", listed, err)
+	}
+}
