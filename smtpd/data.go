@@ -303,13 +303,7 @@ func scanHeader(msg []byte) ([]byte, headerInfo) {
 	dropping := false
 	pos := 0
 	for pos < len(msg) {
-		end := bytes.IndexByte(msg[pos:], '\n')
-		if end < 0 {
-			end = len(msg)
-		} else {
-			end += pos + 1
-		}
-		line := msg[pos:end]
+		line, end := lineAt(msg, pos)
 		if len(bytes.TrimRight(line, "\r\n")) == 0 {
 			break // end of header
 		}
@@ -449,4 +443,14 @@ func rcptList(rcpts []envelope.Rcpt) string {
 		names = append(names, n)
 	}
 	return strings.Join(names, ", ")
+}
+
+// lineAt returns the line of msg that starts at pos, with its line end,
+// and the position of the next line.
+func lineAt(msg []byte, pos int) ([]byte, int) {
+	end := bytes.IndexByte(msg[pos:], '\n')
+	if end < 0 {
+		return msg[pos:], len(msg)
+	}
+	return msg[pos : pos+end+1], pos + end + 1
 }

@@ -114,13 +114,7 @@ func tagMessage(msg []byte, name, value, tag string) []byte {
 	}
 	pos := 0
 	for pos < len(msg) {
-		end := bytes.IndexByte(msg[pos:], '\n')
-		if end < 0 {
-			end = len(msg)
-		} else {
-			end += pos + 1
-		}
-		line := msg[pos:end]
+		line, end := lineAt(msg, pos)
 		if len(bytes.TrimRight(line, "\r\n")) == 0 {
 			break // end of header: no Subject
 		}
