@@ -17,6 +17,7 @@ var forbidden = map[string][]string{
 	"ctrl/pattern": {module + "/", "go.etcd.io/bbolt"},
 	"ctrl/ini":     {module + "/", "go.etcd.io/bbolt"},
 	"ctrl/cescape": {module + "/", "go.etcd.io/bbolt"},
+	"netutil":      {module + "/", "go.etcd.io/bbolt"},
 	"ctrl":         {"/store", "/smtpd", "/pop3d", "/sendmail", "/route", "/admin", "go.etcd.io/bbolt"},
 	"store":        {"/ctrl", "/smtpd", "/pop3d", "/sendmail", "/route", "/admin"},
 	"route":        {"/ctrl", "/store", "/smtpd", "/pop3d", "/sendmail", "/admin", "go.etcd.io/bbolt"},
@@ -33,8 +34,8 @@ var allowedInside = map[string][]string{
 	"ctrl/pattern": {"/ctrl/cescape"},
 	"ctrl":         {"/ctrl/pattern", "/ctrl/ini", "/ctrl/cescape", "/envelope"},
 	"route":        {"/ctrl/pattern", "/ctrl/cescape", "/envelope"},
-	"smtpd":        {"/ctrl/pattern", "/ctrl/cescape", "/envelope", "/dnsbl"},
-	"pop3d":        {"/ctrl/pattern", "/ctrl/cescape", "/envelope"},
+	"smtpd":        {"/ctrl/pattern", "/ctrl/cescape", "/envelope", "/dnsbl", "/netutil"},
+	"pop3d":        {"/ctrl/pattern", "/ctrl/cescape", "/envelope", "/netutil"},
 	"sendmail":     {"/ctrl/pattern", "/ctrl/cescape", "/envelope"},
 }
 

@@ -5,10 +5,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/bbsmail/bbsmail/netutil"
 	"net"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/bbsmail/bbsmail/envelope"
 )
@@ -74,26 +74,11 @@ func (s *Server) Serve(l net.Listener, implicitTLS bool) error {
 		s.mu.Unlock()
 	}()
 
-	var backoff time.Duration
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			if s.shutting.Load() {
-				return ErrServerClosed
-			}
-			// Anything but a closed listener is worth retrying: running out
-			// of file descriptors (EMFILE, ENFILE) passes, and giving up
-			// would leave the port dead while the process runs on.
-			if !errors.Is(err, net.ErrClosed) {
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				time.Sleep(backoff)
-				continue
-			}
-			return fmt.Errorf("pop3d: accept: %w", err)
-		}
-		backoff = 0
-		s.accept(c, implicitTLS)
+	err := netutil.AcceptLoop(l, func(c net.Conn) { s.accept(c, implicitTLS) })
+	if s.shutting.Load() {
+		return ErrServerClosed
 	}
+	return fmt.Errorf("pop3d: accept: %w", err)
 }
 
 // admission says why a new connection is turned away, if it is.

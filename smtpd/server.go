@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/bbsmail/bbsmail/netutil"
 	"net"
 	"strconv"
 	"sync"
@@ -80,28 +81,11 @@ func (s *Server) Serve(l net.Listener, mode Mode) error {
 		s.mu.Unlock()
 	}()
 
-	var backoff time.Duration
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			if s.isClosing() {
-				return ErrServerClosed
-			}
-			// Anything but a closed listener is worth retrying: running out
-			// of file descriptors (EMFILE, ENFILE) passes, and giving up
-			// would leave the port dead while the process runs on.
-			if !errors.Is(err, net.ErrClosed) {
-				// Out of file descriptors and the like: wait and retry
-				// rather than spin or give up the port.
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				time.Sleep(backoff)
-				continue
-			}
-			return fmt.Errorf("smtpd: accept: %w", err)
-		}
-		backoff = 0
-		s.admit(c, mode)
+	err := netutil.AcceptLoop(l, func(c net.Conn) { s.admit(c, mode) })
+	if s.isClosing() {
+		return ErrServerClosed
 	}
+	return fmt.Errorf("smtpd: accept: %w", err)
 }
 
 func (s *Server) isClosing() bool {
