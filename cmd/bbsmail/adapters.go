@@ -175,9 +175,8 @@ type telegrams struct{ db *store.DB }
 
 var _ smtpd.Telegrams = telegrams{}
 
-func (t telegrams) Online(_ context.Context, user uint32) bool {
-	u, err := t.db.User(user)
-	return err == nil && u.Online
+func (t telegrams) Online(ctx context.Context, user uint32) bool {
+	return directory(t).Online(ctx, user)
 }
 
 func (t telegrams) SendTelegram(_ context.Context, user uint32, text string) error {

@@ -35,6 +35,7 @@ func maxClients(n int) int {
 func smtpdConfig(cfg *ctrl.Config, tc *tls.Config, log *slog.Logger) smtpd.Config {
 	m := cfg.Mail
 	o := m.Options
+	dns := resolverFor(m.DNSServer)
 	return smtpd.Config{
 		HostName:           cfg.Host(),
 		Version:            version,
@@ -66,8 +67,8 @@ func smtpdConfig(cfg *ctrl.Config, tc *tls.Config, log *slog.Logger) smtpd.Confi
 		DNSBLHeader:        m.DNSBLHeader,
 		DNSBLSubject:       m.DNSBLSubject,
 		NoHostLookup:       o.Has(ctrl.NoHostLookup),
-		LookupAddr:         resolverFor(m.DNSServer).LookupAddr,
-		LookupHost:         resolverFor(m.DNSServer).LookupHost,
+		LookupAddr:         dns.LookupAddr,
+		LookupHost:         dns.LookupHost,
 		NoNotify:           o.Has(ctrl.NoNotify),
 		NotifyOfflineUsers: m.NotifyOfflineUsers,
 		SpamLogPath:        filepath.Join(cfg.Paths.Logs, "spam.log"),

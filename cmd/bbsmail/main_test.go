@@ -180,21 +180,17 @@ func readFile(t *testing.T, name string) []byte {
 	return b
 }
 
-// Lookups go to the sbbs.ini DNSServer when one is set: an unreachable one
-// fails instead of silently asking the system's resolver.
+// Lookups go to the sbbs.ini DNSServer when one is set: a name only the
+// test server knows resolves, which the system's resolver could not do.
 func TestResolverFor(t *testing.T) {
 	if resolverFor("") != net.DefaultResolver || resolverFor("<auto>") != net.DefaultResolver {
 		t.Fatal("blank or <auto> DNSServer must use the system resolver")
 	}
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := pc.LocalAddr().String()
-	pc.Close() // nothing listens there now: the lookup must fail
+	addr := startDNS(t, map[string]string{"mx.bbsmail-test.invalid.": "192.0.2.7"})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := resolverFor(addr).LookupHost(ctx, "example.org"); err == nil {
-		t.Fatal("lookup through a dead DNSServer succeeded: it did not use DNSServer")
+	got, err := resolverFor(addr).LookupHost(ctx, "mx.bbsmail-test.invalid")
+	if err != nil || len(got) != 1 || got[0] != "192.0.2.7" {
+		t.Fatalf("lookup through DNSServer %s: %v %v", addr, got, err)
 	}
 }
