@@ -194,3 +194,37 @@ func TestResolverFor(t *testing.T) {
 		t.Fatalf("lookup through DNSServer %s: %v %v", addr, got, err)
 	}
 }
+
+// An Interface list with an IPv4 and an IPv6 address opens one listener
+// on each, of the right family.
+func TestListenAllDualStack(t *testing.T) {
+	if l, err := net.Listen("tcp6", "[::1]:0"); err != nil {
+		t.Skipf("no IPv6 loopback on this machine: %v", err)
+	} else {
+		l.Close()
+	}
+	port := freePort(t)
+	ls, err := listenAll([]string{"127.0.0.1", "::1"}, port, bindSpec{Log: discardLogger()})
+	if err != nil || len(ls) != 2 {
+		t.Fatalf("listenAll: %v %v", ls, err)
+	}
+	defer ls[0].Close()
+	defer ls[1].Close()
+	for i, want := range []string{"127.0.0.1:", "[::1]:"} {
+		c, err := net.Dial("tcp", ls[i].Addr().String())
+		if err != nil || !strings.HasPrefix(ls[i].Addr().String(), want) {
+			t.Fatalf("listener %d at %s: %v", i, ls[i].Addr(), err)
+		}
+		c.Close()
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
