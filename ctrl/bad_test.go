@@ -31,6 +31,11 @@ func TestBadConfigs(t *testing.T) {
 				t.Fatal(err)
 			}
 			root := copyTree(t, filepath.Join(base, d.Name()))
+			// git keeps no empty directories: a case that breaks only a
+			// text/ file has no ctrl/ in the checkout.
+			if err := os.MkdirAll(filepath.Join(root, "ctrl"), 0o755); err != nil {
+				t.Fatal(err)
+			}
 			c, err := ctrl.Load(filepath.Join(root, "ctrl"))
 			if err == nil {
 				t.Fatalf("loaded without error (warnings %q)", c.Warnings)
