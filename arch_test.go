@@ -12,19 +12,22 @@ const module = "github.com/bbsmail/bbsmail"
 // never depend on (directly or through others). The rules are those of
 // HACKING.md: dependencies point down, protocol packages never import each
 // other, the store or the configuration loader, and only store touches bbolt.
+// guard (the failed-login tracker and rate limiter) is wiring's business:
+// only cmd/bbsmail imports it, and it takes plain values.
 var forbidden = map[string][]string{
 	"envelope":     {module + "/", "go.etcd.io/bbolt", "github.com/"},
 	"ctrl/pattern": {module + "/", "go.etcd.io/bbolt"},
 	"ctrl/ini":     {module + "/", "go.etcd.io/bbolt"},
 	"ctrl/cescape": {module + "/", "go.etcd.io/bbolt"},
 	"netutil":      {module + "/", "go.etcd.io/bbolt"},
-	"ctrl":         {"/store", "/smtpd", "/pop3d", "/sendmail", "/route", "/admin", "go.etcd.io/bbolt"},
-	"store":        {"/ctrl", "/smtpd", "/pop3d", "/sendmail", "/route", "/admin"},
-	"route":        {"/ctrl", "/store", "/smtpd", "/pop3d", "/sendmail", "/admin", "go.etcd.io/bbolt"},
-	"smtpd":        {"/ctrl", "/store", "/pop3d", "/sendmail", "/route", "/admin", "go.etcd.io/bbolt"},
-	"pop3d":        {"/ctrl", "/store", "/smtpd", "/sendmail", "/route", "/admin", "go.etcd.io/bbolt"},
-	"sendmail":     {"/ctrl", "/store", "/smtpd", "/pop3d", "/route", "/admin", "go.etcd.io/bbolt"},
-	"dnsbl":        {"/ctrl", "/store", "/smtpd", "/pop3d", "/sendmail", "/route", "/admin", "go.etcd.io/bbolt"},
+	"ctrl":         {"/store", "/smtpd", "/pop3d", "/sendmail", "/route", "/admin", "/guard", "go.etcd.io/bbolt"},
+	"store":        {"/ctrl", "/smtpd", "/pop3d", "/sendmail", "/route", "/admin", "/guard"},
+	"route":        {"/ctrl", "/store", "/smtpd", "/pop3d", "/sendmail", "/admin", "/guard", "go.etcd.io/bbolt"},
+	"smtpd":        {"/ctrl", "/store", "/pop3d", "/sendmail", "/route", "/admin", "/guard", "go.etcd.io/bbolt"},
+	"pop3d":        {"/ctrl", "/store", "/smtpd", "/sendmail", "/route", "/admin", "/guard", "go.etcd.io/bbolt"},
+	"sendmail":     {"/ctrl", "/store", "/smtpd", "/pop3d", "/route", "/admin", "/guard", "go.etcd.io/bbolt"},
+	"dnsbl":        {"/ctrl", "/store", "/smtpd", "/pop3d", "/sendmail", "/route", "/admin", "/guard", "go.etcd.io/bbolt"},
+	"guard":        {module + "/", "go.etcd.io/bbolt"},
 }
 
 // allowedInside lists project packages a package may use although a broader
@@ -37,6 +40,7 @@ var allowedInside = map[string][]string{
 	"smtpd":        {"/ctrl/pattern", "/ctrl/cescape", "/envelope", "/dnsbl", "/netutil"},
 	"pop3d":        {"/ctrl/pattern", "/ctrl/cescape", "/envelope", "/netutil"},
 	"sendmail":     {"/ctrl/pattern", "/ctrl/cescape", "/envelope"},
+	"guard":        {"/ctrl/pattern", "/ctrl/cescape", "/envelope"},
 }
 
 func TestImportRules(t *testing.T) {
@@ -70,4 +74,29 @@ func isAllowed(pkg, dep string) bool {
 		}
 	}
 	return false
+}
+
+// TestOnlyCmdImportsGuard keeps the failed-login tracker out of every
+// library, present and future: the servers declare the interfaces they
+// need and the wiring injects the guard.
+func TestOnlyCmdImportsGuard(t *testing.T) {
+	out, err := exec.Command("go", "list", "-e", "-f", "{{.ImportPath}} {{join .Deps \" \"}}", "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		pkg := f[0]
+		if pkg == module+"/guard" || strings.HasPrefix(pkg, module+"/cmd/") {
+			continue
+		}
+		for _, dep := range f[1:] {
+			if dep == module+"/guard" {
+				t.Errorf("%s depends on %s; only cmd/bbsmail may (HACKING.md)", pkg, dep)
+			}
+		}
+	}
 }

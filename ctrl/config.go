@@ -71,6 +71,8 @@ type Mail struct {
 	LinesPerYield            int   // accepted; Go schedules without it
 	MaxRequestsPerPeriod     int   // 0 = no rate limit
 	RequestRateLimitPeriod   time.Duration
+	RateLimitSubnetPrefix4   int // rate-limit IPv4 clients per /n; 0 = per address
+	RateLimitSubnetPrefix6   int // rate-limit IPv6 clients per /n; 0 = per address
 
 	MaxDeliveryAttempts int
 	RescanFrequency     time.Duration

@@ -56,6 +56,9 @@ func keyTable(m *Mail) []keyDef {
 		{"LinesPerYield", "", "10", intV{&m.LinesPerYield, 0, maxInt}},
 		{"MaxRequestsPerPeriod", "", "0", intV{&m.MaxRequestsPerPeriod, 0, maxInt}},
 		{"RequestRateLimitPeriod", "", "1h", durV{&m.RequestRateLimitPeriod, time.Second}},
+		// 0 (or the full length) counts each address apart.
+		{"RateLimitSubnetPrefix4", "", "0", intV{&m.RateLimitSubnetPrefix4, 0, 32}},
+		{"RateLimitSubnetPrefix6", "", "64", intV{&m.RateLimitSubnetPrefix6, 0, 128}},
 
 		{"MaxDeliveryAttempts", "", "50", intV{&m.MaxDeliveryAttempts, 1, maxInt}},
 		{"RescanFrequency", "", "1h", durV{&m.RescanFrequency, time.Second}},

@@ -1,8 +1,10 @@
 package pop3d
 
 import (
+	"context"
 	"crypto/tls"
 	"log/slog"
+	"net"
 	"time"
 )
 
@@ -22,9 +24,35 @@ type Config struct {
 	MaxClients int
 	// MaxConnsPerIP limits the connections from one address that have not
 	// logged in yet (Synchronet's MaxConcurrentConnections); 0 means no
-	// limit. Addresses matched by Exempt are not limited.
+	// limit.
 	MaxConnsPerIP int
-	Exempt        Matcher
+	// Exempt (ctrl/ipfilter_exempt.cfg, IP or host name) exempts clients
+	// from MaxConnsPerIP, the filter lists below, and the temporary ban,
+	// throttle and rate limit of Deps.Guard and Deps.RateLimit. May be nil.
+	Exempt Matcher
+
+	// Filter lists, checked before the greeting for clients that are
+	// neither exempt nor on loopback (see Loopback): IPSilent
+	// (text/ip-silent.can, IP) closes the connection without a word;
+	// IPFilter (text/ip.can, IP) and HostFilter (text/host.can, the
+	// forward-confirmed host name) answer "-ERR Access denied." and close.
+	// A nil list is empty.
+	IPSilent   Matcher
+	IPFilter   Matcher
+	HostFilter Matcher
+	// Loopback decides which clients count as local and skip the filter
+	// lists, as the SMTP server's do; nil means net.IP.IsLoopback. (The
+	// temporary ban spares only the server's own address.)
+	Loopback func(ip net.IP) bool
+
+	// NoHostLookup (NO_HOST_LOOKUP) skips the client's reverse DNS lookup;
+	// host.can then never matches.
+	NoHostLookup bool
+	// LookupAddr and LookupHost resolve the client's host name, which is
+	// used only when it resolves back to the client; nil means
+	// net.DefaultResolver.
+	LookupAddr func(ctx context.Context, addr string) ([]string, error)
+	LookupHost func(ctx context.Context, host string) ([]string, error)
 
 	// MaxInactivity is how long the server waits for a command, or for the
 	// client to take data, before it closes the connection. Zero means ten
@@ -77,6 +105,15 @@ func (c Config) withDefaults() *Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Loopback == nil {
+		c.Loopback = func(ip net.IP) bool { return ip.IsLoopback() }
+	}
+	if c.LookupAddr == nil {
+		c.LookupAddr = net.DefaultResolver.LookupAddr
+	}
+	if c.LookupHost == nil {
+		c.LookupHost = net.DefaultResolver.LookupHost
 	}
 	return &c
 }

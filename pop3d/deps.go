@@ -3,6 +3,7 @@ package pop3d
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/bbsmail/bbsmail/envelope"
 )
@@ -54,13 +55,44 @@ type Message struct {
 
 // Matcher answers whether any of the given strings is listed, as the
 // sysop's pattern lists (ctrl/pattern) do. It is used for
-// ipfilter_exempt.cfg.
+// ipfilter_exempt.cfg, ip.can, ip-silent.can and host.can.
 type Matcher interface {
 	Match(s ...string) bool
 }
 
-// Deps are the services a Server uses.
+// LoginGuard is the failed-login tracker that every server of the process
+// shares (the wiring injects package guard), so that password guessing on
+// SMTP counts against POP3 too and the other way round. pop3d never asks it
+// about the server's own address or a client in Config.Exempt, except to
+// report failures.
+type LoginGuard interface {
+	// Banned reports a temporary ban of ip: the time left (0 = none) and,
+	// for the log, why.
+	Banned(ip string) (remaining time.Duration, why string)
+	// Throttle returns how long a new connection from ip waits before the
+	// greeting, and the failed attempts behind it.
+	Throttle(ip string) (wait time.Duration, attempts int)
+	// Failed records a failed login; it writes hack.log and ip.can
+	// entries as the sysop's thresholds say.
+	Failed(a envelope.LoginAttempt) int
+	// Succeeded forgets the failures of ip after a login with a password.
+	Succeeded(ip string)
+}
+
+// RateLimiter counts commands per client address or subnet
+// (MaxRequestsPerPeriod per RequestRateLimitPeriod).
+type RateLimiter interface {
+	// Allow counts one command from ip and reports whether it is within
+	// the limit.
+	Allow(ip string) bool
+}
+
+// Deps are the services a Server uses. Guard and RateLimit may be nil (no
+// failed-login tracking, no rate limit); they outlive Server.SetConfig, so
+// their counts survive a reload.
 type Deps struct {
-	Auth    Authenticator
-	Mailbox Mailbox
+	Auth      Authenticator
+	Mailbox   Mailbox
+	Guard     LoginGuard
+	RateLimit RateLimiter
 }

@@ -27,10 +27,23 @@
 // once, STAT not reduced by DELE, sizes that are not octet counts) this
 // package follows the RFC instead.
 //
+// Before the greeting (guard.go), in Synchronet's order: the client's host
+// name (forward-confirmed reverse DNS, unless NO_HOST_LOOKUP),
+// text/ip-silent.can (close without a reply), a temporary ban from the
+// failed-login tracker, text/ip.can and text/host.can ("-ERR Access
+// denied." and close), then the throttle delay for clients with failed
+// logins. ipfilter_exempt.cfg clients skip all of it; loopback clients skip
+// the lists; the server's own address is never banned or throttled. Every
+// failed login is reported to the tracker (Deps.Guard), which is shared
+// with the SMTP server and keeps the counts, hack.log and automatic ip.can
+// entries; a successful login with a password clears the address. In the
+// TRANSACTION state each command counts toward the rate limit
+// (Deps.RateLimit); over it the client gets "-ERR [SYS/TEMP]" and is
+// disconnected.
+//
 // Deliberately not here: SASL AUTH (RFC 5034), the LOGIN-DELAY and EXPIRE
-// capabilities, failed-login bookkeeping across connections (temporary
-// bans, hack.log) and the ip.can/host.can filters, which belong to the
-// caller; the mailbase itself, reached only through the Mailbox and
-// Authenticator interfaces in deps.go. Message bodies are read one at a
-// time, never the whole mailbox.
+// capabilities; the failed-login counts themselves, which live in the
+// caller's tracker so that they span protocols and sessions; the mailbase
+// itself, reached only through the Mailbox and Authenticator interfaces in
+// deps.go. Message bodies are read one at a time, never the whole mailbox.
 package pop3d

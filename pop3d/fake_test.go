@@ -191,8 +191,8 @@ type testServer struct {
 }
 
 // startServer serves cfg on a loopback listener. Its HostName, Logger and
-// (when tlsOn) TLS are filled in here.
-func startServer(t *testing.T, cfg pop3d.Config, tlsOn, implicitTLS bool) *testServer {
+// (when tlsOn) TLS are filled in here; deps may add collaborators.
+func startServer(t *testing.T, cfg pop3d.Config, tlsOn, implicitTLS bool, deps ...func(*pop3d.Deps)) *testServer {
 	t.Helper()
 	ts := &testServer{base: newFakeBase(), log: &syncBuffer{}, done: make(chan error, 1)}
 	cfg.HostName = "bbs.test"
@@ -202,7 +202,11 @@ func startServer(t *testing.T, cfg pop3d.Config, tlsOn, implicitTLS bool) *testS
 		cfg.TLS, ts.certs = selfSigned(t)
 		ts.certDER = cfg.TLS.Certificates[0].Certificate[0]
 	}
-	ts.srv = pop3d.New(cfg, pop3d.Deps{Auth: ts.base, Mailbox: ts.base})
+	d := pop3d.Deps{Auth: ts.base, Mailbox: ts.base}
+	for _, f := range deps {
+		f(&d)
+	}
+	ts.srv = pop3d.New(cfg, d)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

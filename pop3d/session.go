@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/bbsmail/bbsmail/envelope"
+	"github.com/bbsmail/bbsmail/netutil"
 )
 
 type state int
@@ -34,15 +35,20 @@ var errQuiet = errors.New("connection closed")
 // except raw (closed or given a deadline by Shutdown) and the fields the
 // server guards with its mutex (loggedIn, holdsLock, ident during lock).
 type session struct {
-	srv    *Server
-	cfg    *Config
-	raw    net.Conn // the accepted TCP connection
-	conn   net.Conn // raw, or the TLS connection on top of it
-	ip     string
-	id     uint64
-	log    *slog.Logger
-	ctx    context.Context
-	cancel context.CancelFunc
+	srv   *Server
+	cfg   *Config
+	raw   net.Conn // the accepted TCP connection
+	conn  net.Conn // raw, or the TLS connection on top of it
+	ip    string
+	host  string // forward-confirmed host name; "" when unknown
+	proto string // "POP3", or "POP3S" on the implicit TLS port
+	// own is set when the client connected from the server's own address;
+	// exempt when it is in ipfilter_exempt.cfg (Config.Exempt).
+	own, exempt bool
+	id          uint64
+	log         *slog.Logger
+	ctx         context.Context
+	cancel      context.CancelFunc
 
 	r    *bufio.Reader
 	w    *bufio.Writer
@@ -66,9 +72,12 @@ type session struct {
 func newSession(srv *Server, cfg *Config, c net.Conn, ip string, id uint64) *session {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &session{
-		srv: srv, cfg: cfg, raw: c, conn: c, ip: ip, id: id,
+		srv: srv, cfg: cfg, raw: c, conn: c, ip: ip, id: id, proto: "POP3",
 		log: cfg.Logger.With("sess", id, "ip", ip),
 		ctx: ctx, cancel: cancel,
+	}
+	if host, _, err := net.SplitHostPort(c.LocalAddr().String()); err == nil {
+		s.own = netutil.SameIP(host, ip)
 	}
 	s.r = bufio.NewReader(c)
 	s.w = bufio.NewWriter(deadlineWriter{s})
@@ -108,6 +117,9 @@ func (s *session) run(implicitTLS bool, verdict admission) {
 	if a, ok := s.raw.RemoteAddr().(*net.TCPAddr); ok {
 		port = a.Port
 	}
+	if implicitTLS {
+		s.proto = "POP3S"
+	}
 	s.log.Info(fmt.Sprintf("POP3 connection accepted from: %s port %d", s.ip, port))
 	if verdict != admitted {
 		// A refused client gets a few seconds, the TLS handshake on 995
@@ -127,19 +139,28 @@ func (s *session) run(implicitTLS bool, verdict admission) {
 		s.sendNow("-ERR System Error: Maximum active clients reached, try again later")
 		return
 	}
+	s.lookupHost()
+	if err := s.connectChecks(); err != nil {
+		if !errors.Is(err, errSilent) {
+			s.reply(err)
+			_ = s.w.Flush()
+		}
+		return
+	}
+	s.throttle()
+	if s.srv.shutting.Load() {
+		s.sendNow("-ERR [SYS/TEMP] Server shutting down")
+		return
+	}
 	s.challenge = newChallenge(s.cfg.HostName)
-	s.send(s.greeting(implicitTLS))
+	s.send(s.greeting())
 	s.loop()
 	s.finish()
 	s.log.Info("POP3 session ended", "user", s.ident.Alias)
 }
 
-func (s *session) greeting(implicitTLS bool) string {
-	proto := "POP3"
-	if implicitTLS {
-		proto = "POP3S"
-	}
-	words := []string{"+OK", s.cfg.HostName, "bbsmail", proto, "Server"}
+func (s *session) greeting() string {
+	words := []string{"+OK", s.cfg.HostName, "bbsmail", s.proto, "Server"}
 	if s.cfg.Version != "" {
 		words = append(words, s.cfg.Version)
 	}
@@ -166,6 +187,11 @@ func (s *session) loop() {
 		line, err := readLine(s.r)
 		if err != nil && !errors.Is(err, errLineTooLong) {
 			s.readFailed(err)
+			return
+		}
+		if rerr := s.allowRequest(); rerr != nil {
+			s.reply(rerr)
+			_ = s.w.Flush()
 			return
 		}
 		if err == nil {
@@ -305,8 +331,10 @@ func (s *session) authCommand(cmd command) error {
 		if pendingUser == "" {
 			return badCommand("USER first")
 		}
-		return s.login("USER/PASS", pendingUser, func(ctx context.Context, login string) (envelope.Identity, error) {
-			return s.srv.deps.Auth.Authenticate(ctx, login, cmd.Arg)
+		c := credentials{method: "USER/PASS", name: pendingUser, tried: cmd.Arg}
+		return s.login(c, func(ctx context.Context, login string) (envelope.Identity, bool, error) {
+			id, err := s.srv.deps.Auth.Authenticate(ctx, login, cmd.Arg)
+			return id, cmd.Arg != "", err
 		})
 	case "APOP":
 		return s.apop(cmd.Arg)
@@ -379,17 +407,18 @@ func (s *session) apop(arg string) error {
 	if _, err := hex.DecodeString(digest); err != nil || len(digest) != 2*md5.Size {
 		return badCommand("APOP digest must be 32 hexadecimal digits")
 	}
-	return s.login("APOP", name, func(ctx context.Context, login string) (envelope.Identity, error) {
+	c := credentials{method: "APOP", name: name, tried: digest, digest: true}
+	return s.login(c, func(ctx context.Context, login string) (envelope.Identity, bool, error) {
 		id, secret, err := s.srv.deps.Auth.Secret(ctx, login)
 		if err != nil {
-			return id, err
+			return id, false, err
 		}
 		// Synchronet compares passwords case-insensitively and digests the
 		// lower-cased secret, so clients set up for it send that digest.
 		if apopMatch(s.challenge, secret, digest) || apopMatch(s.challenge, strings.ToLower(secret), digest) {
-			return id, nil
+			return id, secret != "", nil
 		}
-		return envelope.Identity{}, fmt.Errorf("APOP digest mismatch: %w", ErrBadLogin)
+		return envelope.Identity{}, false, fmt.Errorf("APOP digest mismatch: %w", ErrBadLogin)
 	})
 }
 
@@ -409,10 +438,13 @@ func splitNoSpam(name string) (string, bool) {
 }
 
 // login checks credentials, takes the mailbox lock and snapshots the
-// message list, entering the TRANSACTION state.
-func (s *session) login(method, name string, verify func(context.Context, string) (envelope.Identity, error)) error {
-	login, nospam := splitNoSpam(name)
-	id, err := verify(s.ctx, login)
+// message list, entering the TRANSACTION state. verify also says whether
+// the account has a password: only then does a success clear the client's
+// failed logins.
+func (s *session) login(c credentials, verify func(context.Context, string) (envelope.Identity, bool, error)) error {
+	method := c.method
+	login, nospam := splitNoSpam(c.name)
+	id, hasPassword, err := verify(s.ctx, login)
 	if err == nil && id.User == 0 {
 		err = fmt.Errorf("user number 0: %w", ErrBadLogin)
 	}
@@ -422,8 +454,12 @@ func (s *session) login(method, name string, verify func(context.Context, string
 			return &replyError{Text: "[SYS/TEMP] Authentication unavailable, try again later", Close: true}
 		}
 		s.log.Warn(fmt.Sprintf("POP3 [%s] !AUTHENTICATION FAILURE (%s) for user: %s", s.ip, method, login))
+		s.loginFailed(c, login)
 		s.pause(s.cfg.LoginAttemptDelay)
 		return &replyError{Text: "[AUTH] Authentication failure", Close: true}
+	}
+	if g := s.srv.deps.Guard; g != nil && hasPassword {
+		g.Succeeded(s.ip)
 	}
 	if !s.srv.lock(s, id) {
 		s.log.Warn(fmt.Sprintf("POP3 !MAILBOX IN USE for %s from %s", id.Alias, s.ip))

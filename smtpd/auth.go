@@ -32,10 +32,11 @@ var (
 )
 
 // checkFunc checks a login and password; checkSecretFunc returns a user's
-// CRAM-MD5 secret.
+// CRAM-MD5 secret, given the client's digest (for the failed-login
+// tracker, which tells repeats apart).
 type (
 	checkFunc       func(login, password string) error
-	checkSecretFunc func(login string) (string, error)
+	checkSecretFunc func(login, digest string) (string, error)
 )
 
 // loginServer is the server side of the LOGIN mechanism: prompt for the
@@ -103,12 +104,12 @@ func (c *cramServer) Next(resp []byte) ([]byte, bool, error) {
 		if i <= 0 || i == len(resp)-1 || bytes.IndexFunc(resp, isCtl) >= 0 {
 			return nil, false, errBadArgument
 		}
-		user := string(resp[:i])
-		got, err := hex.DecodeString(strings.ToLower(string(resp[i+1:])))
+		user, hexDigest := string(resp[:i]), strings.ToLower(string(resp[i+1:]))
+		got, err := hex.DecodeString(hexDigest)
 		if err != nil {
 			return nil, false, errBadArgument
 		}
-		secret, err := c.secret(user)
+		secret, err := c.secret(user, hexDigest)
 		if err != nil {
 			return nil, true, err
 		}
@@ -157,6 +158,7 @@ func (s *session) authCommand(arg string) {
 		return
 	}
 	srv := s.saslServer(mech)
+	s.authTry = authAttempt{mech: mech}
 	if srv == nil {
 		if (mech == mechPlain || mech == mechLogin) && !s.plainAuthAllowed() {
 			s.reply(538, "5.7.11", "Encryption required for requested authentication mechanism")
@@ -180,6 +182,8 @@ func (s *session) authCommand(arg string) {
 
 // runSASL drives a SASL exchange until success, failure or cancel.
 func (s *session) runSASL(srv sasl.Server, resp []byte) {
+	// Whatever happens, the password does not outlive the exchange.
+	defer func() { s.authTry = authAttempt{} }()
 	for {
 		challenge, done, err := srv.Next(resp)
 		if err != nil {
@@ -187,6 +191,7 @@ func (s *session) runSASL(srv sasl.Server, resp []byte) {
 			return
 		}
 		if done {
+			s.loginSucceeded()
 			s.srv.loggedIn(s)
 			s.log.Info(fmt.Sprintf("SMTP %s [%s] %s authenticated as %s (#%d)", s.host, s.ip, s.authLogin, s.auth.Alias, s.auth.User))
 			s.reply(235, "2.7.0", "Authentication successful")
@@ -213,8 +218,8 @@ func (s *session) runSASL(srv sasl.Server, resp []byte) {
 }
 
 // authFailed answers an AUTH that did not succeed. Wrong credentials are
-// logged (never the password), delayed, answered with 535 and end the
-// session, like Synchronet.
+// logged (never the password), reported to the failed-login tracker,
+// delayed, answered with 535 and end the session, like Synchronet.
 func (s *session) authFailed(err error) {
 	s.auth = nil
 	var r *envelope.Reply
@@ -223,6 +228,7 @@ func (s *session) authFailed(err error) {
 		s.send(r)
 	case errors.Is(err, errAuthFailed):
 		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] AUTH FAILURE for user '%s': %v", s.host, s.ip, s.authLogin, err))
+		s.loginFailed()
 		if d := s.cfg.LoginAttemptDelay; d > 0 {
 			_ = s.flush()
 			t := time.NewTimer(d)
@@ -267,6 +273,7 @@ func (s *session) saslServer(mech string) sasl.Server {
 // authenticated.
 func (s *session) checkPassword(login, password string) error {
 	s.authLogin = cleanArg(login)
+	s.authTry.tried, s.authTry.hasPassword = password, password != ""
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.MaxInactivity)
 	defer cancel()
 	id, err := s.deps.Auth.Authenticate(ctx, login, password)
@@ -277,8 +284,9 @@ func (s *session) checkPassword(login, password string) error {
 	return nil
 }
 
-func (s *session) checkSecret(login string) (string, error) {
+func (s *session) checkSecret(login, digest string) (string, error) {
 	s.authLogin = cleanArg(login)
+	s.authTry.tried, s.authTry.digest = digest, true
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.MaxInactivity)
 	defer cancel()
 	id, secret, err := s.deps.Auth.Secret(ctx, login)
@@ -286,6 +294,7 @@ func (s *session) checkSecret(login string) (string, error) {
 		return "", authError(err)
 	}
 	s.auth = &id // cleared again by authFailed if the digest is wrong
+	s.authTry.hasPassword = secret != ""
 	return secret, nil
 }
 

@@ -49,7 +49,7 @@ func TestLoginServer(t *testing.T) {
 }
 
 func TestCramServer(t *testing.T) {
-	secret := func(login string) (string, error) {
+	secret := func(login, _ string) (string, error) {
 		if login == "sysop" {
 			return "Secret1", nil
 		}

@@ -81,6 +81,8 @@ type Config struct {
 	// make; one more disconnects it. 0 means DefaultMaxBadCommands.
 	MaxBadCommands int
 	// LoginAttemptDelay is the pause before the 535 reply to a failed AUTH.
+	// The other LoginAttempt* settings and the request rate limit belong
+	// to Deps.Guard and Deps.RateLimit, which outlive a configuration.
 	LoginAttemptDelay time.Duration
 
 	// AllowRelay (ALLOW_RELAY) lets authenticated users on port 25 relay.
@@ -107,7 +109,8 @@ type Config struct {
 	IPFilter        Matcher
 	HostFilter      Matcher
 	// FilterExempt (ctrl/ipfilter_exempt.cfg, IP or host) skips all the
-	// connection checks above.
+	// connection checks above, and the temporary ban, the throttle delay
+	// and the rate limit of Deps.Guard and Deps.RateLimit.
 	FilterExempt Matcher
 	// EmailFilter (text/email.can) applies to unauthenticated clients: a
 	// MAIL FROM address gets 554 and a disconnect, a RCPT TO address 550

@@ -2,6 +2,7 @@ package smtpd
 
 import (
 	"context"
+	"time"
 
 	"github.com/bbsmail/bbsmail/envelope"
 )
@@ -75,12 +76,44 @@ type DNSBLChecker interface {
 	Check(ctx context.Context, ip string) (listed bool, list, answer string, err error)
 }
 
+// LoginGuard is the failed-login tracker that every server of the process
+// shares (the wiring injects package guard), so that password guessing on
+// POP3 counts on the SMTP ports too. smtpd never asks it about the server's
+// own address or a client in Config.FilterExempt, except to report
+// failures.
+type LoginGuard interface {
+	// Banned reports a temporary ban of ip: the time left (0 = none) and,
+	// for the log, why.
+	Banned(ip string) (remaining time.Duration, why string)
+	// Throttle returns how long a new connection from ip waits before the
+	// greeting, and the failed attempts behind it.
+	Throttle(ip string) (wait time.Duration, attempts int)
+	// Failed records a failed AUTH; it writes hack.log and ip.can entries
+	// as the sysop's thresholds say.
+	Failed(a envelope.LoginAttempt) int
+	// Succeeded forgets the failures of ip after a login with a password.
+	Succeeded(ip string)
+}
+
+// RateLimiter counts commands per client address or subnet
+// (MaxRequestsPerPeriod per RequestRateLimitPeriod).
+type RateLimiter interface {
+	// Allow counts one command from ip and reports whether it is within
+	// the limit.
+	Allow(ip string) bool
+}
+
 // Deps are the server's collaborators. Resolver and Maildrop are
 // required. Without Auth the server offers no AUTH; without Telegrams it
-// offers no SEND/SOML/SAML and sends no new-mail notifications.
+// offers no SEND/SOML/SAML and sends no new-mail notifications; without
+// Guard there are no temporary bans or throttling and failed logins are not
+// tracked; without RateLimit commands are not rate-limited. Deps outlive
+// Server.SetConfig, so the guard's counts survive a reload.
 type Deps struct {
 	Auth      Authenticator
 	Resolver  Resolver
 	Maildrop  Maildrop
 	Telegrams Telegrams
+	Guard     LoginGuard
+	RateLimit RateLimiter
 }

@@ -42,6 +42,17 @@
 // senders; authenticated sessions are never affected. DNSBL_THROTTLE,
 // DNSBL_SPAMHASH and DNSBL_CHKRECVHDRS are not implemented.
 //
+// Failed logins and rate limits (guard.go) are kept by the process-wide
+// tracker in Deps.Guard and Deps.RateLimit, shared with POP3: a
+// temporarily banned client is closed before the greeting without a reply,
+// a client with failed logins waits (the throttle, cut short by Shutdown)
+// before it, every failed AUTH is reported and a successful one clears the
+// address, and each command line (not message text, not AUTH exchange
+// lines) counts toward MaxRequestsPerPeriod: over it, 421 and disconnect.
+// The server's own address (a client whose IP is the connection's local
+// address) is never banned or throttled but is rate-limited; clients in
+// ipfilter_exempt.cfg escape all three.
+//
 // Spam bait, the spam hash database and mail processors have marked places
 // in the pipeline but are not part of this package yet.
 package smtpd

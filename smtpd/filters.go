@@ -42,13 +42,18 @@ func (s *session) clientHost() string {
 }
 
 // connectChecks refuses a client before the greeting, in Synchronet's
-// order: ip-silent.can, spamblock.cfg (unless spamblock_exempt.cfg), ip.can,
-// host.can. Clients on loopback (the server's own address) and those in
-// ipfilter_exempt.cfg skip them all, and the DNSBL lookup (dnsbl.go) that
-// follows them.
+// order: a temporary ban for failed logins (guard.go; silent close), then
+// ip-silent.can, spamblock.cfg (unless spamblock_exempt.cfg), ip.can,
+// host.can. Clients on loopback and those in ipfilter_exempt.cfg skip the
+// lists, and the DNSBL lookup (dnsbl.go) that follows them; the ban spares
+// only the server's own address and ipfilter_exempt.cfg.
 func (s *session) connectChecks() error {
 	ip, host := s.ip, s.clientHost()
-	if s.loopback || listed(s.cfg.FilterExempt, ip, host) {
+	s.exempt = listed(s.cfg.FilterExempt, ip, host)
+	if err := s.checkBan(); err != nil {
+		return err
+	}
+	if s.loopback || s.exempt {
 		return nil
 	}
 	if listed(s.cfg.IPSilent, ip) {

@@ -30,8 +30,9 @@ type testServer struct {
 	mode       smtpd.Mode
 }
 
-// startServer starts a server in mode; edit may change the config first.
-func startServer(t *testing.T, mode smtpd.Mode, edit func(*smtpd.Config)) *testServer {
+// startServer starts a server in mode; edit may change the config first,
+// and deps the collaborators.
+func startServer(t *testing.T, mode smtpd.Mode, edit func(*smtpd.Config), deps ...func(*smtpd.Deps)) *testServer {
 	t.Helper()
 	logger, buf := testLogger(t)
 	serverTLS, clientTLS := testTLS(t)
@@ -67,7 +68,11 @@ func startServer(t *testing.T, mode smtpd.Mode, edit func(*smtpd.Config)) *testS
 	if edit != nil {
 		edit(&cfg)
 	}
-	ts.srv = smtpd.New(cfg, smtpd.Deps{Auth: fakeAuth{}, Resolver: fakeResolver{}, Maildrop: ts.drop, Telegrams: ts.tele})
+	d := smtpd.Deps{Auth: fakeAuth{}, Resolver: fakeResolver{}, Maildrop: ts.drop, Telegrams: ts.tele}
+	for _, f := range deps {
+		f(&d)
+	}
+	ts.srv = smtpd.New(cfg, d)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

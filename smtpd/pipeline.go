@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"runtime/debug"
-	"slices"
-	"strings"
 	"time"
+
+	"github.com/bbsmail/bbsmail/netutil"
 )
 
 // This file is the receive pipeline, in the order a client meets it:
@@ -16,10 +15,12 @@ import (
 //  1. accept: MaxClients, MaxConnsPerIP (Server.admit)
 //  2. implicit TLS handshake on port 465
 //  3. reverse DNS of the client
-//  4. connection checks: ip-silent.can, spamblock.cfg, ip.can, host.can
-//     (filters.go), then the DNSBL lookup (dnsbl.go)
-//  5. greeting
-//  6. commands: HELO/EHLO, STARTTLS, AUTH (commands.go, auth.go)
+//  4. connection checks: temporary ban (guard.go), ip-silent.can,
+//     spamblock.cfg, ip.can, host.can (filters.go), then the DNSBL lookup
+//     (dnsbl.go)
+//  5. throttle delay for clients with failed logins (guard.go), greeting
+//  6. commands, each line counted by the rate limit (guard.go): HELO/EHLO,
+//     STARTTLS, AUTH (commands.go, auth.go)
 //  7. MAIL: sender checks, email.can, DNSBL-exempt sender
 //  8. RCPT: MaxRecipients, email.can, DNSBL_BADUSER, resolve, relay rule
 //  9. DATA: read with limits (data.go), twitlist.cfg, header checks
@@ -60,12 +61,13 @@ func (s *session) serve() {
 		}
 		return
 	}
-	prot := "SMTP"
-	if s.mode == SubmissionTLS {
-		prot = "SMTPS"
+	if !s.throttle() { // 5
+		s.reply(421, "4.3.2", "Service shutting down")
+		_ = s.flush()
+		return
 	}
-	s.writeLine(fmt.Sprintf("220 %s bbsmail %s Server %s Ready", s.cfg.HostName, prot, s.cfg.Version)) // 5
-	s.commandLoop()                                                                                    // 6-9
+	s.writeLine(fmt.Sprintf("220 %s bbsmail %s Server %s Ready", s.cfg.HostName, s.protocol(), s.cfg.Version))
+	s.commandLoop() // 6-9
 	_ = s.flush()
 	s.log.Debug(fmt.Sprintf("SMTP %s [%s] session ended", s.host, s.ip))
 }
@@ -87,38 +89,23 @@ func (s *session) handshake() error {
 	return nil
 }
 
-// lookupHost finds the client's host name; "<no name>" when there is none.
+// lookupHost finds the client's forward-confirmed host name; it stays
+// "<no name>" when there is none.
 func (s *session) lookupHost() {
 	if s.cfg.NoHostLookup {
 		return
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, min(s.cfg.MaxInactivity, 30*time.Second))
 	defer cancel()
-	names, err := s.cfg.LookupAddr(ctx, s.ip)
-	if err != nil || len(names) == 0 {
-		return
-	}
-	h := strings.TrimSuffix(cleanArg(names[0]), ".")
-	if h == "" || strings.ContainsAny(h, " ()[]") {
-		return
-	}
-	// Anyone who controls the reverse zone of an address can claim any
-	// name, and relay.cfg may trust names: use the name only when it
-	// resolves back to the client (forward-confirmed reverse DNS).
-	addrs, err := s.cfg.LookupHost(ctx, h)
-	if err != nil || !slices.ContainsFunc(addrs, func(a string) bool { return sameIP(a, s.ip) }) {
-		s.log.Debug(fmt.Sprintf("SMTP [%s] hostname %s does not resolve back to the client: ignored", s.ip, h))
+	h, claimed := netutil.ConfirmedHost(ctx, s.ip, s.cfg.LookupAddr, s.cfg.LookupHost)
+	if h == "" {
+		if claimed != "" {
+			s.log.Debug(fmt.Sprintf("SMTP [%s] hostname %s does not resolve back to the client: ignored", s.ip, claimed))
+		}
 		return
 	}
 	s.host = h
 	s.log.Debug(fmt.Sprintf("SMTP [%s] hostname: %s", s.ip, s.host))
-}
-
-// sameIP compares two textual addresses, so "::ffff:10.0.0.1" equals
-// "10.0.0.1".
-func sameIP(a, b string) bool {
-	x, y := net.ParseIP(a), net.ParseIP(b)
-	return x != nil && y != nil && x.Equal(y)
 }
 
 // commandLoop reads and answers commands until QUIT, a disconnect, an
@@ -126,6 +113,9 @@ func sameIP(a, b string) bool {
 func (s *session) commandLoop() {
 	for !s.quit {
 		line, err := s.readLine(maxCommandLine)
+		if (err == nil || errors.Is(err, errLineTooLong)) && !s.allowRequest() {
+			return
+		}
 		if errors.Is(err, errLineTooLong) {
 			s.badCommand(500, "5.5.2", "Line too long")
 			continue

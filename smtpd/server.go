@@ -29,6 +29,11 @@ type Server struct {
 
 	nextID atomic.Uint64
 
+	// stopping is closed when Shutdown begins: waits that are not
+	// reads (the throttle delay) end on it.
+	stopping chan struct{}
+	stopOnce sync.Once
+
 	mu        sync.Mutex
 	closing   bool
 	listeners map[net.Listener]struct{}
@@ -46,6 +51,7 @@ func New(cfg Config, deps Deps) *Server {
 		deps:      deps,
 		baseCtx:   ctx,
 		cancel:    cancel,
+		stopping:  make(chan struct{}),
 		listeners: map[net.Listener]struct{}{},
 		sessions:  map[*session]struct{}{},
 		perIP:     map[string]int{},
@@ -99,6 +105,7 @@ func (s *Server) isClosing() bool {
 // down", running deliveries are cancelled, every connection is closed,
 // and Shutdown returns ctx.Err() once the sessions have ended.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopOnce.Do(func() { close(s.stopping) })
 	s.mu.Lock()
 	s.closing = true
 	for l := range s.listeners {

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/bbsmail/bbsmail/envelope"
+	"github.com/bbsmail/bbsmail/netutil"
 )
 
 // Line limits of RFC 5321 §4.5.3.1, terminator included.
@@ -51,6 +52,10 @@ type session struct {
 
 	ip, host string
 	loopback bool
+	// own is set when the client connected from the server's own address
+	// (never banned or throttled); exempt when it is in ipfilter_exempt.cfg
+	// (Config.FilterExempt), decided once its host name is known.
+	own, exempt bool
 	// ipUncounted is set once the session no longer counts toward
 	// MaxConnsPerIP (after AUTH, or at its end). Guarded by Server.mu.
 	ipUncounted  bool
@@ -61,6 +66,7 @@ type session struct {
 	ehlo         bool
 	auth         *envelope.Identity
 	authLogin    string
+	authTry      authAttempt
 	badCommands  int
 	messageCount int
 	quit         bool // set when the session must end after the current reply
@@ -101,6 +107,7 @@ func newSession(srv *Server, cfg *Config, c net.Conn, mode Mode) *session {
 	if ip := net.ParseIP(ss.ip); ip != nil {
 		ss.loopback = cfg.Loopback(ip)
 	}
+	ss.own = netutil.SameIP(ss.ip, ss.serverIP)
 	if mode == SubmissionTLS {
 		ss.nc = tlsServer(cn, cfg.TLS)
 		ss.tls = true

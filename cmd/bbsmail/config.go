@@ -12,6 +12,7 @@ import (
 	"github.com/bbsmail/bbsmail/ctrl"
 	"github.com/bbsmail/bbsmail/dnsbl"
 	"github.com/bbsmail/bbsmail/envelope"
+	"github.com/bbsmail/bbsmail/guard"
 	"github.com/bbsmail/bbsmail/pop3d"
 	"github.com/bbsmail/bbsmail/route"
 	"github.com/bbsmail/bbsmail/sendmail"
@@ -125,6 +126,7 @@ func resolverFor(server string) *net.Resolver {
 
 func pop3dConfig(cfg *ctrl.Config, tc *tls.Config, log *slog.Logger) pop3d.Config {
 	m := cfg.Mail
+	dns := resolverFor(m.DNSServer)
 	return pop3d.Config{
 		HostName:          cfg.Host(),
 		Version:           version,
@@ -132,6 +134,12 @@ func pop3dConfig(cfg *ctrl.Config, tc *tls.Config, log *slog.Logger) pop3d.Confi
 		MaxClients:        maxClients(m.MaxClients),
 		MaxConnsPerIP:     m.MaxConcurrentConnections,
 		Exempt:            cfg.Lists.IPFilterExempt,
+		IPSilent:          cfg.Lists.IPSilent,
+		IPFilter:          cfg.Lists.IP,
+		HostFilter:        cfg.Lists.Host,
+		NoHostLookup:      m.Options.Has(ctrl.NoHostLookup),
+		LookupAddr:        dns.LookupAddr,
+		LookupHost:        dns.LookupHost,
 		MaxInactivity:     m.MaxInactivity,
 		LoginAttemptDelay: m.LoginAttemptDelay,
 		MaxBadCommands:    m.MaxBadCommands,
@@ -139,6 +147,30 @@ func pop3dConfig(cfg *ctrl.Config, tc *tls.Config, log *slog.Logger) pop3d.Confi
 		KillReadSpam:      m.Options.Has(ctrl.KillReadSpam),
 		Logger:            log,
 		Debug:             m.Options.Has(ctrl.DebugPOP3),
+	}
+}
+
+// guardSettings are the failed-login and rate-limit settings of the one
+// guard.Guard that the SMTP and POP3 servers share; a reload hands the
+// guard new ones and its counts carry on.
+func guardSettings(cfg *ctrl.Config, log *slog.Logger) guard.Settings {
+	m := cfg.Mail
+	return guard.Settings{
+		Throttle:         m.LoginAttemptThrottle,
+		HackThreshold:    m.LoginAttemptHackThreshold,
+		TempBanThreshold: m.LoginAttemptTempBanThreshold,
+		TempBanDuration:  m.LoginAttemptTempBanDuration,
+		FilterThreshold:  m.LoginAttemptFilterThreshold,
+		FilterDuration:   m.LoginAttemptFilterDuration,
+		MaxRequests:      m.MaxRequestsPerPeriod,
+		RequestPeriod:    m.RequestRateLimitPeriod,
+		SubnetPrefix4:    m.RateLimitSubnetPrefix4,
+		SubnetPrefix6:    m.RateLimitSubnetPrefix6,
+		HackLog:          filepath.Join(cfg.Paths.Logs, "hack.log"),
+		IPFilter:         cfg.Lists.IP,
+		NameFilter:       cfg.Lists.Name,
+		Exempt:           cfg.Lists.IPFilterExempt,
+		Logger:           log,
 	}
 }
 

@@ -18,23 +18,28 @@ const (
 )
 
 // semaphores watches Synchronet's semaphore files in the control directory:
-// a shutdown or recycle file newer than the last look triggers the action,
-// and so does an edit of sbbs.ini (recycle). The names are those
+// a shutdown, recycle or clear file newer than the last look triggers the
+// action, and so does an edit of sbbs.ini (recycle). The names are those
 // Synchronet's mail server checks: <action>, <action>.mail,
 // <action>.<host>, <action>.<host>.mail, plus mail.now/mail.rec and the
-// legacy mailsrvr.rec.
+// legacy mailsrvr.rec. Files are left in place; their time stamps tell new
+// from old.
 type semaphores struct {
-	since time.Time
-	ini   time.Time
+	since      time.Time
+	clearSince time.Time
+	ini        time.Time
 }
 
 func newSemaphores(cfg *ctrl.Config, started time.Time) *semaphores {
-	return &semaphores{since: started, ini: mtime(cfg.Paths.SBBSIni)}
+	return &semaphores{since: started, clearSince: started, ini: mtime(cfg.Paths.SBBSIni)}
 }
 
 func semNames(action, short string) []string {
 	host, _ := os.Hostname()
-	names := []string{action, action + ".mail", short}
+	names := []string{action, action + ".mail"}
+	if short != "" {
+		names = append(names, short)
+	}
 	if host != "" {
 		names = append(names, action+"."+host, action+"."+host+".mail")
 		if i := strings.IndexByte(host, '.'); i > 0 {
@@ -66,6 +71,39 @@ func (s *semaphores) check(cfg *ctrl.Config) semAction {
 		return semRecycle
 	}
 	return semNone
+}
+
+// clearFile returns the clear semaphore (ctrl/clear, clear.mail, ...)
+// written since the last look, or "". The newest time stamp seen is
+// remembered too, so a file written during the look, or stamped ahead of
+// the clock, triggers once.
+func (s *semaphores) clearFile(cfg *ctrl.Config) string {
+	next := time.Now()
+	found := ""
+	for _, n := range semNames("clear", "") {
+		p := filepath.Join(cfg.Paths.Ctrl, n)
+		if t := mtime(p); !t.IsZero() && t.After(s.clearSince) {
+			if found == "" {
+				found = p
+			}
+			if t.After(next) {
+				next = t
+			}
+		}
+	}
+	s.clearSince = next
+	return found
+}
+
+// firstLine is the first line of a file, trimmed; "" when there is none
+// or the file cannot be read.
+func firstLine(name string) string {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return ""
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	return strings.TrimSpace(line)
 }
 
 func mtime(name string) time.Time {

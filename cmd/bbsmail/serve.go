@@ -19,6 +19,7 @@ import (
 
 	"github.com/bbsmail/bbsmail/admin"
 	"github.com/bbsmail/bbsmail/ctrl"
+	"github.com/bbsmail/bbsmail/guard"
 	"github.com/bbsmail/bbsmail/pop3d"
 	"github.com/bbsmail/bbsmail/sendmail"
 	"github.com/bbsmail/bbsmail/smtpd"
@@ -39,9 +40,12 @@ type server struct {
 
 	db       *store.DB
 	resolver *swapResolver
-	smtp     *smtpd.Server
-	pop      *pop3d.Server
-	sender   *sendmail.Sender
+	// guard counts failed logins and requests for both servers; it lives
+	// as long as the process, across reloads.
+	guard  *guard.Guard
+	smtp   *smtpd.Server
+	pop    *pop3d.Server
+	sender *sendmail.Sender
 
 	listeners []net.Listener
 	wg        sync.WaitGroup
@@ -81,7 +85,7 @@ func serve(dir string, logOut io.Writer, ready func(*server)) error {
 	for _, w := range cfg.Warnings {
 		s.log.Warn("configuration: " + w)
 	}
-	for _, d := range []string{cfg.Paths.Data, cfg.Paths.Temp, filepath.Join(cfg.Paths.Data, "user")} {
+	for _, d := range []string{cfg.Paths.Data, cfg.Paths.Temp, cfg.Paths.Logs, filepath.Join(cfg.Paths.Data, "user")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
@@ -165,10 +169,14 @@ func (s *server) build(ctx context.Context, cfg *ctrl.Config) error {
 	}
 	a := auth{db: s.db, sys: s.config}
 	s.resolver = newSwapResolver(cfg, directory{db: s.db})
+	s.guard = guard.New(guardSettings(cfg, s.log))
 	s.smtp = smtpd.New(smtpdConfig(cfg, s.tls, s.log), smtpd.Deps{
 		Auth: a, Resolver: s.resolver, Maildrop: &maildrop{db: s.db, wake: wake}, Telegrams: telegrams{db: s.db},
+		Guard: s.guard, RateLimit: s.guard,
 	})
-	s.pop = pop3d.New(pop3dConfig(cfg, s.tls, s.log), pop3d.Deps{Auth: a, Mailbox: mailbox{db: s.db}})
+	s.pop = pop3d.New(pop3dConfig(cfg, s.tls, s.log), pop3d.Deps{
+		Auth: a, Mailbox: mailbox{db: s.db}, Guard: s.guard, RateLimit: s.guard,
+	})
 	return nil
 }
 
@@ -261,6 +269,9 @@ func (s *server) wait(ctx context.Context) {
 			notice(s.log, fmt.Sprintf("received %v, shutting down", sig))
 			return
 		case <-tick.C:
+			if p := sem.clearFile(s.config()); p != "" {
+				s.clearAttempts(p)
+			}
 			switch sem.check(s.config()) {
 			case semShutdown:
 				notice(s.log, "shutdown semaphore signaled, shutting down")
@@ -290,12 +301,29 @@ func (s *server) reload(why string) {
 	s.mu.Unlock()
 	s.level.Set(cfg.Mail.LogLevel.Slog())
 	s.resolver.set(cfg)
+	s.guard.Configure(guardSettings(cfg, s.log))
 	s.smtp.SetConfig(smtpdConfig(cfg, s.tls, s.log))
 	s.pop.SetConfig(pop3dConfig(cfg, s.tls, s.log))
 	if portsChanged(old, cfg) {
 		s.log.Warn("listening interfaces or ports changed: they take effect at the next restart")
 	}
 	notice(s.log, fmt.Sprintf("configuration reloaded (%s)", why))
+}
+
+// clearAttempts acts on the clear semaphore: it forgets the failed logins
+// of the IP address on the file's first line, or of every address when the
+// file is empty, lifting their bans and throttles.
+func (s *server) clearAttempts(path string) {
+	ip := firstLine(path)
+	n, err := s.guard.Clear(ip)
+	switch {
+	case err != nil:
+		s.log.Warn(fmt.Sprintf("!Clear Failed Login Attempts semaphore file (%s): %v", path, err))
+	case ip == "":
+		notice(s.log, fmt.Sprintf("Clear Failed Login Attempts semaphore file (%s) detected: %d addresses cleared", path, n))
+	default:
+		notice(s.log, fmt.Sprintf("Clear Failed Login Attempts semaphore file (%s) detected for IP %s: %d cleared", path, ip, n))
+	}
 }
 
 func portsChanged(a, b *ctrl.Config) bool {

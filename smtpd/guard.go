@@ -1,0 +1,118 @@
+package smtpd
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/bbsmail/bbsmail/envelope"
+)
+
+// This file connects the session to the process-wide failed-login tracker
+// and rate limiter (Deps.Guard, Deps.RateLimit): the temporary ban before
+// the greeting, the throttle delay, failed and successful AUTH, and the
+// per-command rate limit.
+//
+// Who is spared: the server's own address (a client whose IP is the local
+// address of the connection) is never banned or throttled, though its
+// failures are still reported, as Synchronet does; clients in
+// ipfilter_exempt.cfg (Config.FilterExempt) escape bans, throttling and
+// the rate limit. The own address is NOT spared the rate limit.
+
+// protocol is the name the session gives itself in logs and hack.log.
+func (s *session) protocol() string {
+	if s.mode == SubmissionTLS {
+		return "SMTPS"
+	}
+	return "SMTP"
+}
+
+// checkBan closes a temporarily banned client without a word, as
+// Synchronet does: it learns nothing about why.
+func (s *session) checkBan() error {
+	if s.deps.Guard == nil || s.own || s.exempt {
+		return nil
+	}
+	left, why := s.deps.Guard.Banned(s.ip)
+	if left <= 0 {
+		return nil
+	}
+	s.log.Warn(fmt.Sprintf("%s [%s] !TEMPORARY BAN (%s) - remaining: %s, closing silently",
+		s.protocol(), s.ip, why, left.Round(time.Second)))
+	return errSilentClose
+}
+
+// throttle holds the greeting back from a client with failed logins,
+// attempts × LoginAttemptThrottle but at most MaxInactivity. It reports
+// false when the server started shutting down meanwhile.
+func (s *session) throttle() bool {
+	if s.deps.Guard == nil || s.own || s.exempt {
+		return true
+	}
+	wait, n := s.deps.Guard.Throttle(s.ip)
+	if wait <= 0 {
+		return true
+	}
+	wait = min(wait, s.cfg.MaxInactivity)
+	s.log.Info(fmt.Sprintf("%s Throttling suspicious connection from: %s (%d login attempts) for %s",
+		s.protocol(), s.ip, n, wait))
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.ctx.Done():
+	case <-s.srv.stopping:
+	}
+	return false
+}
+
+// authAttempt is what the session knows of the AUTH exchange under way,
+// for the tracker. tried is cleared as soon as it has been reported.
+type authAttempt struct {
+	mech        string
+	tried       string // the password, or the CRAM-MD5 digest
+	digest      bool
+	hasPassword bool // the account has a non-empty password
+}
+
+// loginFailed reports a failed AUTH to the tracker.
+func (s *session) loginFailed() {
+	a := s.authTry
+	s.authTry = authAttempt{}
+	if s.deps.Guard == nil {
+		return
+	}
+	s.deps.Guard.Failed(envelope.LoginAttempt{
+		Protocol: s.protocol(),
+		IP:       s.ip,
+		Port:     addrPort(s.conn.RemoteAddr()),
+		Host:     s.clientHost(),
+		User:     s.authLogin,
+		Method:   a.mech,
+		Password: a.tried,
+		Digest:   a.digest,
+		Local:    s.own,
+	})
+}
+
+// loginSucceeded clears the client's failures, as Synchronet does when
+// the user has a password (an account without one proves nothing).
+func (s *session) loginSucceeded() {
+	a := s.authTry
+	s.authTry = authAttempt{}
+	if s.deps.Guard != nil && a.hasPassword {
+		s.deps.Guard.Succeeded(s.ip)
+	}
+}
+
+// allowRequest counts one command line against the rate limit. Over the
+// limit the client gets 421 and is disconnected.
+func (s *session) allowRequest() bool {
+	if s.deps.RateLimit == nil || s.exempt || s.deps.RateLimit.Allow(s.ip) {
+		return true
+	}
+	s.log.Warn(fmt.Sprintf("%s %s [%s] !Too many requests per rate limit, disconnecting", s.protocol(), s.host, s.ip))
+	s.reply(421, "4.7.0", "too many requests, try again later")
+	s.quit = true
+	return false
+}

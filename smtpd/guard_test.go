@@ -1,0 +1,256 @@
+package smtpd_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bbsmail/bbsmail/ctrl/pattern"
+	"github.com/bbsmail/bbsmail/envelope"
+	"github.com/bbsmail/bbsmail/smtpd"
+)
+
+// fakeGuard stands in for the process-wide failed-login tracker and rate
+// limiter, recording what the server asked and told it.
+type fakeGuard struct {
+	mu        sync.Mutex
+	banned    bool          // every address asked about is banned
+	wait      time.Duration // throttle for every address
+	allow     int           // requests allowed before refusals; <0 = all
+	asked     []string      // Banned and Throttle queries: "ban 1.2.3.4"
+	requests  []string      // Allow calls, by address
+	failed    []envelope.LoginAttempt
+	succeeded []string
+}
+
+var (
+	_ smtpd.LoginGuard  = (*fakeGuard)(nil)
+	_ smtpd.RateLimiter = (*fakeGuard)(nil)
+)
+
+func (f *fakeGuard) Banned(ip string) (time.Duration, string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.asked = append(f.asked, "ban "+ip)
+	if f.banned {
+		return 9 * time.Minute, "20 login attempts, last: root"
+	}
+	return 0, ""
+}
+
+func (f *fakeGuard) Throttle(ip string) (time.Duration, int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.asked = append(f.asked, "throttle "+ip)
+	return f.wait, 3
+}
+
+func (f *fakeGuard) Failed(a envelope.LoginAttempt) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failed = append(f.failed, a)
+	return len(f.failed)
+}
+
+func (f *fakeGuard) Succeeded(ip string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.succeeded = append(f.succeeded, ip)
+}
+
+func (f *fakeGuard) Allow(ip string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requests = append(f.requests, ip)
+	return f.allow < 0 || len(f.requests) <= f.allow
+}
+
+func (f *fakeGuard) snapshot() fakeGuard {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return fakeGuard{
+		asked: append([]string(nil), f.asked...), requests: append([]string(nil), f.requests...),
+		failed: append([]envelope.LoginAttempt(nil), f.failed...), succeeded: append([]string(nil), f.succeeded...),
+	}
+}
+
+func withGuard(g *fakeGuard) func(*smtpd.Deps) {
+	return func(d *smtpd.Deps) { d.Guard, d.RateLimit = g, g }
+}
+
+// otherClient is a loopback address that is not the server's own
+// (127.0.0.1), as a client on another machine would be.
+const otherClient = "127.0.0.2"
+
+// dialFrom connects from a given local address.
+func (ts *testServer) dialFrom(t *testing.T, ip string) *client {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
+	c, err := d.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Skipf("cannot connect from %s (loopback is not 127.0.0.0/8 here): %v", ip, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+	return &client{t: t, conn: c, r: bufio.NewReader(c)}
+}
+
+// A banned client is closed before the greeting without a word; the
+// server's own address and ipfilter_exempt.cfg are never banned.
+func TestGuardBanClosesSilently(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, from, exempt string
+		closed             bool
+	}{
+		{"banned", otherClient, "", true},
+		{"own address", "127.0.0.1", "", false},
+		{"ipfilter_exempt.cfg", otherClient, "127.0.0.2\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			g := &fakeGuard{banned: true, allow: -1}
+			ts := startServer(t, smtpd.MTA, func(c *smtpd.Config) {
+				if tc.exempt != "" {
+					c.FilterExempt = pattern.MustParse(tc.exempt)
+				}
+			}, withGuard(g))
+			c := ts.dialFrom(t, tc.from)
+			line, err := c.readLine()
+			if tc.closed {
+				if err == nil || line != "" {
+					t.Fatalf("banned client got %q, %v; want a silent close", line, err)
+				}
+				waitFor(t, "the ban in the log", func() bool {
+					return strings.Contains(ts.log.String(), "TEMPORARY BAN (20 login attempts, last: root)")
+				})
+				return
+			}
+			if !strings.HasPrefix(line, "220 ") {
+				t.Fatalf("got %q, %v; want the greeting", line, err)
+			}
+			for _, q := range g.snapshot().asked {
+				if strings.HasPrefix(q, "ban ") {
+					t.Errorf("the guard was asked %q for a client it must spare", q)
+				}
+			}
+		})
+	}
+}
+
+// A client with failed logins waits for its greeting; the own address is
+// not throttled.
+func TestGuardThrottle(t *testing.T) {
+	t.Parallel()
+	g := &fakeGuard{wait: 20 * time.Millisecond, allow: -1}
+	ts := startServer(t, smtpd.MTA, nil, withGuard(g))
+	ts.dialFrom(t, otherClient).expect("220 ")
+	if !strings.Contains(ts.log.String(), "Throttling suspicious connection from: 127.0.0.2 (3 login attempts)") {
+		t.Error("the throttle is not logged")
+	}
+	ts.dialFrom(t, "127.0.0.1").expect("220 ")
+	if got := strings.Join(g.snapshot().asked, ","); got != "ban 127.0.0.2,throttle 127.0.0.2" {
+		t.Errorf("guard queries %q", got)
+	}
+}
+
+// Shutdown cuts a throttle delay short: the client gets 421 at once
+// instead of a greeting when the delay is over.
+func TestGuardThrottleEndsAtShutdown(t *testing.T) {
+	t.Parallel()
+	g := &fakeGuard{wait: time.Hour, allow: -1}
+	ts := startServer(t, smtpd.MTA, func(c *smtpd.Config) { c.MaxInactivity = time.Hour }, withGuard(g))
+	c := ts.dialFrom(t, otherClient)
+	waitFor(t, "the session to throttle", func() bool { return strings.Contains(ts.log.String(), "Throttling") })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := ts.srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	c.expect("421 4.3.2 Service shutting down")
+}
+
+// Each command line counts toward the rate limit, AUTH exchange lines and
+// message text do not; over the limit the client gets 421 and is
+// disconnected. The own address is limited too; ipfilter_exempt.cfg is not.
+func TestGuardRateLimit(t *testing.T) {
+	t.Parallel()
+	g := &fakeGuard{allow: 5}
+	ts := startServer(t, smtpd.MTA, nil, withGuard(g))
+	c := ts.dialFrom(t, "127.0.0.1")
+	c.expect("220 ")
+	c.cmd("EHLO client.example", "250 ")
+	c.cmd("AUTH LOGIN", "334 ")
+	c.cmd(base64.StdEncoding.EncodeToString([]byte("sysop")), "334 ")
+	c.cmd(base64.StdEncoding.EncodeToString([]byte("Secret1")), "235 ")
+	c.cmd("MAIL FROM:<sysop@bbs.example>", "250 ")
+	c.cmd("RCPT TO:<guest@bbs.example>", "250 ")
+	c.cmd("DATA", "354 ")
+	c.cmd("Subject: many lines\r\n\r\n1\r\n2\r\n3\r\n4\r\n5\r\n6\r\n7\r\n.", "250 ")
+	c.cmd("NOOP", "421 4.7.0 too many requests, try again later")
+	c.expectClosed()
+	if n := len(g.snapshot().requests); n != 6 {
+		t.Errorf("%d requests counted, want 6 (EHLO AUTH MAIL RCPT DATA NOOP)", n)
+	}
+
+	exempt := &fakeGuard{allow: 0}
+	ts = startServer(t, smtpd.MTA, func(c *smtpd.Config) { c.FilterExempt = pattern.MustParse("127.0.0.1\n") }, withGuard(exempt))
+	c = ts.dialFrom(t, "127.0.0.1")
+	c.expect("220 ")
+	c.cmd("NOOP", "250 ")
+	if n := len(exempt.snapshot().requests); n != 0 {
+		t.Errorf("an exempt client's commands were counted %d times", n)
+	}
+}
+
+// A failed AUTH is reported with the user, method, protocol, the
+// forward-confirmed host name and what was tried (so repeats can be told
+// apart); a successful one clears the address.
+func TestGuardAuthReports(t *testing.T) {
+	t.Parallel()
+	g := &fakeGuard{allow: -1}
+	ts := startServer(t, smtpd.MTA, nil, withGuard(g))
+
+	c := ts.dialFrom(t, otherClient)
+	c.expect("220 ")
+	c.cmd("AUTH PLAIN "+base64.StdEncoding.EncodeToString([]byte("\x00sysop\x00wrong-pw")), "535 ")
+	c.expectClosed()
+
+	c = ts.dialFrom(t, "127.0.0.1")
+	c.expect("220 ")
+	ch := c.cmd("AUTH CRAM-MD5", "334 ")
+	challenge, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(ch, "334 "))
+	resp := "guest " + fmt.Sprintf("%032x", challenge[:4])
+	c.cmd(base64.StdEncoding.EncodeToString([]byte(resp)), "535 ")
+	c.expectClosed()
+
+	c = ts.dialFrom(t, otherClient)
+	c.expect("220 ")
+	c.cmd("AUTH PLAIN "+base64.StdEncoding.EncodeToString([]byte("\x00guest\x00guestpw")), "235 ")
+
+	got := g.snapshot()
+	if len(got.failed) != 2 {
+		t.Fatalf("failures reported: %+v", got.failed)
+	}
+	plain, cram := got.failed[0], got.failed[1]
+	if plain.Protocol != "SMTP" || plain.IP != otherClient || plain.User != "sysop" || plain.Method != "PLAIN" ||
+		plain.Password != "wrong-pw" || plain.Digest || plain.Local || plain.Port == 0 || plain.Host != "" {
+		t.Errorf("PLAIN failure reported as %+v", plain)
+	}
+	if cram.User != "guest" || cram.Method != "CRAM-MD5" || !cram.Digest || cram.Password != resp[len("guest "):] ||
+		!cram.Local || cram.Host != "client.example" {
+		t.Errorf("CRAM-MD5 failure from the own address reported as %+v", cram)
+	}
+	if len(got.succeeded) != 1 || got.succeeded[0] != otherClient {
+		t.Errorf("successful logins reported: %q", got.succeeded)
+	}
+	if strings.Contains(ts.log.String(), "wrong-pw") {
+		t.Error("the password is in the log")
+	}
+}
