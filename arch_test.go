@@ -28,6 +28,8 @@ var forbidden = map[string][]string{
 	"sendmail":     {"/ctrl", "/store", "/smtpd", "/pop3d", "/route", "/admin", "/guard", "go.etcd.io/bbolt"},
 	"dnsbl":        {"/ctrl", "/store", "/smtpd", "/pop3d", "/sendmail", "/route", "/admin", "/guard", "go.etcd.io/bbolt"},
 	"guard":        {module + "/", "go.etcd.io/bbolt"},
+	"ars":          {module + "/", "go.etcd.io/bbolt", "github.com/"},
+	"mailproc":     {"/ctrl", "/store", "/smtpd", "/pop3d", "/sendmail", "/route", "/admin", "/guard", "go.etcd.io/bbolt"},
 }
 
 // allowedInside lists project packages a package may use although a broader
@@ -35,12 +37,13 @@ var forbidden = map[string][]string{
 var allowedInside = map[string][]string{
 	"ctrl/ini":     {"/ctrl/cescape"},
 	"ctrl/pattern": {"/ctrl/cescape"},
-	"ctrl":         {"/ctrl/pattern", "/ctrl/ini", "/ctrl/cescape", "/envelope"},
+	"ctrl":         {"/ctrl/pattern", "/ctrl/ini", "/ctrl/cescape", "/envelope", "/ars"},
 	"route":        {"/ctrl/pattern", "/ctrl/cescape", "/envelope"},
 	"smtpd":        {"/ctrl/pattern", "/ctrl/cescape", "/envelope", "/dnsbl", "/netutil"},
 	"pop3d":        {"/ctrl/pattern", "/ctrl/cescape", "/envelope", "/netutil"},
 	"sendmail":     {"/ctrl/pattern", "/ctrl/cescape", "/envelope"},
 	"guard":        {"/ctrl/pattern", "/ctrl/cescape", "/envelope"},
+	"mailproc":     {"/ctrl/ini", "/ctrl/pattern", "/ctrl/cescape", "/envelope"},
 }
 
 func TestImportRules(t *testing.T) {

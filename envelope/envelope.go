@@ -46,6 +46,11 @@ const (
 	// KindDrop is accepted and discarded (spam bait): it counts as a recipient
 	// but nothing is written.
 	KindDrop
+	// KindProcessor is accepted for a mail processor (mailproc.ini) that
+	// consumes the message: a To name that is no user, captured at RCPT
+	// time by a processor with PassThru=false. It is stored nowhere unless
+	// a processor puts it back in the recipient list as something else.
+	KindProcessor
 )
 
 func (k Kind) String() string {
@@ -62,6 +67,8 @@ func (k Kind) String() string {
 		return "remote"
 	case KindDrop:
 		return "drop"
+	case KindProcessor:
+		return "processor"
 	}
 	return "unknown"
 }
@@ -89,6 +96,10 @@ type Rcpt struct {
 	// Trace is the per-copy header block (Return-Path and Received) that
 	// is stored in front of the shared message text. Filled in by smtpd.
 	Trace []byte
+	// Processors names the mail processors (mailproc.ini sections) whose
+	// To patterns this recipient matched at RCPT time; a processor with To
+	// patterns runs at the end of DATA only if some recipient names it.
+	Processors []string
 }
 
 // Identity is an authenticated BBS user.
@@ -131,4 +142,12 @@ type RcptQuery struct {
 	Telegram   bool
 	SendOnly   bool // SEND (the user must be online)
 	Port       int  // the port the client connected to
+	// Listed is set when the client is DNS-blacklisted (and not exempt);
+	// mail processors with ProcessDNSBL=false then do not match.
+	Listed bool
+	// ClientIP, ClientHost and TLS describe the client for the mail
+	// processors' AccessRequirements (IP, HOST and PROT terms).
+	ClientIP   string
+	ClientHost string
+	TLS        bool
 }

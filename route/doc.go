@@ -8,7 +8,9 @@
 // address; the relay decision for addresses with a domain (FidoNet
 // name@fF.nN.zZ.fidonet, a local domain, or a remote one that the session
 // may relay to); route!user through a QWKnet hub; alias.cfg on the local
-// part; sub:<code> posts; then the user lookup: a number from alias.cfg,
+// part; the mail processors' To patterns (a processor that consumes the
+// message captures the recipient, as a list server's address needs no
+// user); sub:<code> posts; then the user lookup: a number from alias.cfg,
 // sysop aliases, the alias ignoring punctuation, the sysop's name, the real
 // name, the user number; name#tag against data/user/NNNN.smtpblock;
 // DefaultUser; and finally the mailbox checks and netmail forwarding.
@@ -21,8 +23,7 @@
 // It deliberately does not: parse the control files (package ctrl does);
 // run the anti-spam steps that Synchronet interleaves with resolution
 // (spam bait, email.can, DNSBL_BADUSER, smtpspy.can run in smtpd on
-// Parse(arg).Addr before Resolve; mail processor To matching would sit
-// between the local-part alias and sub-boards, and is not implemented);
+// Parse(arg).Addr before Resolve);
 // enforce MaxRecipients or daily limits (smtpd); look anything up in the
 // DNS (.fidonet in particular is a virtual domain and never resolved);
 // or write anything.

@@ -71,6 +71,17 @@ func (n Names) Match(s ...string) bool {
 	return false
 }
 
+// Processors is the RCPT-time side of the mail processors (mailproc.ini):
+// *mailproc.Set implements it. MatchRcpt reports the processors whose To
+// patterns match the recipient's name (after alias.cfg, without the
+// domain) or address (after the prefixes), and the target: the last of
+// them that consumes the message (PassThru=false), which captures the
+// recipient without a user lookup. The query supplies the sender and
+// client for AccessRequirements and the DNSBL listing (q.Listed).
+type Processors interface {
+	MatchRcpt(name, addr string, q envelope.RcptQuery) (matched []string, target string)
+}
+
 // Alias is one alias.cfg line: Name is matched against the recipient,
 // Value replaces it.
 type Alias struct {
@@ -127,6 +138,9 @@ type Config struct {
 	Aliases []Alias
 	// DataDir is the BBS data directory, holding user/NNNN.smtpblock.
 	DataDir string
+	// Processors matches recipients against the mail processors' To
+	// patterns; nil means there are none.
+	Processors Processors
 }
 
 // Resolver turns RCPT TO arguments into recipients. It is safe for
@@ -200,18 +214,36 @@ func (r *Resolver) Resolve(ctx context.Context, q envelope.RcptQuery) (envelope.
 		}
 	}
 
-	// Mail processor To matching (a non-passthru processor captures the
-	// recipient) belongs here, before sub-boards and users; it is not part
-	// of this package yet.
-
+	// Mail processors: a To pattern marks the recipient for its processor;
+	// a consuming processor's match captures it, user or not.
+	matched, target := r.processors(st, name)
 	if code, ok := cutPrefixFold(name, "sub:"); ok {
 		if st.q.Telegram {
 			// A telegram is a short message to a person, never a post.
 			return envelope.Rcpt{}, replyUnknownUser(st.fp)
 		}
-		return r.sub(st, code)
+		rc, err := r.sub(st, code)
+		rc.Processors = matched
+		return rc, err
 	}
-	return r.local(ctx, st, name)
+	if target != "" {
+		return envelope.Rcpt{Kind: envelope.KindProcessor, To: st.addr, ForwardPath: st.fp, Processors: matched}, nil
+	}
+	rc, err := r.local(ctx, st, name)
+	if err != nil {
+		return envelope.Rcpt{}, err
+	}
+	rc.Processors = matched
+	return rc, nil
+}
+
+// processors asks the mail processors about the recipient. Telegrams never
+// reach a processor, so they match none.
+func (r *Resolver) processors(st *query, name string) (matched []string, target string) {
+	if r.cfg.Processors == nil || st.q.Telegram {
+		return nil, ""
+	}
+	return r.cfg.Processors.MatchRcpt(name, st.addr, st.q)
 }
 
 // network applies the relay decision to addr when it has a domain and the

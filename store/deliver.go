@@ -22,7 +22,7 @@ type Copy struct {
 	User uint32 // KindMailbox
 	Sub  string // KindSub, lower-case
 	// ID is the message id in the mailbox, the post number, the netmail id
-	// or the queue id; 0 for KindDrop.
+	// or the queue id; 0 for KindDrop and KindProcessor.
 	ID uint64
 }
 
@@ -78,7 +78,7 @@ type delivery struct {
 func (d *delivery) store(tx *bolt.Tx, r *Receipt) error {
 	refs := 0
 	for _, rc := range d.env.Rcpts {
-		if rc.Kind != envelope.KindDrop {
+		if !discarded(rc.Kind) {
 			refs++
 		}
 	}
@@ -109,7 +109,9 @@ func (d *delivery) store(tx *bolt.Tx, r *Receipt) error {
 			c.ID, err = d.toQueue(tx, rc, r.Body)
 			r.Remote++
 			r.QueueIDs = append(r.QueueIDs, c.ID)
-		case envelope.KindDrop:
+		case envelope.KindDrop, envelope.KindProcessor:
+			// A processor recipient that is still here was taken by no
+			// processor: like spam bait it counts, and nothing is written.
 			r.Dropped++
 		default:
 			err = fmt.Errorf("recipient %q of kind %v: %w", rc.To, rc.Kind, ErrInvalid)
@@ -120,6 +122,12 @@ func (d *delivery) store(tx *bolt.Tx, r *Receipt) error {
 		r.Copies = append(r.Copies, c)
 	}
 	return nil
+}
+
+// discarded reports whether copies of kind k are accepted and written
+// nowhere.
+func discarded(k envelope.Kind) bool {
+	return k == envelope.KindDrop || k == envelope.KindProcessor
 }
 
 func (d *delivery) size(rc *envelope.Rcpt) int64 { return int64(len(rc.Trace) + len(d.msg)) }

@@ -178,6 +178,34 @@ func TestDropOnlyStoresNothing(t *testing.T) {
 	}
 }
 
+// A recipient captured by a mail processor that no processor took (it is
+// still KindProcessor at delivery) is accepted and written nowhere, while
+// the other recipients of the message get their copies.
+func TestProcessorRecipientStoresNothing(t *testing.T) {
+	t.Parallel()
+	db, _ := openTemp(t)
+	u := addUsers(t, db, "Alpha")
+	r, err := db.Deliver(&envelope.Envelope{Rcpts: []envelope.Rcpt{
+		{Kind: envelope.KindProcessor, To: "listserver@bbs.example"},
+	}}, []byte(sampleMsg))
+	if err != nil || r.Body != 0 || r.Dropped != 1 || len(r.Copies) != 1 || r.Copies[0].ID != 0 {
+		t.Fatalf("processor only: receipt %+v %v", r, err)
+	}
+	if st, _ := db.Stats(); st.Bodies != 0 || st.Messages != 0 || st.Queue != 0 {
+		t.Fatalf("a message for a processor recipient was stored: %+v", st)
+	}
+	r, err = db.Deliver(&envelope.Envelope{Rcpts: []envelope.Rcpt{
+		{Kind: envelope.KindProcessor, To: "listserver@bbs.example"},
+		mailboxRcpt(u[0], "Received: for alpha\r\n"),
+	}}, []byte(sampleMsg))
+	if err != nil || r.Mailbox != 1 || r.Dropped != 1 {
+		t.Fatalf("with a mailbox: receipt %+v %v", r, err)
+	}
+	if st, _ := db.Stats(); st.Bodies != 1 || st.Messages != 1 {
+		t.Fatalf("stats %+v; want one body for one message", st)
+	}
+}
+
 // TestMailboxIDsStable checks the POP3 promise: ids are oldest first,
 // survive a reopen, and are never handed out again after a delete.
 func TestMailboxIDsStable(t *testing.T) {

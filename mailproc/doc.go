@@ -1,0 +1,44 @@
+// Package mailproc runs the sysop's external mail processors
+// (ctrl/mailproc.ini) on each message received by SMTP, before it is
+// stored, with the file contract of the Synchronet BBS mail server, so
+// that processors written for Synchronet keep working:
+//
+//   - Load picks the first existing of mailproc.<fqdn>.ini,
+//     mailproc.<host>.ini, mailproc.<platform>.ini, mailproc.local.ini and
+//     mailproc.ini, and reads one processor per section (Command, Eval, To,
+//     From, PassThru, Native, IgnoreOnError, Disabled, ProcessSPAM,
+//     ProcessDNSBL, AccessRequirements).
+//   - At RCPT time, MatchRcpt tells the resolver which processors' To
+//     patterns a recipient matches, and whether a processor that consumes
+//     the message (PassThru=false) captures it: a list server's address
+//     needs no BBS user.
+//   - At the end of DATA, Run writes the message (.msg) and recipient list
+//     (.lst) to the temporary directory and runs the processors that apply,
+//     in file order: native ones through /bin/sh with the %-specifiers
+//     expanded, JavaScript ones in an embedded engine (goja) with the
+//     globals and a documented subset of Synchronet's host objects. A
+//     processor may replace the text (.new), edit the recipient list,
+//     reject the message (.err) or log (.log). Run reports the text, the
+//     recipients, and whether the message was consumed or rejected; the
+//     files are always removed.
+//
+// docs/mailproc-ini.md is the sysop's reference, including where bbsmail
+// deliberately differs from Synchronet: disabled processors capture no
+// recipients; a message refused by every processor that captured its only
+// recipients is answered 550 instead of vanishing; a rejection is always one
+// well-formed multi-line reply; %-specifiers are shell-quoted for native
+// commands; each processor sees the text the previous one wrote.
+//
+// It deliberately does not: decide what the SMTP server answers or stores
+// (the caller does, from Output); evaluate Synchronet access requirements
+// (the caller may supply an evaluator, else restricted processors never
+// run); provide Synchronet's full JavaScript object model (no MsgBase,
+// User, bbs or console objects: a script using them fails and is logged);
+// sandbox processors, which are the sysop's own programs and run with the
+// server's rights; or limit a script's memory.
+//
+// The replies built from a processing error file follow RFC 5321 §4.2.1
+// (multi-line replies, one code) and §4.5.3.1.5 (reply line length), with
+// RFC 3463 enhanced status codes as RFC 2034 asks of a server that offers
+// ENHANCEDSTATUSCODES. No RFC governs the processor contract itself.
+package mailproc

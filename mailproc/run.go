@@ -1,0 +1,470 @@
+package mailproc
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+
+	"github.com/bbsmail/bbsmail/envelope"
+)
+
+// Input is one received message at the end of DATA, before it is stored.
+type Input struct {
+	// Protocol names the temporary files (SBBS_<Protocol>.<id>.msg); empty
+	// means "SMTP".
+	Protocol string
+	// Env is the envelope: client, HELO, reverse path, authenticated user,
+	// recipients (with the processors they matched at RCPT time) and the
+	// spam flag. Run does not modify it.
+	Env *envelope.Envelope
+	// Text is the message as received: header and body with CRLF line
+	// ends, dot-unstuffed, without the server's own Received header.
+	Text []byte
+	// SenderName and SenderAddr come from the From header, else from the
+	// reverse path; From patterns are matched against SenderAddr.
+	SenderName, SenderAddr string
+	// LastRcpt is the address of the last RCPT TO (recipient_address, %t).
+	LastRcpt string
+	// Listed: the client is DNS-blacklisted. Bait: the last RCPT was spam
+	// bait. ProcessDNSBL=false and ProcessSPAM=false look at them.
+	Listed, Bait bool
+	// Logger overrides Config.Logger for this run (the session's logger).
+	Logger *slog.Logger
+}
+
+func (in *Input) spam() bool { return in.Env.Spam || in.Bait }
+
+func (in *Input) user() uint32 {
+	if in.Env.Auth != nil {
+		return in.Env.Auth.User
+	}
+	return 0
+}
+
+func (in *Input) access() Access {
+	return Access{User: in.user(), IP: in.Env.ClientIP, Host: in.Env.ClientHost, Protocol: protocol(in.Env.TLS)}
+}
+
+func (in *Input) logger(s *Set) *slog.Logger {
+	switch {
+	case in.Logger != nil:
+		return in.Logger
+	case s != nil && s.cfg.Logger != nil:
+		return s.cfg.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Output is what the processors made of a message. Exactly one of these
+// holds: Reject is set (send its lines, store nothing); Consumed is set
+// (answer 250, store nothing, not even for the other recipients); or the
+// message goes on to be stored as Text for Rcpts.
+type Output struct {
+	// Text is the message text to store: Input.Text, or what the
+	// processors left in the message file (or a non-empty .new file).
+	Text        []byte
+	TextChanged bool
+	// Rcpts are the recipients to store the message for. Entries the
+	// processors left alone are the original envelope.Rcpt values (trace
+	// included); added or edited entries are built from their keys.
+	Rcpts []envelope.Rcpt
+	// Unusable lists recipient list entries that could not become
+	// recipients, and recipients captured for a processor that did not
+	// take the message; the caller logs and skips them.
+	Unusable []Unusable
+	// Consumed: a processor took the message (PassThru=false, it deleted
+	// the message file or recipient list, or it failed with
+	// IgnoreOnError), or no recipients remain. Reason says which.
+	Consumed bool
+	Reason   string
+	// Reject is the reply a processor asked for with a processing error
+	// (.err) file.
+	Reject *Rejection
+	// By names the processor that consumed or rejected the message.
+	By string
+	// Ran lists the processors that ran, in order; Failed those of them
+	// that failed (non-zero exit, time limit, script error). Failures are
+	// logged; apart from IgnoreOnError they do not change the outcome.
+	Ran    []string
+	Failed []Failure
+
+	unstarted map[string]bool // processors whose script could not be loaded
+}
+
+// Failure is one processor that did not complete normally.
+type Failure struct {
+	Processor string
+	Err       error
+}
+
+// ErrTimeout is wrapped by the failure of a processor stopped at the time
+// limit.
+var ErrTimeout = errors.New("mail processor time limit reached")
+
+// ErrNotStarted is wrapped by the failure of a JavaScript processor whose
+// script could not be found or compiled. Nothing of it ran, so it neither
+// consumes the message nor stops the processors after it.
+var ErrNotStarted = errors.New("mail processor could not be started")
+
+// files are the temporary file names of one run.
+type files struct {
+	msg, new, lst, err, log string
+}
+
+func (f *files) all() []string { return []string{f.msg, f.new, f.lst, f.err, f.log} }
+
+// Run passes one message through the processors that apply to it, in
+// mailproc.ini order, following Synchronet's file contract: the message
+// (.msg) and recipient list (.lst) are written to the temporary directory,
+// each processor may replace the text (.new), edit the list, reject the
+// message (.err) or log (.log), and the run stops at the first processor
+// that consumes or rejects the message. The temporary files are always
+// removed. When no processor applies, nothing touches the disk.
+//
+// A processor's failure is logged and reported in Output.Failed; only a
+// local problem (the temporary directory cannot be written, ctx ended)
+// returns an error, which the caller answers as a temporary failure. A
+// nil *Set runs nothing.
+func (s *Set) Run(ctx context.Context, in Input) (out Output, err error) {
+	if in.Env == nil {
+		return Output{}, errors.New("mailproc: Run without an envelope")
+	}
+	procs := s.selected(&in)
+	if len(procs) == 0 {
+		out = Output{Text: in.Text, Rcpts: in.Env.Rcpts}
+		s.finish(&in, &out)
+		return out, nil
+	}
+	f, err := s.prepare(&in)
+	if err != nil {
+		return Output{}, err
+	}
+	defer f.remove(in.logger(s))
+	wrote, written, err := f.write(&in)
+	if err != nil {
+		return Output{}, err
+	}
+	for _, p := range procs {
+		if err := ctx.Err(); err != nil {
+			return Output{}, fmt.Errorf("mailproc: %w", err)
+		}
+		if done := s.step(ctx, p, f, &in, &out); done {
+			return out, nil
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return Output{}, fmt.Errorf("mailproc: %w", err)
+	}
+	if err := s.readBack(f, &in, &out, wrote, written); err != nil {
+		return Output{}, err
+	}
+	s.finish(&in, &out)
+	return out, nil
+}
+
+// step runs one processor and applies the contract's stop rules; done is
+// true when the message has been rejected or consumed.
+func (s *Set) step(ctx context.Context, p *Processor, f *files, in *Input, out *Output) (done bool) {
+	log := in.logger(s).With("processor", p.Name)
+	log.Info("Executing external mail processor: " + p.Name)
+	out.Ran = append(out.Ran, p.Name)
+	if err := s.runOne(ctx, p, f, in, log); err != nil {
+		out.Failed = append(out.Failed, Failure{Processor: p.Name, Err: err})
+		log.Warn("!External mail processor failed", "err", err)
+		if ctx.Err() != nil {
+			// Stopped because the server is: not a failure of the
+			// processor's own, so IgnoreOnError must not drop the mail.
+			return false
+		}
+		if errors.Is(err, ErrNotStarted) {
+			if out.unstarted == nil {
+				out.unstarted = map[string]bool{}
+			}
+			out.unstarted[p.Name] = true
+			return false
+		}
+		if p.Native && p.IgnoreOnError {
+			log.Warn("!IGNORED MAIL due to mail processor error (IgnoreOnError)")
+			out.Consumed, out.By, out.Reason = true, p.Name, "failed with IgnoreOnError set: "+err.Error()
+			return true
+		}
+	}
+	drainLog(f.log, log)
+	if data, _ := os.ReadFile(f.err); len(data) > 0 {
+		out.Reject, out.By = parseRejection(data), p.Name
+		log.Info("!External mail processor rejected the message", "reply", strings.Join(out.Reject.Lines(), " / "))
+		return true
+	}
+	for _, g := range []struct{ path, what string }{{f.msg, "message text"}, {f.lst, "recipient list"}} {
+		if _, err := os.Stat(g.path); errors.Is(err, os.ErrNotExist) {
+			out.Consumed, out.By, out.Reason = true, p.Name, "removed the "+g.what
+			log.Info("External mail processor removed the " + g.what)
+			return true
+		}
+	}
+	if fi, err := os.Stat(f.new); err == nil && fi.Size() > 0 {
+		// The next processor sees the new text (Synchronet applies only the
+		// last .new, after all processors, so an earlier processor's
+		// rewrite would be lost on the way).
+		if err := os.Rename(f.new, f.msg); err != nil {
+			log.Warn("!Cannot use the new message text", "err", err)
+		} else {
+			out.TextChanged = true
+		}
+	}
+	_ = os.Remove(f.new)
+	if !p.PassThru {
+		out.Consumed, out.By, out.Reason = true, p.Name, "PassThru=false"
+		return true
+	}
+	return false
+}
+
+// runOne runs one processor under the time limit. A panic anywhere in it
+// (the JavaScript engine included) becomes its failure.
+func (s *Set) runOne(ctx context.Context, p *Processor, f *files, in *Input, log *slog.Logger) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			log.Error("mail processor panic", "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.timeout())
+	defer cancel()
+	vals := s.specValues(f, in)
+	if p.Native {
+		cmd := expand(p.Command, vals, true)
+		log.Debug("Executing external command: " + cmd)
+		return s.runNative(ctx, cmd, log)
+	}
+	return s.runJS(ctx, p, expand(p.Command, vals, false), f, in, log)
+}
+
+func (s *Set) specValues(f *files, in *Input) *specValues {
+	c := &s.cfg
+	return &specValues{
+		msg: f.msg, newMsg: f.new, list: f.lst, errFile: f.err, logFile: f.log,
+		host: in.Env.ClientHost, ip: in.Env.ClientIP,
+		sender: in.SenderName, senderAddr: in.SenderAddr, user: in.user(),
+		reversePath: angle(in.Env.ReversePath), rcpt: in.LastRcpt,
+		exec: dirSlash(c.ExecDir), temp: dirSlash(c.TempDir), data: dirSlash(c.DataDir),
+		ctrl: dirSlash(c.CtrlDir), text: dirSlash(c.TextDir),
+		sysop: c.System.Operator, qwkID: c.System.QWKID, version: c.System.Version,
+		platform: c.platform(), windows: runtime.GOOS == "windows",
+	}
+}
+
+// dirSlash gives a directory with its trailing separator, the way
+// Synchronet's paths (and so the scripts written for them) have it.
+func dirSlash(d string) string {
+	if d == "" || strings.HasSuffix(d, string(filepath.Separator)) {
+		return d
+	}
+	return d + string(filepath.Separator)
+}
+
+// prepare names the temporary files: temp/SBBS_<PROT>.<id>.<ext>, with an
+// id made of the process id and random bits so concurrent sessions and
+// servers sharing the directory never collide.
+func (s *Set) prepare(in *Input) (*files, error) {
+	if err := s.cfg.ensureTemp(); err != nil {
+		return nil, err
+	}
+	prot := "SMTP"
+	if in.Protocol != "" && strings.IndexFunc(in.Protocol, func(r rune) bool {
+		return (r < 'A' || r > 'Z') && (r < 'a' || r > 'z') && (r < '0' || r > '9')
+	}) < 0 {
+		prot = in.Protocol
+	}
+	var rnd [8]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return nil, fmt.Errorf("mailproc: session id: %w", err)
+	}
+	base := filepath.Join(s.cfg.TempDir, fmt.Sprintf("SBBS_%s.%x%s", prot, os.Getpid(), hex.EncodeToString(rnd[:])))
+	return &files{msg: base + ".msg", new: base + ".new", lst: base + ".lst", err: base + ".err", log: base + ".log"}, nil
+}
+
+// write creates the message and recipient list files (mode 0600: they
+// hold other people's mail).
+func (f *files) write(in *Input) ([]ListEntry, []int, error) {
+	if err := createFile(f.msg, in.Text); err != nil {
+		return nil, nil, err
+	}
+	data, entries, written := writeList(in.Env.Rcpts)
+	if err := createFile(f.lst, data); err != nil {
+		return nil, nil, err
+	}
+	return entries, written, nil
+}
+
+func createFile(path string, data []byte) error {
+	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("mailproc: %w", err)
+	}
+	_, werr := fh.Write(data)
+	if cerr := fh.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return fmt.Errorf("mailproc: writing %s: %w", path, werr)
+	}
+	return nil
+}
+
+// remove deletes whatever temporary files exist.
+func (f *files) remove(log *slog.Logger) {
+	for _, p := range f.all() {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			log.Warn("!Cannot remove mail processor file", "file", p, "err", err)
+		}
+	}
+}
+
+// Bounds on a processor's debug log (.log) copied into the server log.
+const (
+	maxLogLines = 1000
+	maxLogLine  = 1024
+)
+
+// drainLog copies the processor's debug log into the server log at debug
+// level and deletes it.
+func drainLog(path string, log *slog.Logger) {
+	defer func() { _ = os.Remove(path) }()
+	fh, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	defer fh.Close()
+	logLines(fh, log, "External mail processor debug: ")
+}
+
+// logLines logs each line of r at debug level, within the bounds above.
+func logLines(r io.Reader, log *slog.Logger, prefix string) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	for n := 0; n < maxLogLines && sc.Scan(); n++ {
+		line := strings.TrimRight(clean(sc.Text()), " ")
+		if len(line) > maxLogLine {
+			line = line[:maxLogLine]
+		}
+		if line != "" {
+			log.Debug(prefix + line)
+		}
+	}
+}
+
+// readBack reads the message text and recipient list the processors left.
+func (s *Set) readBack(f *files, in *Input, out *Output, wrote []ListEntry, written []int) error {
+	text, err := os.ReadFile(f.msg)
+	if err != nil {
+		return fmt.Errorf("mailproc: reading the processed message: %w", err)
+	}
+	if !out.TextChanged {
+		out.TextChanged = !bytes.Equal(text, in.Text)
+	}
+	if out.TextChanged {
+		// Scripts write lines with "\n" (File.writeln does); the message
+		// goes on as CRLF text.
+		text = crlf(text)
+	}
+	out.Text = text
+	lst, err := os.ReadFile(f.lst)
+	if err != nil {
+		return fmt.Errorf("mailproc: reading the recipient list: %w", err)
+	}
+	rcpts, bad := s.fromList(ReadList(lst), wrote, in.Env.Rcpts, written)
+	// Sub-board posts and bait were never in the list; they stay.
+	for _, rc := range in.Env.Rcpts {
+		if rc.Kind == envelope.KindSub || rc.Kind == envelope.KindDrop {
+			rcpts = append(rcpts, rc)
+		}
+	}
+	out.Rcpts, out.Unusable = rcpts, bad
+	return nil
+}
+
+// finish applies the rules shared by every message that goes on: the cap
+// on recipients, recipients captured for a processor that did not take
+// the message, and an empty recipient list.
+func (s *Set) finish(in *Input, out *Output) {
+	var keep []envelope.Rcpt
+	var orphans []envelope.Rcpt
+	limit := 0
+	if s != nil {
+		limit = s.cfg.MaxRecipients
+	}
+	for _, rc := range out.Rcpts {
+		switch {
+		case captured(rc):
+			orphans = append(orphans, rc)
+			out.Unusable = append(out.Unusable, Unusable{Entry: toEntry("", rc),
+				Reason: "captured for mail processor " + strings.Join(rc.Processors, ", ") + ", which did not take the message"})
+		case limit > 0 && len(keep) >= limit:
+			out.Unusable = append(out.Unusable, Unusable{Entry: toEntry("", rc), Reason: "over MaxRecipients"})
+		default:
+			keep = append(keep, rc)
+		}
+	}
+	out.Rcpts = keep
+	for _, u := range out.Unusable {
+		in.logger(s).Warn("!Recipient skipped after mail processing", "to", u.Entry.To, "reason", u.Reason)
+	}
+	if len(keep) > 0 {
+		return
+	}
+	if len(orphans) > 0 {
+		out.Reject = orphanReply(orphans, out.unstarted)
+		return
+	}
+	out.Consumed, out.Reason = true, "no recipients left"
+}
+
+// orphanReply answers a message whose only recipients were captured for
+// processors that did not take it, rather than dropping it unseen. When
+// such a processor could not be started (its script is missing or broken)
+// the sysop has something to fix and the sender should try again later;
+// otherwise the processor declined the message (its From or ProcessSPAM
+// settings) and the address is refused as it would be without the
+// processor.
+func orphanReply(orphans []envelope.Rcpt, unstarted map[string]bool) *Rejection {
+	for _, rc := range orphans {
+		for _, n := range rc.Processors {
+			if unstarted[n] {
+				return &Rejection{Code: 451, Enhanced: "4.3.0", Text: []string{"Mail processor unavailable, try again later"}}
+			}
+		}
+	}
+	rej := &Rejection{Code: 550, Enhanced: "5.1.1"}
+	for _, rc := range orphans[:min(len(orphans), maxRejectLines)] {
+		rej.Text = append(rej.Text, "Unknown User: "+oneLine(rc.ForwardPath))
+	}
+	return rej
+}
+
+// crlf turns bare LF line ends into CRLF.
+func crlf(b []byte) []byte {
+	n := bytes.Count(b, []byte("\n")) - bytes.Count(b, []byte("\r\n"))
+	if n == 0 {
+		return b
+	}
+	out := make([]byte, 0, len(b)+n)
+	for i, c := range b {
+		if c == '\n' && (i == 0 || b[i-1] != '\r') {
+			out = append(out, '\r')
+		}
+		out = append(out, c)
+	}
+	return out
+}
