@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bbsmail/bbsmail/ars"
 	"github.com/bbsmail/bbsmail/ctrl/pattern"
 )
 
@@ -91,14 +92,18 @@ type Mail struct {
 	PostTo              string
 	ArchiveRequirements string
 	LoginRequirements   string
-	NotifyOfflineUsers  bool
-	SpamBlockDuration   time.Duration // 0 = spamblock entries never expire
-	DNSBLHeader         string        // DNSBlacklistHeader
-	DNSBLSubject        string        // DNSBlacklistSubject
-	DefaultCharset      string        // accepted, unused (as in Synchronet)
-	DKIMSign            bool
-	DKIMDomain          string
-	DKIMSelector        string
+	// ArchiveARS and LoginARS are the two strings above, parsed; nil when
+	// blank.
+	ArchiveARS         *ars.Expr
+	LoginARS           *ars.Expr
+	NotifyOfflineUsers bool
+	SpamBlockDuration  time.Duration // 0 = spamblock entries never expire
+	DNSBLHeader        string        // DNSBlacklistHeader
+	DNSBLSubject       string        // DNSBlacklistSubject
+	DefaultCharset     string        // accepted, unused (as in Synchronet)
+	DKIMSign           bool
+	DKIMDomain         string
+	DKIMSelector       string
 
 	LogLevel       LogLevel
 	TLSErrorLevel  LogLevel

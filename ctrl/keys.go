@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bbsmail/bbsmail/ars"
 )
 
 // keyDef is one row of the [Mail] key table: the single place that says
@@ -75,8 +77,8 @@ func keyTable(m *Mail) []keyDef {
 
 		{"DefaultUser", "", "", strV{&m.DefaultUser}},
 		{"PostTo", "", "", strV{&m.PostTo}},
-		{"ArchiveRequirements", "", "", strV{&m.ArchiveRequirements}},
-		{"LoginRequirements", "LoginRequirements", "", strV{&m.LoginRequirements}},
+		{"ArchiveRequirements", "", "", arsV{&m.ArchiveRequirements, &m.ArchiveARS}},
+		{"LoginRequirements", "LoginRequirements", "", arsV{&m.LoginRequirements, &m.LoginARS}},
 		{"NotifyOfflineUsers", "", "false", boolV{&m.NotifyOfflineUsers}},
 		{"SpamBlockDuration", "", "0", durV{&m.SpamBlockDuration, time.Second}},
 		{"DNSBlacklistHeader", "", "X-DNSBL", strV{&m.DNSBLHeader}},
@@ -120,6 +122,24 @@ type strV struct{ p *string }
 
 func (v strV) Set(s string) error { *v.p = s; return nil }
 func (v strV) String() string     { return *v.p }
+
+// arsV is an access requirement string: a malformed one stops startup
+// with the column it went wrong at, rather than locking everyone out (or
+// in) at run time.
+type arsV struct {
+	s *string
+	e **ars.Expr
+}
+
+func (v arsV) Set(s string) error {
+	e, err := ars.Parse(s)
+	if err != nil {
+		return err
+	}
+	*v.s, *v.e = s, e
+	return nil
+}
+func (v arsV) String() string { return *v.s }
 
 type secretV struct{ p *string }
 

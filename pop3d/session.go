@@ -444,7 +444,12 @@ func splitNoSpam(name string) (string, bool) {
 func (s *session) login(c credentials, verify func(context.Context, string) (envelope.Identity, bool, error)) error {
 	method := c.method
 	login, nospam := splitNoSpam(c.name)
-	id, hasPassword, err := verify(s.ctx, login)
+	prot := "POP3"
+	if s.tls {
+		prot = "POP3S"
+	}
+	ctx := envelope.WithClient(s.ctx, envelope.Client{IP: s.ip, Host: s.host, Protocol: prot})
+	id, hasPassword, err := verify(ctx, login)
 	if err == nil && id.User == 0 {
 		err = fmt.Errorf("user number 0: %w", ErrBadLogin)
 	}

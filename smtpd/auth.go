@@ -274,7 +274,7 @@ func (s *session) saslServer(mech string) sasl.Server {
 func (s *session) checkPassword(login, password string) error {
 	s.authLogin = cleanArg(login)
 	s.authTry.tried, s.authTry.hasPassword = password, password != ""
-	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.MaxInactivity)
+	ctx, cancel := context.WithTimeout(s.clientContext(), s.cfg.MaxInactivity)
 	defer cancel()
 	id, err := s.deps.Auth.Authenticate(ctx, login, password)
 	if err != nil {
@@ -287,7 +287,7 @@ func (s *session) checkPassword(login, password string) error {
 func (s *session) checkSecret(login, digest string) (string, error) {
 	s.authLogin = cleanArg(login)
 	s.authTry.tried, s.authTry.digest = digest, true
-	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.MaxInactivity)
+	ctx, cancel := context.WithTimeout(s.clientContext(), s.cfg.MaxInactivity)
 	defer cancel()
 	id, secret, err := s.deps.Auth.Secret(ctx, login)
 	if err != nil {
@@ -306,4 +306,14 @@ func authError(err error) error {
 		return r
 	}
 	return fmt.Errorf("%w: %w", errAuthFailed, err)
+}
+
+// clientContext is the session's context carrying the client's address,
+// host name and protocol, which LoginRequirements may test.
+func (s *session) clientContext() context.Context {
+	prot := "SMTP"
+	if s.tls {
+		prot = "SMTPS"
+	}
+	return envelope.WithClient(s.ctx, envelope.Client{IP: s.ip, Host: s.clientHost(), Protocol: prot})
 }

@@ -77,7 +77,7 @@ func temporary(err error) error {
 	return &envelope.Reply{Code: 454, Enhanced: "4.7.0", Text: "Temporary authentication failure, try again later", Err: err}
 }
 
-func (a auth) Authenticate(_ context.Context, login, password string) (envelope.Identity, error) {
+func (a auth) Authenticate(ctx context.Context, login, password string) (envelope.Identity, error) {
 	u, err := a.find(login)
 	if err != nil {
 		return envelope.Identity{}, temporary(err)
@@ -89,13 +89,22 @@ func (a auth) Authenticate(_ context.Context, login, password string) (envelope.
 	if !ok {
 		return envelope.Identity{}, errBadLogin
 	}
+	if err := loginAllowed(ctx, a.sys().Mail.LoginARS, u); err != nil {
+		return envelope.Identity{}, err
+	}
 	return u.Identity(), nil
 }
 
-func (a auth) Secret(_ context.Context, login string) (envelope.Identity, string, error) {
+// Secret answers CRAM-MD5 and APOP. LoginRequirements is checked before
+// the digest is: a refused user fails whatever the digest, as with a
+// wrong one.
+func (a auth) Secret(ctx context.Context, login string) (envelope.Identity, string, error) {
 	u, err := a.find(login)
 	if err != nil {
 		return envelope.Identity{}, "", temporary(err)
+	}
+	if err := loginAllowed(ctx, a.sys().Mail.LoginARS, u); err != nil {
+		return envelope.Identity{}, "", err
 	}
 	s, err := a.db.Secret(u.Number)
 	if err != nil {

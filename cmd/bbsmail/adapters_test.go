@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/bbsmail/bbsmail/ars"
 	"github.com/bbsmail/bbsmail/ctrl"
 	"github.com/bbsmail/bbsmail/envelope"
 	"github.com/bbsmail/bbsmail/store"
@@ -75,5 +76,43 @@ func TestAuthAdapter(t *testing.T) {
 	var r *envelope.Reply
 	if !errors.As(err, &r) || r.Code != 454 {
 		t.Fatalf("closed mailbase: err = %v, want a 454 reply", err)
+	}
+}
+
+// LoginRequirements turns away users who do not meet it, over any login
+// method, and may test the client's protocol and address.
+func TestAuthLoginRequirements(t *testing.T) {
+	db := testDB(t)
+	_, _ = db.AddUser(store.User{Alias: "low", Level: 10}, "pw")
+	_, _ = db.AddUser(store.User{Alias: "high", Level: 50}, "pw")
+	req, err := ars.Parse("LEVEL 20 AND NOT (PROT POP3 AND IP 192.0.2.0/24)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &ctrl.Config{}
+	cfg.Mail.LoginARS = req
+	a := auth{db: db, sys: func() *ctrl.Config { return cfg }}
+	for _, c := range []struct {
+		user   string
+		client envelope.Client
+		ok     bool
+	}{
+		{"high", envelope.Client{IP: "127.0.0.1", Protocol: "SMTP"}, true},
+		{"low", envelope.Client{IP: "127.0.0.1", Protocol: "SMTP"}, false},
+		{"high", envelope.Client{IP: "192.0.2.7", Protocol: "SMTP"}, true},
+		{"high", envelope.Client{IP: "192.0.2.7", Protocol: "POP3"}, false},
+		{"high", envelope.Client{IP: "198.51.100.1", Protocol: "POP3"}, true},
+	} {
+		ctx := envelope.WithClient(context.Background(), c.client)
+		_, err := a.Authenticate(ctx, c.user, "pw")
+		_, _, serr := a.Secret(ctx, c.user)
+		for what, e := range map[string]error{"Authenticate": err, "Secret": serr} {
+			if c.ok && e != nil {
+				t.Errorf("%s %s from %+v: %v, want success", what, c.user, c.client, e)
+			}
+			if !c.ok && !errors.Is(e, errBadLogin) {
+				t.Errorf("%s %s from %+v: %v, want a bad-login error", what, c.user, c.client, e)
+			}
+		}
 	}
 }
