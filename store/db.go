@@ -89,13 +89,18 @@ const (
 	bucketQueue     = "queue"
 	bucketQueueDue  = "queue.due"
 	bucketTelegrams = "telegrams"
+	// bucketSpamHash (spamhash.go) came after schema 2 without a version
+	// change: Open creates it, and older code ignores a bucket it does not
+	// know.
+	bucketSpamHash = "spamhash"
 
 	metaSchema = "schema"
 )
 
 func topBuckets() []string {
 	return []string{bucketMeta, bucketUsers, bucketAliases, bucketRealNames, bucketBodies,
-		bucketRefs, bucketMail, bucketSubs, bucketNetmail, bucketQueue, bucketQueueDue, bucketTelegrams}
+		bucketRefs, bucketMail, bucketSubs, bucketNetmail, bucketQueue, bucketQueueDue, bucketTelegrams,
+		bucketSpamHash}
 }
 
 // Open opens (creating if needed) the mailbase at path. It fails with an

@@ -1,6 +1,7 @@
 // Package store is the mailbase: one bbolt file holding the BBS users, the
 // users' mailboxes, posts made to sub-boards by mail, FidoNet and QWK
-// netmail waiting for export, the outbound SMTP queue and telegrams. It is
+// netmail waiting for export, the outbound SMTP queue, telegrams and the
+// spam hash database (hashes of message bodies known to be spam). It is
 // the only package that imports bbolt; the servers reach it through small
 // interfaces of their own that the wiring in cmd/bbsmail satisfies with a
 // *DB.
