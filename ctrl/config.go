@@ -197,6 +197,7 @@ type Group struct {
 	Name        string
 	Description string
 	CodePrefix  string
+	ARS         string // ars: who may see the group's sub-boards at all
 }
 
 // Sub is a message sub-board ([sub:GROUP:CODE] in msgs.ini).
@@ -205,6 +206,7 @@ type Sub struct {
 	Code        string // internal code: the group's code_prefix + CODE
 	Name        string
 	Description string
+	ARS         string // ars: who may see the sub-board at all
 	PostARS     string // post_ars: who may post
 }
 

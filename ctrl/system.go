@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bbsmail/bbsmail/ars"
 	"github.com/bbsmail/bbsmail/ctrl/ini"
 )
 
@@ -94,6 +95,7 @@ func (l *loader) subs(f *ini.File) error {
 			Name:        sec.Name[len("grp:"):],
 			Description: sec.Value("description"),
 			CodePrefix:  sec.Value("code_prefix"),
+			ARS:         sec.Value("ars"),
 		})
 	}
 	for _, sec := range f.SectionsWithPrefix("sub:") {
@@ -113,11 +115,17 @@ func (l *loader) subs(f *ini.File) error {
 			return &Error{File: l.rel(sec.File), Line: sec.Line, Section: sec.Name,
 				Err: fmt.Errorf("no [grp:%s] section for this sub-board", grp)}
 		}
+		for _, k := range []string{"ars", "post_ars"} {
+			if _, err := ars.Parse(sec.Value(k)); err != nil {
+				l.warn("%s [%s] %s: %v: nobody may post there by mail", l.rel(sec.File), sec.Name, k, err)
+			}
+		}
 		s.Subs = append(s.Subs, Sub{
 			Group:       g.Name,
 			Code:        g.CodePrefix + code,
 			Name:        sec.Value("name"),
 			Description: sec.Value("description"),
+			ARS:         sec.Value("ars"),
 			PostARS:     sec.Value("post_ars"),
 		})
 	}

@@ -63,6 +63,9 @@ var (
 	ErrUnknownSub   = errors.New("unknown sub-board")
 	ErrNotOwner     = errors.New("sender address not owned")
 	ErrAuthRequired = errors.New("authentication required")
+	// ErrNoAccess: the sender does not meet the access requirements, such
+	// as a sub-board's posting requirements.
+	ErrNoAccess = errors.New("insufficient access")
 )
 
 // ErrMailboxClosed is the reason for refusing unauthenticated mail to a user

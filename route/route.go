@@ -132,6 +132,10 @@ type Config struct {
 	QWKHubs []string
 	// Subs are the sub-boards that sub:<code> may post to.
 	Subs []Sub
+	// MayPost, when set, decides whether the sender may post to the
+	// sub-board (its access and posting requirements); its error, usually
+	// an *envelope.Reply, refuses the recipient.
+	MayPost func(ctx context.Context, sub string, q envelope.RcptQuery) error
 	// PostTo is [Mail] PostTo, the addressee of sub-board posts.
 	PostTo string
 	// Aliases are the alias.cfg lines in file order; the first match wins.
@@ -222,7 +226,7 @@ func (r *Resolver) Resolve(ctx context.Context, q envelope.RcptQuery) (envelope.
 			// A telegram is a short message to a person, never a post.
 			return envelope.Rcpt{}, replyUnknownUser(st.fp)
 		}
-		rc, err := r.sub(st, code)
+		rc, err := r.sub(ctx, st, code)
 		rc.Processors = matched
 		return rc, err
 	}
@@ -313,12 +317,17 @@ func (r *Resolver) routed(st *query, route, user string) (envelope.Rcpt, error) 
 	}, nil
 }
 
-// sub handles sub:<code>. The post is addressed to PostTo; when that is
+// sub handles sub:<code>, asking MayPost whether the sender may post. The post is addressed to PostTo; when that is
 // empty, Rcpt.To is empty and the storing side addresses the post to the
 // message's To header name, else "All".
-func (r *Resolver) sub(st *query, code string) (envelope.Rcpt, error) {
+func (r *Resolver) sub(ctx context.Context, st *query, code string) (envelope.Rcpt, error) {
 	for _, s := range r.cfg.Subs {
 		if equalFold(s.Code, code) {
+			if r.cfg.MayPost != nil {
+				if err := r.cfg.MayPost(ctx, s.Code, st.q); err != nil {
+					return envelope.Rcpt{}, err
+				}
+			}
 			return envelope.Rcpt{
 				Kind:        envelope.KindSub,
 				Sub:         s.Code,

@@ -1,6 +1,8 @@
 package route_test
 
 import (
+	"context"
+	"fmt"
 	"testing"
 
 	"github.com/bbsmail/bbsmail/envelope"
@@ -238,5 +240,23 @@ func TestSubBoards(t *testing.T) {
 	withPostTo := newResolver(t, func(c *route.Config) { c.PostTo = "All" })
 	runCases(t, withPostTo, []rcase{
 		{name: "PostTo", q: mail("<cnnreport@bbs.test>"), want: envelope.Rcpt{Kind: envelope.KindSub, Sub: "DOVE-DEB", To: "All", ForwardPath: "<cnnreport@bbs.test>"}},
+	})
+	// MayPost hears the sub-board's configured code (whatever case the
+	// address used) and its refusal is the answer.
+	guarded := newResolver(t, func(c *route.Config) {
+		c.MayPost = func(_ context.Context, sub string, q envelope.RcptQuery) error {
+			if sub != "DOVE-DEB" {
+				return fmt.Errorf("MayPost asked about %q, want the configured code DOVE-DEB", sub)
+			}
+			if q.Auth == nil {
+				return &envelope.Reply{Code: 550, Enhanced: "5.7.1", Text: "Insufficient access", Err: envelope.ErrNoAccess}
+			}
+			return nil
+		}
+	})
+	runCases(t, guarded, []rcase{
+		{name: "post refused", q: mail("<sub:dove-deb@bbs.test>"), code: 550, text: "Insufficient access", err: envelope.ErrNoAccess},
+		{name: "post allowed", q: envelope.RcptQuery{Arg: "<sub:dove-deb@bbs.test>", Auth: &envelope.Identity{User: 1}},
+			want: envelope.Rcpt{Kind: envelope.KindSub, Sub: "DOVE-DEB", ForwardPath: "<sub:dove-deb@bbs.test>"}},
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/bbsmail/bbsmail/ars"
@@ -113,6 +114,50 @@ func TestAuthLoginRequirements(t *testing.T) {
 			if !c.ok && !errors.Is(e, errBadLogin) {
 				t.Errorf("%s %s from %+v: %v, want a bad-login error", what, c.user, c.client, e)
 			}
+		}
+	}
+}
+
+// Posting rights on a sub-board by mail: the group's and the sub-board's
+// access strings and post_ars must all pass for the sender (user 0 when
+// unauthenticated, refused outright when DNS-blacklisted); a string that
+// does not parse lets nobody post.
+func TestMayPost(t *testing.T) {
+	db := testDB(t)
+	sysop, _ := db.AddUser(store.User{Alias: "sysop", Level: 90}, "pw")
+	member, _ := db.AddUser(store.User{Alias: "member", Level: 50}, "pw")
+	cfg := &ctrl.Config{}
+	cfg.System.Groups = []ctrl.Group{{Name: "Local", ARS: "LEVEL 20 OR USER 0"}}
+	cfg.System.Subs = []ctrl.Sub{
+		{Group: "Local", Code: "LOCAL-NOTICES", Name: "Notices", PostARS: "SYSOP"},
+		{Group: "Local", Code: "LOCAL-GENERAL", Name: "General"},
+		{Group: "Local", Code: "LOCAL-BROKEN", Name: "Broken", PostARS: "LEVEL (("},
+		{Group: "Local", Code: "LOCAL-SMTPS", Name: "TLS only", ARS: "PROT SMTPS"},
+	}
+	may := mayPost(cfg, db)
+	as := func(n uint32) *envelope.Identity { return &envelope.Identity{User: n} }
+	for _, c := range []struct {
+		sub  string
+		q    envelope.RcptQuery
+		want string // "" = allowed, else the start of the reply text
+	}{
+		{"local-notices", envelope.RcptQuery{Auth: as(sysop)}, ""},
+		{"local-notices", envelope.RcptQuery{Auth: as(member)}, "Insufficient access: you may not post on Notices"},
+		{"local-notices", envelope.RcptQuery{}, "Insufficient access"},
+		{"local-general", envelope.RcptQuery{}, ""},
+		{"local-general", envelope.RcptQuery{Listed: true}, "Insufficient access: DNS-blacklisted"},
+		{"local-general", envelope.RcptQuery{Auth: as(member), Listed: true}, ""},
+		{"local-broken", envelope.RcptQuery{Auth: as(sysop)}, "Insufficient access"},
+		{"local-smtps", envelope.RcptQuery{Auth: as(member)}, "Insufficient access"},
+		{"local-smtps", envelope.RcptQuery{Auth: as(member), TLS: true}, ""},
+	} {
+		err := may(context.Background(), c.sub, c.q)
+		var r *envelope.Reply
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s %+v: %v, want allowed", c.sub, c.q, err)
+		case c.want != "" && (!errors.As(err, &r) || r.Code != 550 || !strings.HasPrefix(r.Text, c.want)):
+			t.Errorf("%s %+v: %v, want 550 %q", c.sub, c.q, err, c.want)
 		}
 	}
 }
