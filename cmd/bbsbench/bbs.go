@@ -65,7 +65,8 @@ func (t *bbsTree) subAddr() string  { return net.JoinHostPort("127.0.0.1", strco
 
 // writeIni writes ctrl/sbbs.ini: loopback only, Warning logging so that
 // log lines do not dominate the figures, no host lookups, and
-// MaxMsgsWaiting 0 so thousands of messages may wait for one user.
+// MaxMsgsWaiting 0 so thousands of messages may wait for one user; and an
+// empty mailproc.ini.
 func (t *bbsTree) writeIni(o serverOpts) error {
 	opts := []string{"NO_HOST_LOOKUP"}
 	if !o.sendmail {
@@ -94,7 +95,12 @@ func (t *bbsTree) writeIni(o serverOpts) error {
 		fmt.Fprintf(&b, "\tSendMailPerHost = %d\n", o.perHost)
 	}
 	fmt.Fprintf(&b, "\tOptions = %s\n", strings.Join(opts, " | "))
-	return os.WriteFile(filepath.Join(t.ctrl, "sbbs.ini"), b.Bytes(), 0o644)
+	if err := os.WriteFile(filepath.Join(t.ctrl, "sbbs.ini"), b.Bytes(), 0o644); err != nil {
+		return err
+	}
+	// No mail processors: the Postfix baseline runs no content filter
+	// either, and the stock file's scripts are not installed here.
+	return os.WriteFile(filepath.Join(t.ctrl, "mailproc.ini"), []byte("; no mail processors in the benchmark\n"), 0o644)
 }
 
 // cli runs a bbsmail command against this tree.
