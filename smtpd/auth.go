@@ -198,7 +198,9 @@ func (s *session) runSASL(srv sasl.Server, resp []byte) {
 			return
 		}
 		s.writeLine("334 " + base64.StdEncoding.EncodeToString(challenge))
+		s.hideInput = true // the answer carries credentials: no spy log shows it
 		line, err := s.readLine(maxAuthLine)
+		s.hideInput = false
 		switch {
 		case errors.Is(err, errLineTooLong):
 			s.badCommand(500, "5.5.6", "Authentication exchange line is too long")

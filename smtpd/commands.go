@@ -149,6 +149,7 @@ func (s *session) mail(verb, arg string) {
 		return
 	}
 	s.dnsblExemptSender(m.path)
+	s.spyOn("sender <"+m.path+">", verb+" "+arg, m.path)
 	s.resetTx()
 	s.tx.active = true
 	s.tx.reversePath = m.path
@@ -211,6 +212,12 @@ func (s *session) rcpt(arg string) {
 		return
 	}
 	fp := strings.TrimSpace(arg[len("TO:"):])
+	s.tx.lastRcpt = m.path // mail processors' recipient_address, accepted or not
+	addr := rcptAddr(m.path)
+	s.spyOn("recipient <"+addr+">", "RCPT "+arg, addr)
+	if s.rcptBait(addr, fp) { // spam.go
+		return
+	}
 	if err := s.checkRcptAddr(m.path, fp); err != nil {
 		s.send(s.replyFor(err))
 		return
@@ -247,6 +254,10 @@ func (s *session) resolve(fp string) (envelope.Rcpt, error) {
 		Telegram:   s.tx.telegram != "",
 		SendOnly:   s.tx.telegram == "SEND",
 		Port:       s.port,
+		Listed:     s.dnsblListed(),
+		ClientIP:   s.ip,
+		ClientHost: s.clientHost(),
+		TLS:        s.tls,
 	}
 	rc, err := s.deps.Resolver.Resolve(s.ctx, q)
 	if err != nil {

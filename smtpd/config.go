@@ -45,6 +45,8 @@ const (
 	// for DNSBlacklistHeader and DNSBlacklistSubject.
 	DefaultDNSBLHeader  = "X-DNSBL"
 	DefaultDNSBLSubject = "SPAM"
+	// DefaultThrottleDelay is Synchronet's DNSBL_THROTTLE wait per line.
+	DefaultThrottleDelay = time.Second
 )
 
 // Config is the server's configuration, filled by the wiring from sbbs.ini
@@ -96,13 +98,14 @@ type Config struct {
 	// forward-confirmed host name; a client without one is checked by IP
 	// only.
 	//
-	// Before the greeting, for clients that are neither on loopback nor in
-	// FilterExempt, in this order: IPSilent (text/ip-silent.can, IP: close
-	// without a reply); SpamBlock (ctrl/spamblock.cfg, IP only, unless
-	// SpamBlockExempt, ctrl/spamblock_exempt.cfg, holds the IP or host:
-	// 550 and a spam.log SESSION REFUSED entry); IPFilter (text/ip.can, IP:
-	// 550); HostFilter (text/host.can, host: 550). Each refusal closes the
-	// connection.
+	// Before the greeting, for clients not in FilterExempt, in this order:
+	// IPSilent (text/ip-silent.can, IP: close without a reply); SpamBlock
+	// (ctrl/spamblock.cfg, IP only, unless SpamBlockExempt,
+	// ctrl/spamblock_exempt.cfg, holds the IP or host: 550 and a spam.log
+	// SESSION REFUSED entry); IPFilter (text/ip.can, IP: 550); HostFilter
+	// (text/host.can, host: 550). Each refusal closes the connection.
+	// Clients on loopback skip all but SpamBlock, which spares only the
+	// server's own address.
 	IPSilent        Matcher
 	SpamBlock       Matcher
 	SpamBlockExempt Matcher
@@ -150,6 +153,42 @@ type Config struct {
 	// DNSBlacklistSubject, normally DefaultDNSBLSubject); empty leaves the
 	// Subject alone.
 	DNSBLSubject string
+	// DNSBLThrottle (DNSBL_THROTTLE) makes a listed client wait
+	// ThrottleDelay before each line it sends, message lines included
+	// (spam.go). 0 for ThrottleDelay means DefaultThrottleDelay.
+	DNSBLThrottle bool
+	ThrottleDelay time.Duration
+	// Pause is the wait of DNSBL_THROTTLE: it returns ctx's error when ctx
+	// ends first (shutdown, client gone). nil means a timer; tests count
+	// the pauses with their own.
+	Pause func(ctx context.Context, d time.Duration) error
+	// DNSBLSpamHash (DNSBL_SPAMHASH) records the body of a listed client's
+	// message in the spam hash database (Deps.SpamHash); the message is
+	// still delivered, tagged.
+	DNSBLSpamHash bool
+	// DNSBLCheckReceived (DNSBL_CHKRECVHDRS) looks up, through DNSBL, the
+	// addresses named in the Received header fields of a message from an
+	// unauthenticated client that is not listed itself; a listed one makes
+	// that message (only) be treated as from a listed client: tagged or,
+	// with DNSBLIgnore, dropped.
+	DNSBLCheckReceived bool
+
+	// SpamBait (ctrl/spambait.cfg) lists recipient addresses no person
+	// uses. A RCPT TO one of them gets 250 and nothing is stored for it;
+	// when the last recipient of a message was bait the whole message is
+	// dropped, and its body goes into the spam hash database. An
+	// unauthenticated client taking bait is appended to SpamBlockPath
+	// (ctrl/spamblock.cfg), with an expiry SpamBlockDuration from now
+	// when that is not 0. Empty SpamBlockPath: no automatic entries.
+	SpamBait          Matcher
+	SpamBlockPath     string
+	SpamBlockDuration time.Duration
+
+	// SpyList (text/smtpspy.can): a session whose client IP or host name,
+	// reverse path or a recipient matches has its dialogue written to
+	// SpyLogPath (logs/smtpspy.txt) from then on, AUTH data hidden.
+	SpyList    Matcher
+	SpyLogPath string
 
 	// NoHostLookup (NO_HOST_LOOKUP) skips the client's reverse DNS lookup.
 	NoHostLookup bool
@@ -160,7 +199,9 @@ type Config struct {
 	// check); nil means net.DefaultResolver.LookupHost.
 	LookupHost func(ctx context.Context, host string) ([]string, error)
 	// Loopback decides whether a client counts as local for the port 25
-	// AUTH PLAIN/LOGIN rule; nil means net.IP.IsLoopback.
+	// AUTH PLAIN/LOGIN rule and the connection checks; nil means
+	// net.IP.IsLoopback. A loopback address it calls remote is not the
+	// server's own host either.
 	Loopback func(ip net.IP) bool
 
 	// NoNotify (NO_NOTIFY) turns new-mail telegrams off.
@@ -194,6 +235,12 @@ func (c Config) withDefaults() *Config {
 	}
 	if c.DNSBLHeader == "" {
 		c.DNSBLHeader = DefaultDNSBLHeader
+	}
+	if c.ThrottleDelay <= 0 {
+		c.ThrottleDelay = DefaultThrottleDelay
+	}
+	if c.Pause == nil {
+		c.Pause = sleep
 	}
 	if c.LookupAddr == nil {
 		c.LookupAddr = net.DefaultResolver.LookupAddr

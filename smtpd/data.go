@@ -116,9 +116,9 @@ func (s *session) traceBody(inHeader *bool, line []byte) {
 }
 
 // finish runs the end-of-data stages in order: limits, empty text,
-// telegram delivery, header checks, DNSBL ignore or tag, [mail
-// processors], trace headers,
-// Deliver, 250, notifications.
+// telegram delivery, header checks, DNSBL ignore or tag, spam bait and
+// the spam hash database, mail processors, trace headers, Deliver, 250,
+// notifications.
 func (s *session) finish(b *body) error {
 	switch {
 	case b.tooLong:
@@ -144,12 +144,16 @@ func (s *session) finish(b *body) error {
 		return err
 	}
 	msg, tagged, drop := s.dnsblMessage(msg, hdr)
-	if drop {
+	if s.spamMessage(b.text, drop) { // spam.go: bait, known spam, DNSBL_IGNORE
 		s.reply(250, "2.0.0", "OK")
 		return nil
 	}
 	env := s.envelope(hdr.spam || tagged)
-	// Mail processors (mailproc.ini) slot in here, before the trace.
+	p, err := s.runProcessors(env, msg, hdr) // mailproc.ini, before the trace
+	if err != nil || p.done {
+		return err
+	}
+	msg = p.msg
 	now := time.Now()
 	remote := 0
 	for _, r := range env.Rcpts {
@@ -173,7 +177,7 @@ func (s *session) finish(b *body) error {
 		}
 	}
 	s.log.Info(fmt.Sprintf("SMTP %s [%s] Received mail from %s to %s (%d bytes)",
-		s.host, s.ip, angle(s.tx.reversePath), rcptList(s.tx.rcpts), len(msg)), "msg", env.ID)
+		s.host, s.ip, angle(s.tx.reversePath), rcptList(env.Rcpts), len(msg)), "msg", env.ID)
 	s.reply(250, "2.0.0", "OK %s", env.ID)
 	_ = s.flush() // the client has its answer before notifications run
 	from := hdr.from
@@ -290,6 +294,11 @@ type headerInfo struct {
 	fromName string // the From: display name, RFC 2047 words decoded
 	subject  string // the Subject, unfolded, RFC 2047 words decoded
 	spam     bool   // X-Spam-Flag: YES
+	// to holds the To: display names and addresses, for email.can.
+	to []string
+	// receivedFields are the unfolded Received values, newest first, for
+	// DNSBL_CHKRECVHDRS (at most maxReceived are kept).
+	receivedFields []string
 }
 
 // scanHeader reads the header section (RFC 5322 §2.2) of msg, removes any
@@ -360,6 +369,11 @@ func inspectField(info *headerInfo, name, value []byte) {
 		info.subject = cleanArg(v)
 	case headerIs(name, "Received"):
 		info.received++
+		if len(info.receivedFields) < maxReceived {
+			info.receivedFields = append(info.receivedFields, string(value))
+		}
+	case headerIs(name, "To"):
+		info.to = append(info.to, headerAddrs(value)...)
 	case headerIs(name, "X-Spam-Flag"):
 		v := strings.TrimSpace(string(value))
 		info.spam = info.spam || strings.HasPrefix(strings.ToUpper(v), "YES")

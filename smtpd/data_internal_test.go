@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -17,7 +18,7 @@ func TestScanHeader(t *testing.T) {
 		{"return-path removed with its continuation",
 			"Return-Path: <x@y>\r\n (comment)\r\nFrom: A <a@b>\r\n\r\nReturn-Path: in body stays\r\n",
 			"From: A <a@b>\r\n\r\nReturn-Path: in body stays\r\n", headerInfo{hasFrom: true, from: "a@b", fromName: "A"}},
-		{"return-path in the middle", "From: a@b\r\nreturn-path:<x>\r\nTo: c\r\n\r\n", "From: a@b\r\nTo: c\r\n\r\n", headerInfo{hasFrom: true, from: "a@b"}},
+		{"return-path in the middle", "From: a@b\r\nreturn-path:<x>\r\nTo: c\r\n\r\n", "From: a@b\r\nTo: c\r\n\r\n", headerInfo{hasFrom: true, from: "a@b", to: []string{"c"}}},
 		{"spam flag", "X-Spam-Flag: YES\r\n\r\n", "", headerInfo{spam: true}},
 		{"spam flag no", "X-Spam-Flag: NO\r\nFrom: x\r\n\r\n", "", headerInfo{hasFrom: true, from: "x"}},
 		{"no header at all", "just text\r\nFrom: later\r\n", "", headerInfo{}},
@@ -26,10 +27,17 @@ func TestScanHeader(t *testing.T) {
 		// The filter lists see unfolded, decoded values.
 		{"folded from", "From: \"Joe\r\n Sixpack\"\r\n\t<joe@x>\r\n\r\n", "", headerInfo{hasFrom: true, from: "joe@x", fromName: "Joe Sixpack"}},
 		{"encoded from name", "From: =?UTF-8?Q?J=C3=B6rg?= <j@x>\r\n\r\n", "", headerInfo{hasFrom: true, from: "j@x", fromName: "Jörg"}},
-		{"folded subject", "Subject: cheap\r\n  pills\r\nTo: y\r\n\r\n", "", headerInfo{subject: "cheap  pills"}},
+		{"folded subject", "Subject: cheap\r\n  pills\r\nTo: y\r\n\r\n", "", headerInfo{subject: "cheap  pills", to: []string{"y"}}},
 		{"encoded subject", "Subject: =?utf-8?b?Q2hlYXAgcGlsbHM=?=\r\n\r\n", "", headerInfo{subject: "Cheap pills"}},
 		{"unknown charset stays encoded", "Subject: =?x-klingon?q?qapla?=\r\n\r\n", "", headerInfo{subject: "=?x-klingon?q?qapla?="}},
 		{"control characters dropped", "Subject: a\x1b[2Jb\r\n\r\n", "", headerInfo{subject: "a[2Jb"}},
+		// email.can sees every To name and address.
+		{"to list", "To: Joe <joe@x>, =?UTF-8?Q?J=C3=B6rg?= <j@y>,\r\n plain@z\r\n\r\n", "",
+			headerInfo{to: []string{"Joe", "joe@x", "Jörg", "j@y", "plain@z"}}},
+		{"to unparsable", "To: undisclosed-recipients:;x\r\n\r\n", "", headerInfo{to: []string{"undisclosed-recipients:;x"}}},
+		// DNSBL_CHKRECVHDRS sees the Received fields unfolded, newest first.
+		{"received", "Received: from a ([192.0.2.1])\r\n by b; date\r\nReceived: from c\r\n\r\n", "",
+			headerInfo{received: 2, receivedFields: []string{" from a ([192.0.2.1]) by b; date", " from c"}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -38,7 +46,7 @@ func TestScanHeader(t *testing.T) {
 			if want == "" {
 				want = c.in
 			}
-			if string(out) != want || info != c.info {
+			if string(out) != want || !reflect.DeepEqual(info, c.info) {
 				t.Fatalf("got %q %+v, want %q %+v", out, info, want, c.info)
 			}
 		})

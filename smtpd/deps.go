@@ -2,6 +2,7 @@ package smtpd
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/bbsmail/bbsmail/envelope"
@@ -103,17 +104,78 @@ type RateLimiter interface {
 	Allow(ip string) bool
 }
 
+// Processors runs the sysop's external mail processors (ctrl/mailproc.ini)
+// on a message after the header checks and before the trace headers are
+// added; the wiring adapts package mailproc to it.
+type Processors interface {
+	// Process returns what to do with the message. An error is a local
+	// failure: the client gets a temporary 451 and nothing is stored.
+	Process(ctx context.Context, in *ProcessInput) (*ProcessResult, error)
+}
+
+// ProcessInput is the message as the processors see it.
+type ProcessInput struct {
+	// Env holds the client, the reverse path and the recipients as RCPT
+	// resolved them; Process does not change it.
+	Env *envelope.Envelope
+	// Text is the header and body with CRLF line ends, without the trace
+	// headers the server adds.
+	Text []byte
+	// SenderName and SenderAddr are the From header's, else the reverse
+	// path's.
+	SenderName, SenderAddr string
+	// LastRcpt is the last RCPT TO address.
+	LastRcpt string
+	// Listed is set for a DNS-blacklisted client, Bait when the last RCPT
+	// was spam bait.
+	Listed, Bait bool
+	Log          *slog.Logger
+}
+
+// ProcessResult is the processors' verdict.
+type ProcessResult struct {
+	// Reject, when not nil, is the client's answer and nothing is stored.
+	// Its Text may hold several lines separated by "\n".
+	Reject *envelope.Reply
+	// Consumed means a processor took the message: the client gets 250
+	// and nothing is stored, for any recipient. Reason says why, for the
+	// log.
+	Consumed bool
+	Reason   string
+	// Text and Rcpts replace the message and its recipients otherwise.
+	Text  []byte
+	Rcpts []envelope.Rcpt
+}
+
+// SpamHashes is the spam hash database: the bodies of mail sent to spam
+// bait (and, with DNSBL_SPAMHASH, of mail from DNS-listed clients). The
+// implementation normalises and hashes the body itself (store.HashBody).
+type SpamHashes interface {
+	// AddSpam records body as spam, or records it again; a body with
+	// nothing to hash (white space only) is ignored.
+	AddSpam(ctx context.Context, body []byte) error
+	// KnownSpam reports whether body was recorded as spam. A match counts
+	// as seeing it again; id names the hash in logs and added is when the
+	// body was first recorded.
+	KnownSpam(ctx context.Context, body []byte) (known bool, id string, added time.Time, err error)
+}
+
 // Deps are the server's collaborators. Resolver and Maildrop are
 // required. Without Auth the server offers no AUTH; without Telegrams it
 // offers no SEND/SOML/SAML and sends no new-mail notifications; without
 // Guard there are no temporary bans or throttling and failed logins are not
-// tracked; without RateLimit commands are not rate-limited. Deps outlive
+// tracked; without RateLimit commands are not rate-limited; without
+// SpamHash no body is hashed or dropped as known spam. Deps outlive
 // Server.SetConfig, so the guard's counts survive a reload.
 type Deps struct {
 	Auth      Authenticator
 	Resolver  Resolver
 	Maildrop  Maildrop
 	Telegrams Telegrams
-	Guard     LoginGuard
-	RateLimit RateLimiter
+	// Processors, when set, runs mailproc.ini's processors on every
+	// message (telegrams excepted).
+	Processors Processors
+	Guard      LoginGuard
+	RateLimit  RateLimiter
+	SpamHash   SpamHashes
 }

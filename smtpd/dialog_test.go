@@ -127,7 +127,7 @@ func applyKnobs(t *testing.T, c *smtpd.Config, head map[string]string) {
 		case "relaycfg": // relay.cfg with this one pattern line
 			c.RelayHosts = pattern.MustParse(v)
 		case "ipsilent", "spamblock", "spamblockexempt", "ipcan", "hostcan",
-			"filterexempt", "emailcan", "subjectcan", "twitlist":
+			"filterexempt", "emailcan", "subjectcan", "twitlist", "spambait":
 			*filterList(c, k) = pattern.MustParse(v)
 		case "rdns":
 			switch v {
@@ -209,6 +209,7 @@ func filterList(c *smtpd.Config, knob string) *smtpd.Matcher {
 		"emailcan":        &c.EmailFilter,
 		"subjectcan":      &c.SubjectFilter,
 		"twitlist":        &c.TwitList,
+		"spambait":        &c.SpamBait,
 	}[knob]
 }
 

@@ -11,13 +11,28 @@ import (
 
 // This file is the DNSBL policy: the lookup before the greeting, the
 // exempt sender, DNSBL_BADUSER at RCPT and, at the end of DATA,
-// DNSBL_IGNORE or tagging. The lookups themselves belong to Config.DNSBL.
+// DNSBL_CHKRECVHDRS (recvhdrs.go) and DNSBL_IGNORE or tagging.
+// DNSBL_THROTTLE and DNSBL_SPAMHASH are in spam.go. The lookups themselves
+// belong to Config.DNSBL.
 
-// dnsblListing is the session's DNSBL verdict; list is "" when the client
-// is not listed (or the listing was cleared).
+// dnsblListing is a DNSBL verdict; list is "" when nothing is listed (or
+// the listing was cleared).
 type dnsblListing struct {
 	list   string // the whole dns_blacklist.cfg line
 	answer string // the list's A record
+	ip     string // the address listed: the client's, or one a Received header names
+	// received is set for an address found in a Received header field
+	// (DNSBL_CHKRECVHDRS); such a listing applies to one message.
+	received bool
+}
+
+// reason is the spam.log reason of a listing.
+func (l dnsblListing) reason() string {
+	r := fmt.Sprintf("Listed on %s as %s", l.list, l.answer)
+	if l.received {
+		r += fmt.Sprintf(" (%s, named in a Received header)", l.ip)
+	}
+	return r
 }
 
 // dnsblListed reports whether the session is treated as coming from a
@@ -41,18 +56,16 @@ func (s *session) checkDNSBL() error {
 	if !found {
 		return nil
 	}
-	s.dnsbl = dnsblListing{list: list, answer: answer}
+	s.dnsbl = dnsblListing{list: list, answer: answer, ip: s.ip}
 	s.log.Warn(fmt.Sprintf("SMTP BLACKLISTED SERVER on %s: %s [%s] = %s", list, s.host, s.ip, answer))
 	if !s.cfg.DNSBLRefuse {
+		if s.cfg.DNSBLThrottle {
+			s.log.Info(fmt.Sprintf("SMTP %s [%s] throttling blacklisted client: %s per line (DNSBL_THROTTLE)", s.host, s.ip, s.cfg.ThrottleDelay))
+		}
 		return nil
 	}
-	s.spamLogFrom("SESSION REFUSED", s.host, "", s.dnsblReason())
+	s.spamLogFrom("SESSION REFUSED", s.host, "", s.dnsbl.reason())
 	return s.dnsblRefusal()
-}
-
-// dnsblReason is the spam.log reason of a listing.
-func (s *session) dnsblReason() string {
-	return fmt.Sprintf("Listed on %s as %s", s.dnsbl.list, s.dnsbl.answer)
 }
 
 func (s *session) dnsblRefusal() *envelope.Reply {
@@ -64,7 +77,7 @@ func (s *session) dnsblRefusal() *envelope.Reply {
 // dnsbl_exempt.cfg: a correspondent the sysop vouches for is not to be
 // tagged because of the server it happens to use.
 func (s *session) dnsblExemptSender(addr string) {
-	if s.dnsbl.list == "" || addr == "" || !listed(s.cfg.DNSBLExempt, "<"+addr+">", addr) {
+	if s.dnsbl.list == "" || !s.exemptSender(addr) {
 		return
 	}
 	s.log.Info(fmt.Sprintf("SMTP %s [%s] DNSBL-listed client sending as exempt <%s>: listing ignored", s.host, s.ip, addr))
@@ -78,28 +91,56 @@ func (s *session) checkDNSBLRcpt(to string) error {
 		return nil
 	}
 	s.log.Warn(fmt.Sprintf("!SMTP %s [%s] REFUSED MAIL from blacklisted server (%s) to %s", s.host, s.ip, s.dnsbl.list, to))
-	s.spamLog("REFUSED", to, s.dnsblReason())
+	s.spamLog("REFUSED", to, s.dnsbl.reason())
 	return s.dnsblRefusal()
 }
 
-// dnsblMessage applies a listing to a message at the end of DATA. It
-// reports drop when DNSBL_IGNORE says to accept and discard it; otherwise
-// it returns msg tagged (or unchanged when the client is not listed) and
-// whether it was tagged as spam.
+// exemptSender reports whether a sender address is in dnsbl_exempt.cfg
+// (as "<address>" or the bare address).
+func (s *session) exemptSender(addr string) bool {
+	return addr != "" && listed(s.cfg.DNSBLExempt, "<"+addr+">", addr)
+}
+
+// dnsblMessage applies a listing to a message at the end of DATA: the
+// client's, or with DNSBL_CHKRECVHDRS one of an address its Received
+// header fields name. It reports drop when DNSBL_IGNORE says to accept and
+// discard the message; otherwise it returns msg tagged (or unchanged when
+// nothing is listed) and whether it was tagged as spam. DNSBL_REFUSE and
+// DNSBL_BADUSER have refused a listed client before DATA; a listing found
+// in the Received fields is tagged under them, as Synchronet does, since
+// the client itself is not the one listed. The listing is kept in the
+// transaction for DNSBL_SPAMHASH.
 func (s *session) dnsblMessage(msg []byte, hdr headerInfo) (out []byte, spam, drop bool) {
 	s.dnsblExemptSender(hdr.from)
-	if !s.dnsblListed() {
+	l := s.messageListing(hdr)
+	if l.list == "" {
 		return msg, false, false
 	}
+	s.tx.listing = l
 	if s.cfg.DNSBLIgnore {
-		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] IGNORED MAIL from blacklisted server (%s): %s", s.host, s.ip, s.dnsbl.list, angle(s.tx.reversePath)))
-		s.spamLog("IGNORED", rcptList(s.tx.rcpts), s.dnsblReason())
+		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] IGNORED MAIL from blacklisted server (%s): %s", s.host, s.ip, l.list, angle(s.tx.reversePath)))
+		s.spamLog("IGNORED", rcptList(s.tx.rcpts), l.reason())
 		return msg, false, true
 	}
-	value := fmt.Sprintf("%s is listed on %s as %s", s.ip, s.dnsbl.list, s.dnsbl.answer)
-	s.log.Info(fmt.Sprintf("SMTP %s [%s] TAGGED MAIL from blacklisted server (%s): %s", s.host, s.ip, s.dnsbl.list, angle(s.tx.reversePath)))
-	s.spamLog("TAGGED", rcptList(s.tx.rcpts), s.dnsblReason())
+	value := fmt.Sprintf("%s is listed on %s as %s", l.ip, l.list, l.answer)
+	s.log.Info(fmt.Sprintf("SMTP %s [%s] TAGGED MAIL from blacklisted server (%s): %s", s.host, s.ip, l.list, angle(s.tx.reversePath)))
+	s.spamLog("TAGGED", rcptList(s.tx.rcpts), l.reason())
 	return tagMessage(msg, s.cfg.DNSBLHeader, value, s.cfg.DNSBLSubject), true, false
+}
+
+// messageListing is the listing that applies to the message being
+// finished: none for an authenticated client, the client's own, else one
+// found in the Received header fields unless the From address is exempt.
+func (s *session) messageListing(hdr headerInfo) dnsblListing {
+	switch {
+	case s.auth != nil:
+		return dnsblListing{}
+	case s.dnsbl.list != "":
+		return s.dnsbl
+	case s.exemptSender(hdr.from) || s.exemptSender(s.tx.reversePath):
+		return dnsblListing{}
+	}
+	return s.checkReceived(hdr)
 }
 
 // tagMessage adds the header field "name: value" at the top of msg and, if

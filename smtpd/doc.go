@@ -28,19 +28,30 @@
 //
 // Synchronet's static filter lists are applied (filters.go): ip-silent.can,
 // spamblock.cfg with spamblock_exempt.cfg, ip.can and host.can before the
-// greeting (ipfilter_exempt.cfg and loopback clients skip them);
-// email.can on MAIL, RCPT and the From header, subject.can (RFC 2047
-// encoded words decoded, RFC 5322 §2.2.3 unfolding) and twitlist.cfg after
-// DATA. The lists themselves are Matchers given in Config; this package
-// does not read or re-read files.
+// greeting (ipfilter_exempt.cfg clients skip them, loopback clients all
+// but spamblock.cfg, which spares only the server's own address);
+// email.can on MAIL, RCPT and the From and To headers, subject.can (RFC
+// 2047 encoded words decoded, RFC 5322 §2.2.3 unfolding) and twitlist.cfg
+// after DATA. The lists themselves are Matchers given in Config; this
+// package does not read or re-read them, and writes only the automatic
+// spamblock.cfg entries of spam bait (and spam.log and smtpspy.txt).
 //
 // DNS blacklists (dnsbl.go) are policy only: the lookup is Config.DNSBL (the
 // wiring adapts package dnsbl, RFC 5782). A listed client is refused before
 // the greeting (DNSBL_REFUSE), refused at RCPT (DNSBL_BADUSER), has its
 // message silently dropped (DNSBL_IGNORE), or has it tagged with a header,
 // a Subject prefix and the spam flag. dnsbl_exempt.cfg exempts clients and
-// senders; authenticated sessions are never affected. DNSBL_THROTTLE,
-// DNSBL_SPAMHASH and DNSBL_CHKRECVHDRS are not implemented.
+// senders; authenticated sessions are never affected. DNSBL_THROTTLE
+// delays every line a listed client sends, DNSBL_SPAMHASH records its
+// message bodies as spam, and DNSBL_CHKRECVHDRS looks up the servers a
+// message's Received fields (RFC 5321 §4.4) name (recvhdrs.go).
+//
+// Spam bait (spam.go): a RCPT to a spambait.cfg address is accepted and
+// dropped, the client is added to spamblock.cfg (spamblock.go, written by
+// rename so readers never see half a file) and the message body goes to
+// the spam hash database, Deps.SpamHash; a body found there is accepted
+// with 250 and dropped. smtpspy.can (spy.go) logs a session's dialogue,
+// never its AUTH data.
 //
 // Failed logins and rate limits (guard.go) are kept by the process-wide
 // tracker in Deps.Guard and Deps.RateLimit, shared with POP3: a
@@ -53,6 +64,8 @@
 // address) is never banned or throttled but is rate-limited; clients in
 // ipfilter_exempt.cfg escape all three.
 //
-// Spam bait, the spam hash database and mail processors have marked places
-// in the pipeline but are not part of this package yet.
+// Mail processors (ctrl/mailproc.ini) run through Deps.Processors after the
+// header checks and before the trace headers (mailproc.go): a processor may
+// reject the message with its own reply lines, take it (250, nothing
+// stored), or rewrite its text and recipient list.
 package smtpd

@@ -3,13 +3,16 @@ package smtpd
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/mail"
+	"strings"
 
 	"github.com/bbsmail/bbsmail/envelope"
 )
 
 // This file holds Synchronet's static filter lists: the connection checks
 // (ip-silent.can, spamblock.cfg, ip.can, host.can), email.can on MAIL, RCPT
-// and the From header, subject.can and twitlist.cfg.
+// and the From and To headers, subject.can and twitlist.cfg.
 
 // errSilentClose ends a session before the greeting without any reply
 // (ip-silent.can): the client learns nothing, not even that it is refused.
@@ -44,26 +47,33 @@ func (s *session) clientHost() string {
 // connectChecks refuses a client before the greeting, in Synchronet's
 // order: a temporary ban for failed logins (guard.go; silent close), then
 // ip-silent.can, spamblock.cfg (unless spamblock_exempt.cfg), ip.can,
-// host.can. Clients on loopback and those in ipfilter_exempt.cfg skip the
-// lists, and the DNSBL lookup (dnsbl.go) that follows them; the ban spares
-// only the server's own address and ipfilter_exempt.cfg.
+// host.can. Clients in ipfilter_exempt.cfg skip them all. Clients on
+// loopback skip the lists the sysop writes, and the DNSBL lookup
+// (dnsbl.go) that follows them; spamblock.cfg, which spam bait fills
+// automatically, spares only the server's own address, as in Synchronet,
+// so another address on loopback that took bait is blocked like any
+// client. The ban spares only the server's own address and
+// ipfilter_exempt.cfg.
 func (s *session) connectChecks() error {
 	ip, host := s.ip, s.clientHost()
 	s.exempt = listed(s.cfg.FilterExempt, ip, host)
 	if err := s.checkBan(); err != nil {
 		return err
 	}
-	if s.loopback || s.exempt {
+	if s.exempt {
 		return nil
 	}
-	if listed(s.cfg.IPSilent, ip) {
+	if !s.loopback && listed(s.cfg.IPSilent, ip) {
 		s.log.Info(fmt.Sprintf("SMTP !CLIENT IP ADDRESS BLOCKED SILENTLY: %s (ip-silent.can)", ip))
 		return errSilentClose
 	}
-	if listed(s.cfg.SpamBlock, ip) && !listed(s.cfg.SpamBlockExempt, ip, host) {
+	if !s.ownHost() && listed(s.cfg.SpamBlock, ip) && !listed(s.cfg.SpamBlockExempt, ip, host) {
 		s.log.Warn(fmt.Sprintf("SMTP !CLIENT IP ADDRESS BLOCKED: %s (spamblock.cfg)", ip))
 		s.spamLogFrom("SESSION REFUSED", s.host, "", "Listed in spamblock.cfg: "+ip)
 		return ipBlocked(ip)
+	}
+	if s.loopback {
+		return nil
 	}
 	if listed(s.cfg.IPFilter, ip) {
 		s.log.Warn(fmt.Sprintf("SMTP !CLIENT IP ADDRESS BLOCKED: %s (ip.can)", ip))
@@ -74,6 +84,18 @@ func (s *session) connectChecks() error {
 		return &envelope.Reply{Code: 550, Enhanced: "5.7.1", Text: "CLIENT HOSTNAME BLOCKED: " + host, Close: true}
 	}
 	return s.checkDNSBL()
+}
+
+// ownHost reports whether the client is the server's own host: it
+// connected from the address it connected to. A loopback address counts
+// only while Config.Loopback says it is local, which lets tests play a
+// stranger from 127.0.0.1.
+func (s *session) ownHost() bool {
+	if !s.own {
+		return false
+	}
+	ip := net.ParseIP(s.ip)
+	return s.loopback || ip == nil || !ip.IsLoopback()
 }
 
 func ipBlocked(ip string) *envelope.Reply {
@@ -137,5 +159,39 @@ func (s *session) checkHeaderLists(hdr headerInfo) error {
 		s.spamLog("REFUSED", "", fmt.Sprintf("Blocked source e-mail address: '%s' <%s>", hdr.fromName, hdr.from))
 		return errSenderNotAllowed(false)
 	}
+	// A message to bait is dropped after the header checks; refusing it
+	// here would tell the sender which address is bait.
+	if s.tx.bait {
+		return nil
+	}
+	for _, to := range hdr.to {
+		if listed(s.cfg.EmailFilter, to) {
+			s.log.Warn(fmt.Sprintf("!SMTP %s [%s] BLOCKED RECIPIENT (To: %s) from: %s", s.host, s.ip, to, s.tx.reversePath))
+			s.spamLog("REFUSED", to, "Blocked recipient e-mail address in the To header: "+to)
+			return &envelope.Reply{Code: 550, Enhanced: "5.1.1", Text: "Unknown user.", Err: envelope.ErrUnknownUser}
+		}
+	}
 	return nil
+}
+
+// headerAddrs returns the display names and addresses of an address-list
+// field such as To (RFC 5322 §3.4), RFC 2047 words decoded; a value that
+// does not parse is returned whole, so a list can still match it.
+func headerAddrs(v []byte) []string {
+	raw := strings.TrimSpace(string(v))
+	if raw == "" {
+		return nil
+	}
+	list, err := mail.ParseAddressList(raw)
+	if err != nil {
+		return []string{cleanArg(raw)}
+	}
+	out := make([]string, 0, 2*len(list))
+	for _, a := range list {
+		if a.Name != "" {
+			out = append(out, cleanArg(a.Name))
+		}
+		out = append(out, a.Address)
+	}
+	return out
 }

@@ -17,15 +17,20 @@ import (
 //  3. reverse DNS of the client
 //  4. connection checks: temporary ban (guard.go), ip-silent.can,
 //     spamblock.cfg, ip.can, host.can (filters.go), then the DNSBL lookup
-//     (dnsbl.go)
+//     (dnsbl.go); smtpspy.can on the client starts the spy log (spy.go)
 //  5. throttle delay for clients with failed logins (guard.go), greeting
 //  6. commands, each line counted by the rate limit (guard.go): HELO/EHLO,
-//     STARTTLS, AUTH (commands.go, auth.go)
-//  7. MAIL: sender checks, email.can, DNSBL-exempt sender
-//  8. RCPT: MaxRecipients, email.can, DNSBL_BADUSER, resolve, relay rule
+//     STARTTLS, AUTH (commands.go, auth.go). Every line a DNS-listed
+//     client sends waits first with DNSBL_THROTTLE (spam.go).
+//  7. MAIL: sender checks, email.can, DNSBL-exempt sender, smtpspy.can
+//  8. RCPT: MaxRecipients, smtpspy.can, spam bait with its spamblock.cfg
+//     entry (spam.go, spamblock.go), email.can, DNSBL_BADUSER, resolve,
+//     relay rule
 //  9. DATA: read with limits (data.go), twitlist.cfg, header checks
-//     (subject.can, email.can), DNSBL ignore or tag, Received trace
-//     (mail processors slot in before the trace), Deliver, 250, notify
+//     (subject.can, email.can on From and To), DNSBL_CHKRECVHDRS
+//     (recvhdrs.go), DNSBL ignore or tag, spam hash database and spam bait
+//     drop (spam.go), mail processors (mailproc.go), Received trace,
+//     Deliver, 250, notify
 //
 // Every stage answers with an error that replyFor turns into the reply.
 
@@ -33,6 +38,7 @@ import (
 // session: it is logged with its stack and the client gets a 421.
 func (s *session) serve() {
 	defer s.cancel()
+	defer s.closeSpy()
 	// s.nc changes at STARTTLS: close whichever is current at the end, so a
 	// TLS session ends with close_notify (RFC 8446 §6.1).
 	defer func() { _ = s.nc.Close() }()
@@ -61,6 +67,8 @@ func (s *session) serve() {
 		}
 		return
 	}
+	// 4, last: smtpspy.can on the client's address and name (spy.go)
+	s.spyOn("client "+s.ip, "", s.ip, s.clientHost())
 	if !s.throttle() { // 5
 		s.reply(421, "4.3.2", "Service shutting down")
 		_ = s.flush()

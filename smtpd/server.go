@@ -30,9 +30,12 @@ type Server struct {
 	nextID atomic.Uint64
 
 	// stopping is closed when Shutdown begins: waits that are not
-	// reads (the throttle delay) end on it.
-	stopping chan struct{}
-	stopOnce sync.Once
+	// reads (the throttle delay) end on it. stopCtx is cancelled at the
+	// same moment, for waits that take a context (DNSBL_THROTTLE).
+	stopping   chan struct{}
+	stopOnce   sync.Once
+	stopCtx    context.Context
+	stopCancel context.CancelFunc
 
 	mu        sync.Mutex
 	closing   bool
@@ -41,7 +44,8 @@ type Server struct {
 	perIP     map[string]int
 	wg        sync.WaitGroup
 
-	spamMu sync.Mutex // serialises spam.log appends
+	spamMu  sync.Mutex // serialises spam.log appends
+	blockMu sync.Mutex // serialises automatic spamblock.cfg entries
 }
 
 // New returns a server with the given configuration and collaborators.
@@ -56,6 +60,7 @@ func New(cfg Config, deps Deps) *Server {
 		sessions:  map[*session]struct{}{},
 		perIP:     map[string]int{},
 	}
+	s.stopCtx, s.stopCancel = context.WithCancel(context.Background())
 	s.cfg.Store(cfg.withDefaults())
 	return s
 }
@@ -105,7 +110,10 @@ func (s *Server) isClosing() bool {
 // down", running deliveries are cancelled, every connection is closed,
 // and Shutdown returns ctx.Err() once the sessions have ended.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.stopOnce.Do(func() { close(s.stopping) })
+	s.stopOnce.Do(func() {
+		close(s.stopping)
+		s.stopCancel()
+	})
 	s.mu.Lock()
 	s.closing = true
 	for l := range s.listeners {

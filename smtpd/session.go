@@ -71,6 +71,10 @@ type session struct {
 	messageCount int
 	quit         bool // set when the session must end after the current reply
 	dnsbl        dnsblListing
+	spy          *spy // smtpspy.can matched: the dialogue is being logged
+	// hideInput is set while the next line read is AUTH data, which a
+	// spy log shows only as hidden.
+	hideInput bool
 
 	tx transaction
 }
@@ -82,7 +86,15 @@ type transaction struct {
 	reversePath string
 	telegram    string // "", "SEND", "SOML" or "SAML"
 	rcpts       []envelope.Rcpt
-	count       int // accepted recipients, dropped ones included
+	count       int    // accepted recipients, dropped ones included
+	lastRcpt    string // the last RCPT TO address, for mail processors
+	// bait is set when the last RCPT was spam bait (it decides whether
+	// the message is dropped); baited when any was (the body is then
+	// recorded as spam).
+	bait, baited bool
+	// listing is the DNSBL listing that applied to the message at the end
+	// of DATA (dnsbl.go), for DNSBL_SPAMHASH.
+	listing dnsblListing
 }
 
 func newSession(srv *Server, cfg *Config, c net.Conn, mode Mode) *session {
@@ -134,6 +146,9 @@ func (s *session) readLine(limit int) ([]byte, error) {
 			return nil, err
 		}
 	}
+	if err := s.throttleLine(); err != nil {
+		return nil, err
+	}
 	s.conn.lineStart()
 	s.line = s.line[:0]
 	tooLong := false
@@ -163,6 +178,7 @@ func (s *session) readLine(limit int) ([]byte, error) {
 		l = l[:n-1]
 		s.lineCRLF = true
 	}
+	s.spyRead(l)
 	return l, nil
 }
 
@@ -181,6 +197,7 @@ func (s *session) writeLine(line string) {
 	if s.cfg.DebugTx {
 		s.log.Debug("SMTP TX: " + line)
 	}
+	s.spyWrite(line)
 	if s.werr != nil {
 		return
 	}
@@ -195,7 +212,16 @@ func (s *session) reply(code int, enhanced, format string, args ...any) {
 }
 
 func (s *session) send(r *envelope.Reply) {
-	s.writeLine(fmt.Sprintf("%d %s %s", r.Code, r.EnhancedCode(), r.Text))
+	// A Text of several lines is a multi-line reply (RFC 5321 §4.2.1):
+	// every line but the last has a hyphen after the code.
+	lines := strings.Split(r.Text, "\n")
+	for i, l := range lines {
+		sep := "-"
+		if i == len(lines)-1 {
+			sep = " "
+		}
+		s.writeLine(fmt.Sprintf("%d%s%s %s", r.Code, sep, r.EnhancedCode(), strings.TrimRight(l, "\r")))
+	}
 	if r.Close {
 		s.quit = true
 	}

@@ -54,3 +54,33 @@ func TestARSLoginRequirements(t *testing.T) {
 		return b.logContains("Lowly does not meet LoginRequirements")
 	})
 }
+
+// A sub-board's post_ars decides who may post on it by mail: LOCAL-NOTICES
+// is for the sysop (post_ars=SYSOP), so an Internet sender is refused at
+// RCPT and nothing is posted, while the sysop, logged in on the submission
+// port, posts. LOCAL-GENERAL has no requirement.
+func TestARSSubBoardPostRights(t *testing.T) {
+	t.Parallel()
+	b := newBBS(t)
+	b.start()
+	b.addUser("Sysop", "Sysop-Pass-1")
+	b.must("user", "set", "--level", "90", "Sysop")
+	b.addUser("Member", "Member-Pass-1")
+	b.must("user", "set", "--level", "50", "Member")
+
+	b.routingRefused(routingMsg{port: b.ports.SMTP, from: "joe@example.org", to: []string{"sub:LOCAL-NOTICES@bbs.test"}, subject: "stranger"},
+		"550 5.7.1 Insufficient access: you may not post on Notices")
+	b.routingRefused(routingMsg{port: b.ports.Submission, from: "member@bbs.test", to: []string{"sub:LOCAL-NOTICES@bbs.test"}, subject: "member",
+		auth: []string{"Member", "Member-Pass-1"}}, "550 5.7.1 Insufficient access")
+	b.routingMustSend(routingMsg{port: b.ports.Submission, from: "sysop@bbs.test", to: []string{"sub:LOCAL-NOTICES@bbs.test"}, subject: "from the sysop",
+		auth: []string{"Sysop", "Sysop-Pass-1"}})
+	b.routingMustSend(routingMsg{port: b.ports.SMTP, from: "joe@example.org", to: []string{"sub:LOCAL-GENERAL@bbs.test"}, subject: "open board"})
+
+	notices := b.must("sub", "list", "LOCAL-NOTICES")
+	if !strings.Contains(notices, "from the sysop") || strings.Contains(notices, "stranger") || strings.Contains(notices, "member") {
+		t.Errorf("LOCAL-NOTICES holds:\n%s\nwant only the sysop's post", notices)
+	}
+	if general := b.must("sub", "list", "LOCAL-GENERAL"); !strings.Contains(general, "open board") {
+		t.Errorf("LOCAL-GENERAL holds:\n%s\nwant the open post", general)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/bbsmail/bbsmail/route"
 	"github.com/bbsmail/bbsmail/sendmail"
 	"github.com/bbsmail/bbsmail/smtpd"
+	"github.com/bbsmail/bbsmail/store"
 )
 
 // levelNotice sits between Info and Warning, like syslog's Notice.
@@ -67,6 +68,14 @@ func smtpdConfig(cfg *ctrl.Config, tc *tls.Config, log *slog.Logger) smtpd.Confi
 		DNSBLIgnore:        o.Has(ctrl.DNSBLIgnore),
 		DNSBLHeader:        m.DNSBLHeader,
 		DNSBLSubject:       m.DNSBLSubject,
+		DNSBLThrottle:      o.Has(ctrl.DNSBLThrottle),
+		DNSBLSpamHash:      o.Has(ctrl.DNSBLSpamHash),
+		DNSBLCheckReceived: o.Has(ctrl.DNSBLChkRecvHdrs),
+		SpamBait:           cfg.Lists.SpamBait,
+		SpamBlockPath:      cfg.Lists.SpamBlock.Path(),
+		SpamBlockDuration:  m.SpamBlockDuration,
+		SpyList:            cfg.Lists.SMTPSpy,
+		SpyLogPath:         filepath.Join(cfg.Paths.Logs, "smtpspy.txt"),
 		NoHostLookup:       o.Has(ctrl.NoHostLookup),
 		LookupAddr:         dns.LookupAddr,
 		LookupHost:         dns.LookupHost,
@@ -259,19 +268,25 @@ func sendmailConfig(cfg *ctrl.Config, log *slog.Logger) (sendmail.Config, error)
 
 // swapResolver lets a reload replace the routing rules while sessions run.
 type swapResolver struct {
-	dir route.Directory
-	cur atomic.Pointer[route.Resolver]
+	db    *store.DB
+	procs route.Processors
+	cur   atomic.Pointer[route.Resolver]
 }
 
 var _ smtpd.Resolver = (*swapResolver)(nil)
 
-func newSwapResolver(cfg *ctrl.Config, dir route.Directory) *swapResolver {
-	s := &swapResolver{dir: dir}
+func newSwapResolver(cfg *ctrl.Config, db *store.DB, procs route.Processors) *swapResolver {
+	s := &swapResolver{db: db, procs: procs}
 	s.set(cfg)
 	return s
 }
 
-func (s *swapResolver) set(cfg *ctrl.Config) { s.cur.Store(route.New(routeConfig(cfg), s.dir)) }
+func (s *swapResolver) set(cfg *ctrl.Config) {
+	rc := routeConfig(cfg)
+	rc.Processors = s.procs
+	rc.MayPost = mayPost(cfg, s.db)
+	s.cur.Store(route.New(rc, directory{db: s.db}))
+}
 
 func (s *swapResolver) Resolve(ctx context.Context, q envelope.RcptQuery) (envelope.Rcpt, error) {
 	return s.cur.Load().Resolve(ctx, q)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"net"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,14 +16,7 @@ import (
 func TestDNSBLWiring(t *testing.T) {
 	addr := startDNS(t, map[string]string{"2.0.0.127.bl.test.": "127.0.0.2"})
 
-	dir := filepath.Join(t.TempDir(), "ctrl")
-	if err := ctrl.Init(dir); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := ctrl.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, cfg := initConfig(t)
 	cfg.DNSBL = nil
 	if newDNSBLChecker(cfg) != nil {
 		t.Fatal("DNSBL on without any zone")

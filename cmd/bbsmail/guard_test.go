@@ -45,14 +45,7 @@ func TestGuardSettings(t *testing.T) {
 // look lifts the ban of the address on its first line, or of everyone when
 // it is empty; an old one does nothing.
 func TestClearSemaphore(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "ctrl")
-	if err := ctrl.Init(dir); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := ctrl.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, cfg := initConfig(t)
 	g := guard.New(guard.Settings{TempBanThreshold: 1, TempBanDuration: time.Hour})
 	srv := &server{guard: g, log: discardLogger()}
 	fail := func(ips ...string) {

@@ -131,14 +131,7 @@ func TestLoadOrCreateCert(t *testing.T) {
 // A recycle file newer than the last look reloads; a shutdown file stops;
 // editing sbbs.ini reloads; an old semaphore file does nothing.
 func TestSemaphores(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "ctrl")
-	if err := ctrl.Init(dir); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := ctrl.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, cfg := initConfig(t)
 	old := time.Now().Add(-time.Hour)
 	touch(t, filepath.Join(dir, "recycle"), old)
 	sem := newSemaphores(cfg, time.Now().Add(-time.Minute))
@@ -152,6 +145,26 @@ func TestSemaphores(t *testing.T) {
 	touch(t, cfg.Paths.SBBSIni, time.Now().Add(2*time.Second))
 	if got := sem.check(cfg); got != semRecycle {
 		t.Fatalf("edited sbbs.ini: %v, want recycle", got)
+	}
+	// Creating, editing and removing a watched file (mailproc.ini) recycle.
+	proc := filepath.Join(dir, "mailproc.ini")
+	sem.watch(proc)
+	if got := sem.check(cfg); got != semNone {
+		t.Fatalf("nothing changed: %v", got)
+	}
+	touch(t, proc, time.Now().Add(2*time.Second))
+	if got := sem.check(cfg); got != semRecycle {
+		t.Fatalf("new mailproc.ini: %v, want recycle", got)
+	}
+	touch(t, proc, time.Now().Add(3*time.Second))
+	if got := sem.check(cfg); got != semRecycle {
+		t.Fatalf("edited mailproc.ini: %v, want recycle", got)
+	}
+	if err := os.Remove(proc); err != nil {
+		t.Fatal(err)
+	}
+	if got := sem.check(cfg); got != semRecycle {
+		t.Fatalf("removed mailproc.ini: %v, want recycle", got)
 	}
 	touch(t, filepath.Join(dir, "shutdown.now"), time.Now().Add(3*time.Second))
 	if got := sem.check(cfg); got != semShutdown {
@@ -227,4 +240,19 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// initConfig creates a control directory from the embedded defaults and
+// loads it.
+func initConfig(t *testing.T) (dir string, cfg *ctrl.Config) {
+	t.Helper()
+	dir = filepath.Join(t.TempDir(), "ctrl")
+	if err := ctrl.Init(dir); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ctrl.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, cfg
 }

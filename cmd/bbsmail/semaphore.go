@@ -19,7 +19,8 @@ const (
 
 // semaphores watches Synchronet's semaphore files in the control directory:
 // a shutdown, recycle or clear file newer than the last look triggers the
-// action, and so does an edit of sbbs.ini (recycle). The names are those
+// action, and so does an edit of sbbs.ini or a watched file such as
+// mailproc.ini (recycle). The names are those
 // Synchronet's mail server checks: <action>, <action>.mail,
 // <action>.<host>, <action>.<host>.mail, plus mail.now/mail.rec and the
 // legacy mailsrvr.rec. Files are left in place; their time stamps tell new
@@ -28,6 +29,26 @@ type semaphores struct {
 	since      time.Time
 	clearSince time.Time
 	ini        time.Time
+	// files are other files whose edit recycles, as sbbs.ini's does (the
+	// mailproc.ini candidates); stamp is their time stamps at the last
+	// look, so creating or removing one counts too.
+	files []string
+	stamp string
+}
+
+// watch adds files whose creation, edit or removal triggers a recycle.
+func (s *semaphores) watch(files ...string) {
+	s.files = append(s.files, files...)
+	s.stamp = stamps(s.files)
+}
+
+func stamps(files []string) string {
+	var b strings.Builder
+	for _, f := range files {
+		b.WriteString(mtime(f).Format(time.RFC3339Nano))
+		b.WriteByte(' ')
+	}
+	return b.String()
 }
 
 func newSemaphores(cfg *ctrl.Config, started time.Time) *semaphores {
@@ -50,15 +71,24 @@ func semNames(action, short string) []string {
 }
 
 func (s *semaphores) check(cfg *ctrl.Config) semAction {
-	now := time.Now()
-	defer func() { s.since = now }()
+	// The newest time stamp acted on is remembered along with the clock,
+	// so a file stamped ahead of the clock triggers once.
+	next := time.Now()
+	if s.since.After(next) {
+		next = s.since
+	}
+	defer func() { s.since = next }()
 	newer := func(names []string) bool {
+		found := false
 		for _, n := range names {
 			if t := mtime(filepath.Join(cfg.Paths.Ctrl, n)); !t.IsZero() && t.After(s.since) {
-				return true
+				found = true
+				if t.After(next) {
+					next = t
+				}
 			}
 		}
-		return false
+		return found
 	}
 	if newer(semNames("shutdown", "mail.now")) || newer([]string{"shutdown.now"}) {
 		return semShutdown
@@ -68,6 +98,10 @@ func (s *semaphores) check(cfg *ctrl.Config) semAction {
 	}
 	if t := mtime(cfg.Paths.SBBSIni); !t.Equal(s.ini) {
 		s.ini = t
+		return semRecycle
+	}
+	if st := stamps(s.files); st != s.stamp {
+		s.stamp = st
 		return semRecycle
 	}
 	return semNone

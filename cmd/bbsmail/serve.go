@@ -20,6 +20,7 @@ import (
 	"github.com/bbsmail/bbsmail/admin"
 	"github.com/bbsmail/bbsmail/ctrl"
 	"github.com/bbsmail/bbsmail/guard"
+	"github.com/bbsmail/bbsmail/mailproc"
 	"github.com/bbsmail/bbsmail/pop3d"
 	"github.com/bbsmail/bbsmail/sendmail"
 	"github.com/bbsmail/bbsmail/smtpd"
@@ -42,7 +43,9 @@ type server struct {
 	resolver *swapResolver
 	// guard counts failed logins and requests for both servers; it lives
 	// as long as the process, across reloads.
-	guard  *guard.Guard
+	guard *guard.Guard
+	// procs are mailproc.ini's processors, swapped by a reload.
+	procs  *processors
 	smtp   *smtpd.Server
 	pop    *pop3d.Server
 	sender *sendmail.Sender
@@ -168,11 +171,18 @@ func (s *server) build(ctx context.Context, cfg *ctrl.Config) error {
 		}()
 	}
 	a := auth{db: s.db, sys: s.config}
-	s.resolver = newSwapResolver(cfg, directory{db: s.db})
+	set, err := loadProcessors(cfg, s.db, s.log)
+	if err != nil {
+		return err
+	}
+	s.procs = &processors{}
+	s.procs.cur.Store(set)
+	s.resolver = newSwapResolver(cfg, s.db, s.procs)
 	s.guard = guard.New(guardSettings(cfg, s.log))
 	s.smtp = smtpd.New(smtpdConfig(cfg, s.tls, s.log), smtpd.Deps{
 		Auth: a, Resolver: s.resolver, Maildrop: &maildrop{db: s.db, wake: wake}, Telegrams: telegrams{db: s.db},
-		Guard: s.guard, RateLimit: s.guard,
+		Guard: s.guard, RateLimit: s.guard, Processors: s.procs,
+		SpamHash: spamHashes{db: s.db},
 	})
 	s.pop = pop3d.New(pop3dConfig(cfg, s.tls, s.log), pop3d.Deps{
 		Auth: a, Mailbox: mailbox{db: s.db}, Guard: s.guard, RateLimit: s.guard,
@@ -255,6 +265,7 @@ func (s *server) wait(ctx context.Context) {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	sem := newSemaphores(s.config(), s.started)
+	sem.watch(mailproc.Candidates(mailprocConfig(s.config(), s.db, s.log))...)
 	tick := time.NewTicker(s.config().Mail.SemFileCheck)
 	defer tick.Stop()
 	for {
@@ -296,6 +307,12 @@ func (s *server) reload(why string) {
 		s.log.Error(fmt.Sprintf("!reload (%s) failed, keeping the running configuration: %v", why, err))
 		return
 	}
+	set, err := loadProcessors(cfg, s.db, s.log)
+	if err != nil {
+		s.log.Error(fmt.Sprintf("!reload (%s) failed, keeping the running configuration: %v", why, err))
+		return
+	}
+	s.procs.cur.Store(set)
 	s.mu.Lock()
 	s.cfg = cfg
 	s.mu.Unlock()

@@ -1,0 +1,55 @@
+package smtpd
+
+import (
+	"fmt"
+
+	"github.com/bbsmail/bbsmail/envelope"
+)
+
+// processed is what the mail processors left of a message.
+type processed struct {
+	msg  []byte
+	done bool // the client has its answer (a processor consumed the message)
+}
+
+// runProcessors hands the message to mailproc.ini's processors (through
+// Deps.Processors) and applies their verdict: a rejection is the client's
+// answer, a consumed message gets 250 with nothing stored, and otherwise
+// the processors' text and recipient list replace the received ones.
+func (s *session) runProcessors(env *envelope.Envelope, msg []byte, hdr headerInfo) (processed, error) {
+	if s.deps.Processors == nil {
+		return processed{msg: msg}, nil
+	}
+	name, addr := hdr.fromName, hdr.from
+	if addr == "" {
+		addr = s.tx.reversePath
+	}
+	if name == "" {
+		name = addr
+	}
+	res, err := s.deps.Processors.Process(s.ctx, &ProcessInput{
+		Env: env, Text: msg, SenderName: name, SenderAddr: addr,
+		LastRcpt: s.tx.lastRcpt, Listed: s.dnsblListed(), Bait: s.tx.bait, Log: s.log,
+	})
+	if err != nil {
+		return processed{}, fmt.Errorf("mail processors: %w", err)
+	}
+	switch {
+	case res.Reject != nil:
+		s.log.Info(fmt.Sprintf("SMTP %s [%s] message from %s rejected by a mail processor: %d %s",
+			s.host, s.ip, angle(s.tx.reversePath), res.Reject.Code, res.Reject.Text), "msg", env.ID)
+		return processed{}, res.Reject
+	case res.Consumed:
+		s.log.Info(fmt.Sprintf("SMTP %s [%s] message from %s taken by a mail processor: %s",
+			s.host, s.ip, angle(s.tx.reversePath), res.Reason), "msg", env.ID)
+		s.reply(250, "2.0.0", "OK %s", env.ID)
+		return processed{done: true}, nil
+	}
+	if s.cfg.MaxMsgSize > 0 && int64(len(res.Text)) > s.cfg.MaxMsgSize {
+		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: a mail processor made it %d bytes, over %d",
+			s.host, s.ip, s.tx.reversePath, len(res.Text), s.cfg.MaxMsgSize))
+		return processed{}, envelope.Replyf(552, "5.3.4", "Message size exceeds maximum: %d bytes", s.cfg.MaxMsgSize)
+	}
+	env.Rcpts = res.Rcpts
+	return processed{msg: res.Text}, nil
+}
