@@ -52,6 +52,7 @@ var commands = map[string]map[string]cmdFunc{
 	"netmail":  {"list": netmailList},
 	"telegram": {"list": telegramList},
 	"queue":    {"list": queueList, "retry": queueRetry, "drop": queueDrop, "clear-transit": queueClearTransit},
+	"spam":     {"list": spamList, "clear": spamClear},
 }
 
 // IsCommand reports whether args name a mailbase command Run handles.
@@ -68,7 +69,7 @@ func IsCommand(args []string) bool {
 func Run(ctx context.Context, env Env, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	sio := stdio{in: stdin, out: stdout, err: stderr}
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: bbsmail user|mail|sub|netmail|telegram|queue ...")
+		fmt.Fprintln(stderr, "usage: bbsmail user|mail|sub|netmail|telegram|queue|spam ...")
 		return exitUsage
 	}
 	group, ok := commands[args[0]]

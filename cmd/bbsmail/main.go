@@ -35,6 +35,7 @@ const usage = `usage: bbsmail [-ctrl DIR] COMMAND ...
   netmail list
   telegram list ALIAS [--clear]
   queue list | retry [ID] | drop ID | clear-transit
+  spam list | clear [--older-than DURATION]
 
 The control directory is -ctrl DIR, else $SBBSCTRL, else /sbbs/ctrl.
 `
