@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -72,6 +73,10 @@ type DB struct {
 	// writers counts write calls in flight; write uses it to skip the
 	// batch delay when nobody else could share the commit.
 	writers atomic.Int32
+	// spamAny is false only while the spam hash bucket is known to be
+	// empty (spamhash.go).
+	spamAny atomic.Bool
+	spamMu  sync.Mutex
 }
 
 // Bucket names. Sub-buckets of mail, subs and telegrams are named by the
@@ -136,6 +141,7 @@ func Open(path string, opts Options) (*DB, error) {
 		_ = bdb.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	db.noteSpamHashes()
 	return db, nil
 }
 

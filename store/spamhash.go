@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"crypto/md5"
 	"crypto/sha1"
 	"encoding/binary"
@@ -62,27 +63,81 @@ func HashBody(body []byte) (h SpamHash, ok bool) {
 	if len(norm) == 0 {
 		return SpamHash{}, false
 	}
-	h = SpamHash{
+	return hashNormalised(norm), true
+}
+
+// hashNormalised hashes a body normaliseBody has already cleaned.
+func hashNormalised(norm []byte) SpamHash {
+	return SpamHash{
 		Source: SpamSourceBody,
 		Length: uint32(min(len(norm), int(^uint32(0)))),
 		CRC32:  crc32.ChecksumIEEE(norm),
 		MD5:    md5.Sum(norm),
 		SHA1:   sha1.Sum(norm),
 	}
-	return h, true
+}
+
+// MatchSpamBody is HashBody followed by MatchSpamHash, without the hashing
+// when no known spam body has the same normalised length: the keys begin
+// with source and length, so one cursor seek rules most messages out for
+// the price of the normalisation. hash is the body's hash when it was
+// computed (always when found).
+func (db *DB) MatchSpamBody(body []byte, now time.Time) (rec SpamRecord, hash SpamHash, found bool, err error) {
+	if !db.spamAny.Load() { // no spam known yet: nothing to compare with
+		return SpamRecord{}, SpamHash{}, false, nil
+	}
+	n := normalisedLength(body)
+	if n == 0 {
+		return SpamRecord{}, SpamHash{}, false, nil
+	}
+	prefix := binary.BigEndian.AppendUint32([]byte{byte(SpamSourceBody)}, uint32(min(n, int(^uint32(0)))))
+	var candidate bool
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		k, _ := tx.Bucket([]byte(bucketSpamHash)).Cursor().Seek(prefix)
+		candidate = k != nil && bytes.HasPrefix(k, prefix)
+		return nil
+	})
+	if err != nil || !candidate {
+		return SpamRecord{}, SpamHash{}, false, err
+	}
+	hash = hashNormalised(normaliseBody(body))
+	rec, found, err = db.MatchSpamHash(hash, now)
+	return rec, hash, found, err
+}
+
+// normalisedLength is len(normaliseBody(body)), counted without copying:
+// most messages are ruled out by their length alone.
+func normalisedLength(body []byte) int {
+	n := len(body)
+	for i := 0; i < len(body); i++ {
+		switch body[i] {
+		case 0x01:
+			n -= min(2, len(body)-i)
+			i++
+		case ' ', '\t', '\r', '\n':
+			n--
+		}
+	}
+	return n
 }
 
 // normaliseBody returns body without Ctrl-A codes and white space.
 func normaliseBody(body []byte) []byte {
 	out := make([]byte, 0, len(body))
+	start := 0 // the run of kept bytes not yet copied starts here
 	for i := 0; i < len(body); i++ {
-		switch c := body[i]; c {
+		switch body[i] {
 		case 0x01:
+			out = append(out, body[start:i]...)
 			i++ // the code's character goes with it
+			start = i + 1
 		case ' ', '\t', '\r', '\n':
-		default:
-			out = append(out, c)
+			out = append(out, body[start:i]...)
+			start = i + 1
 		}
+	}
+	if start < len(body) {
+		out = append(out, body[start:]...)
 	}
 	return out
 }
@@ -182,6 +237,9 @@ func (db *DB) AddSpamHash(h SpamHash, now time.Time) (SpamRecord, error) {
 	if err != nil {
 		return SpamRecord{}, fmt.Errorf("store: add spam hash %s: %w", h, err)
 	}
+	db.spamMu.Lock()
+	db.spamAny.Store(true)
+	db.spamMu.Unlock()
 	return out, nil
 }
 
@@ -278,5 +336,23 @@ func (db *DB) DeleteSpamHashes(before time.Time) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("store: delete spam hashes: %w", err)
 	}
+	db.noteSpamHashes()
 	return n, nil
+}
+
+// noteSpamHashes records whether the spam hash bucket holds anything, so
+// that MatchSpamBody costs nothing on a system that has never seen spam
+// bait. A failed look errs on the side of looking.
+// The look and the store happen under spamMu, as AddSpamHash's store
+// does, so a clear racing with an addition cannot leave false behind.
+func (db *DB) noteSpamHashes() {
+	db.spamMu.Lock()
+	defer db.spamMu.Unlock()
+	found := true
+	_ = db.bolt.View(func(tx *bolt.Tx) error {
+		k, _ := tx.Bucket([]byte(bucketSpamHash)).Cursor().First()
+		found = k != nil
+		return nil
+	})
+	db.spamAny.Store(found)
 }

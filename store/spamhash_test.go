@@ -152,3 +152,82 @@ func TestSpamHashNeedsEveryHash(t *testing.T) {
 		}
 	}
 }
+
+// MatchSpamBody finds a known body however it is wrapped, counts the hit,
+// and tells apart bodies of the same normalised length.
+func TestMatchSpamBody(t *testing.T) {
+	t.Parallel()
+	db, err := store.Open(filepath.Join(t.TempDir(), "mail.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	spam, _ := store.HashBody([]byte("You have won a prize"))
+	if _, err := db.AddSpamHash(spam, now); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		body  string
+		found bool
+	}{
+		{"You have\r\n  won a\tprize\r\n", true},
+		{"You have won a prizf", false}, // same length, other text
+		{"You have won a big prize", false},
+		{" \r\n\x01R\r\n", false}, // nothing left to hash
+	} {
+		r, h, found, err := db.MatchSpamBody([]byte(c.body), now.Add(time.Minute))
+		if err != nil || found != c.found {
+			t.Errorf("%q: found=%v err=%v, want found=%v", c.body, found, err, c.found)
+			continue
+		}
+		if found && (h != spam || r.Hits != 1) {
+			t.Errorf("%q: hash %v record %+v, want %v seen once before", c.body, h, r, spam)
+		}
+	}
+	recs, err := db.SpamHashes()
+	if err != nil || len(recs) != 1 || recs[0].Hits != 2 {
+		t.Errorf("after one match: %+v %v, want 2 hits", recs, err)
+	}
+}
+
+// The quick "no spam known" answer survives a restart and follows the
+// database: a reopened mailbase still finds its spam, an emptied one
+// finds none, and a body added after the clear is found again.
+func TestMatchSpamBodyAcrossReopenAndClear(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "mail.db")
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := []byte("Claim your reward today")
+	spam, _ := store.HashBody(body)
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	if _, _, found, _ := db.MatchSpamBody(body, now); found {
+		t.Fatal("found in an empty database")
+	}
+	if _, err := db.AddSpamHash(spam, now); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if db, err = store.Open(path, store.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, _, found, err := db.MatchSpamBody(body, now); !found || err != nil {
+		t.Fatalf("after reopening: found=%v err=%v", found, err)
+	}
+	if _, err := db.DeleteSpamHashes(time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, found, _ := db.MatchSpamBody(body, now); found {
+		t.Fatal("found after clearing")
+	}
+	if _, err := db.AddSpamHash(spam, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, found, _ := db.MatchSpamBody(body, now); !found {
+		t.Fatal("not found after adding again")
+	}
+}

@@ -23,11 +23,7 @@ func (h spamHashes) AddSpam(_ context.Context, body []byte) error {
 }
 
 func (h spamHashes) KnownSpam(_ context.Context, body []byte) (bool, string, time.Time, error) {
-	sum, ok := store.HashBody(body)
-	if !ok {
-		return false, "", time.Time{}, nil
-	}
-	r, found, err := h.db.MatchSpamHash(sum, time.Now())
+	r, sum, found, err := h.db.MatchSpamBody(body, time.Now())
 	if err != nil || !found {
 		return false, "", time.Time{}, err
 	}
