@@ -11,10 +11,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/bbsmail/bbsmail/envelope"
 )
@@ -112,6 +114,9 @@ type Failure struct {
 // limit.
 var ErrTimeout = errors.New("mail processor time limit reached")
 
+// MaxRunTime bounds one Run, all processors included.
+const MaxRunTime = 8 * time.Minute
+
 // ErrNotStarted is wrapped by the failure of a JavaScript processor whose
 // script could not be found or compiled. Nothing of it ran, so it neither
 // consumes the message nor stops the processors after it.
@@ -140,6 +145,11 @@ func (s *Set) Run(ctx context.Context, in Input) (out Output, err error) {
 	if in.Env == nil {
 		return Output{}, errors.New("mailproc: Run without an envelope")
 	}
+	// All processors together finish before the client gives up waiting
+	// for the reply to its final dot (10 minutes, RFC 5321 §4.5.3.2.6):
+	// a client that timed out would send the message again.
+	ctx, cancel := context.WithTimeout(ctx, MaxRunTime)
+	defer cancel()
 	procs := s.selected(&in)
 	if len(procs) == 0 {
 		out = Output{Text: in.Text, Rcpts: in.Env.Rcpts}
@@ -175,30 +185,27 @@ func (s *Set) Run(ctx context.Context, in Input) (out Output, err error) {
 
 // step runs one processor and applies the contract's stop rules; done is
 // true when the message has been rejected or consumed.
+//
+// A processor that fails (non-zero exit, time limit, script error, or it
+// could not be started) changes nothing: the message text and recipient
+// list it may have half written are put back as they were, and its .new
+// file is discarded. Its failure then decides only this: with
+// IgnoreOnError, a native processor's non-zero exit drops the message (the
+// sysop asked for that); a processor that would have taken the message
+// (PassThru=false) answers 451, so the client tries again later instead of
+// the message vanishing; any other processor is skipped.
 func (s *Set) step(ctx context.Context, p *Processor, f *files, in *Input, out *Output) (done bool) {
 	log := in.logger(s).With("processor", p.Name)
 	log.Info("Executing external mail processor: " + p.Name)
 	out.Ran = append(out.Ran, p.Name)
+	saved, err := f.snapshot()
+	if err != nil {
+		out.Reject, out.By = tempFailure(), p.Name
+		log.Error("!Cannot read the mail processor files", "err", err)
+		return true
+	}
 	if err := s.runOne(ctx, p, f, in, log); err != nil {
-		out.Failed = append(out.Failed, Failure{Processor: p.Name, Err: err})
-		log.Warn("!External mail processor failed", "err", err)
-		if ctx.Err() != nil {
-			// Stopped because the server is: not a failure of the
-			// processor's own, so IgnoreOnError must not drop the mail.
-			return false
-		}
-		if errors.Is(err, ErrNotStarted) {
-			if out.unstarted == nil {
-				out.unstarted = map[string]bool{}
-			}
-			out.unstarted[p.Name] = true
-			return false
-		}
-		if p.Native && p.IgnoreOnError {
-			log.Warn("!IGNORED MAIL due to mail processor error (IgnoreOnError)")
-			out.Consumed, out.By, out.Reason = true, p.Name, "failed with IgnoreOnError set: "+err.Error()
-			return true
-		}
+		return s.failed(ctx, p, f, saved, err, out, log)
 	}
 	drainLog(f.log, log)
 	if data, _ := os.ReadFile(f.err); len(data) > 0 {
@@ -229,6 +236,80 @@ func (s *Set) step(ctx context.Context, p *Processor, f *files, in *Input, out *
 		return true
 	}
 	return false
+}
+
+// failed handles a processor's failure as step describes.
+func (s *Set) failed(ctx context.Context, p *Processor, f *files, saved snapshot, err error, out *Output, log *slog.Logger) (done bool) {
+	out.Failed = append(out.Failed, Failure{Processor: p.Name, Err: err})
+	log.Warn("!External mail processor failed", "err", err)
+	drainLog(f.log, log)
+	if rerr := f.restore(saved); rerr != nil {
+		log.Error("!Cannot restore the message after a failed mail processor", "err", rerr)
+		out.Reject, out.By = tempFailure(), p.Name
+		return true
+	}
+	if ctx.Err() != nil {
+		// Stopped because the server is (or the run's overall limit
+		// passed): Run answers it as a temporary failure.
+		return false
+	}
+	if errors.Is(err, ErrNotStarted) {
+		if out.unstarted == nil {
+			out.unstarted = map[string]bool{}
+		}
+		out.unstarted[p.Name] = true
+	}
+	var exit *exec.ExitError
+	if p.Native && p.IgnoreOnError && errors.As(err, &exit) && !errors.Is(err, ErrTimeout) {
+		log.Warn("!IGNORED MAIL due to mail processor error (IgnoreOnError)")
+		out.Consumed, out.By, out.Reason = true, p.Name, "failed with IgnoreOnError set: "+err.Error()
+		return true
+	}
+	if data, _ := os.ReadFile(f.err); len(data) > 0 {
+		out.Reject, out.By = parseRejection(data), p.Name
+		log.Info("!External mail processor rejected the message", "reply", strings.Join(out.Reject.Lines(), " / "))
+		return true
+	}
+	if !p.PassThru {
+		out.Reject, out.By = tempFailure(), p.Name
+		return true
+	}
+	return false
+}
+
+// tempFailure is the answer when a processor that matters could not do
+// its work: the client keeps the message and tries again later.
+func tempFailure() *Rejection {
+	return &Rejection{Code: 451, Enhanced: "4.3.0", Text: []string{"Mail processor unavailable, try again later"}}
+}
+
+// snapshot is the message text and recipient list before a processor ran.
+type snapshot struct{ msg, lst []byte }
+
+func (f *files) snapshot() (snapshot, error) {
+	msg, err := os.ReadFile(f.msg)
+	if err != nil {
+		return snapshot{}, fmt.Errorf("mailproc: %w", err)
+	}
+	lst, err := os.ReadFile(f.lst)
+	if err != nil {
+		return snapshot{}, fmt.Errorf("mailproc: %w", err)
+	}
+	return snapshot{msg: msg, lst: lst}, nil
+}
+
+// restore puts back what snapshot saw and discards a new-message file.
+func (f *files) restore(s snapshot) error {
+	if err := os.WriteFile(f.msg, s.msg, 0o600); err != nil {
+		return fmt.Errorf("mailproc: %w", err)
+	}
+	if err := os.WriteFile(f.lst, s.lst, 0o600); err != nil {
+		return fmt.Errorf("mailproc: %w", err)
+	}
+	if err := os.Remove(f.new); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("mailproc: %w", err)
+	}
+	return nil
 }
 
 // runOne runs one processor under the time limit. A panic anywhere in it
@@ -418,17 +499,34 @@ func (s *Set) finish(in *Input, out *Output) {
 		}
 	}
 	out.Rcpts = keep
+	if len(orphans) > 0 {
+		// The whole message is refused rather than stored for the other
+		// recipients only: after a 250 the sender would never learn that
+		// the captured address got nothing.
+		out.Reject = orphanReply(orphans, s.unavailable(out.unstarted))
+		return
+	}
 	for _, u := range out.Unusable {
 		in.logger(s).Warn("!Recipient skipped after mail processing", "to", u.Entry.To, "reason", u.Reason)
 	}
 	if len(keep) > 0 {
 		return
 	}
-	if len(orphans) > 0 {
-		out.Reject = orphanReply(orphans, out.unstarted)
-		return
-	}
 	out.Consumed, out.Reason = true, "no recipients left"
+}
+
+// unavailable reports the processors that could not be started, and those
+// this Set does not have or has disabled: a reload between RCPT and DATA
+// removed the processor that captured a recipient, which is worth a retry
+// rather than a refusal.
+func (s *Set) unavailable(unstarted map[string]bool) func(string) bool {
+	have := map[string]bool{}
+	for _, p := range s.Processors() {
+		if !p.Disabled {
+			have[p.Name] = true
+		}
+	}
+	return func(name string) bool { return unstarted[name] || !have[name] }
 }
 
 // orphanReply answers a message whose only recipients were captured for
@@ -438,11 +536,11 @@ func (s *Set) finish(in *Input, out *Output) {
 // otherwise the processor declined the message (its From or ProcessSPAM
 // settings) and the address is refused as it would be without the
 // processor.
-func orphanReply(orphans []envelope.Rcpt, unstarted map[string]bool) *Rejection {
+func orphanReply(orphans []envelope.Rcpt, unavailable func(string) bool) *Rejection {
 	for _, rc := range orphans {
 		for _, n := range rc.Processors {
-			if unstarted[n] {
-				return &Rejection{Code: 451, Enhanced: "4.3.0", Text: []string{"Mail processor unavailable, try again later"}}
+			if unavailable(n) {
+				return tempFailure()
 			}
 		}
 	}

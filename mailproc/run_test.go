@@ -1,6 +1,7 @@
 package mailproc_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -206,18 +207,58 @@ func TestSelection(t *testing.T) {
 }
 
 // A processor that never ends is killed, with the processes it started,
-// at the time limit; the run returns and counts it as failed.
+// at the time limit; the run returns and counts it as failed. Running out
+// of time is not an error exit: IgnoreOnError does not drop the message
+// for it, and the message goes on unchanged.
 func TestNativeTimeLimit(t *testing.T) {
 	t.Parallel()
 	tr := newTree(t)
 	s := tr.load(t, "[Hang]\nNative=true\nCommand=sleep 600 & sleep 600\n[Drop]\nNative=true\nCommand=sleep 600\nIgnoreOnError=true\n",
 		func(c *mailproc.Config) { c.Timeout = 200 * time.Millisecond })
-	out := run(t, s, input(user1))
+	in := input(user1)
+	out := run(t, s, in)
 	if len(out.Failed) != 2 || !errors.Is(out.Failed[0].Err, mailproc.ErrTimeout) || !errors.Is(out.Failed[1].Err, mailproc.ErrTimeout) {
 		t.Fatalf("failures %+v; want two time-limit failures", out.Failed)
 	}
-	if !out.Consumed || out.By != "Drop" {
-		t.Fatalf("IgnoreOnError after the time limit: %+v", out)
+	if out.Consumed || out.Reject != nil || !bytes.Equal(out.Text, in.Text) || !reflect.DeepEqual(out.Rcpts, []envelope.Rcpt{user1}) {
+		t.Fatalf("after two processors ran out of time: %+v, want the message unchanged", out)
+	}
+	tr.noTempFiles(t)
+}
+
+// A failing processor changes nothing: the text it half wrote to the new
+// message file and the recipients it half edited are undone. When the
+// failing processor is one that would take the message (PassThru=false),
+// the client is told to try again later instead of losing the message;
+// a non-zero exit with IgnoreOnError still drops it, as the sysop asked.
+func TestFailedProcessorChangesNothing(t *testing.T) {
+	t.Parallel()
+	tr := newTree(t)
+	half := "[Half]\nNative=true\nCommand=head -c 20 %m > %n; printf '[9]\\nTo=x\\n' >> %l; exit 3\n"
+	s := tr.load(t, half, nil)
+	in := input(user1)
+	out := run(t, s, in)
+	if len(out.Failed) != 1 || out.Consumed || out.Reject != nil {
+		t.Fatalf("outcome %+v, want one failure and the message going on", out)
+	}
+	if !bytes.Equal(out.Text, in.Text) || !reflect.DeepEqual(out.Rcpts, []envelope.Rcpt{user1}) {
+		t.Fatalf("after a failed processor: text %q rcpts %+v, want both unchanged", out.Text, out.Rcpts)
+	}
+
+	for _, c := range []struct{ ini, want string }{
+		{"[Take]\nNative=true\nCommand=exit 3\nPassThru=false\n", "451 4.3.0 Mail processor unavailable, try again later"},
+		{"[Take]\nEval=undefinedThing();\nPassThru=false\n", "451 4.3.0 Mail processor unavailable, try again later"},
+		{"[Take]\nNative=true\nCommand=sleep 600\nPassThru=false\n", "451 4.3.0 Mail processor unavailable, try again later"},
+	} {
+		s := tr.load(t, c.ini, func(c *mailproc.Config) { c.Timeout = 200 * time.Millisecond })
+		out := run(t, s, input(user1))
+		if out.Consumed || out.Reject == nil || strings.Join(out.Reject.Lines(), "|") != c.want {
+			t.Errorf("%q: outcome %+v, want %q", c.ini, out, c.want)
+		}
+	}
+	s = tr.load(t, "[Drop]\nNative=true\nCommand=exit 3\nIgnoreOnError=true\nPassThru=false\n", nil)
+	if out := run(t, s, input(user1)); !out.Consumed || out.By != "Drop" {
+		t.Errorf("IgnoreOnError with exit 3: %+v, want the message dropped", out)
 	}
 	tr.noTempFiles(t)
 }
@@ -307,8 +348,10 @@ func TestNativeFiles(t *testing.T) {
 }
 
 // A recipient captured for a processor that does not take the message
-// (its From does not match) is refused instead of vanishing; alongside
-// other recipients it is skipped and reported.
+// (its From does not match) is refused instead of vanishing, alongside
+// other recipients too: after a 250 the sender would never learn the
+// captured address got nothing. A processor gone since RCPT (a reload)
+// is worth a retry.
 func TestCapturedButNotTaken(t *testing.T) {
 	t.Parallel()
 	tr := newTree(t)
@@ -320,8 +363,13 @@ func TestCapturedButNotTaken(t *testing.T) {
 		t.Fatalf("outcome %+v", out)
 	}
 	out = run(t, s, input(user1, list))
-	if out.Reject != nil || out.Consumed || !reflect.DeepEqual(out.Rcpts, []envelope.Rcpt{user1}) || len(out.Unusable) != 1 {
+	if out.Reject == nil || out.Consumed || !reflect.DeepEqual(out.Reject.Lines(), []string{"550 5.1.1 Unknown User: <listserver@bbs.example.org>"}) {
 		t.Fatalf("outcome %+v", out)
+	}
+	gone := list
+	gone.Processors = []string{"Renamed"}
+	if out := run(t, s, input(user1, gone)); out.Reject == nil || out.Reject.Code != 451 {
+		t.Fatalf("captured for a processor that is gone: %+v, want 451", out)
 	}
 	// From a member, the list server takes it.
 	in := input(user1, list)

@@ -140,3 +140,17 @@ func (s *session) allowRequest() error {
 	s.log.Warn(fmt.Sprintf("%s [%s] !Too many requests per rate limit, disconnecting", s.proto, s.ip), "user", s.ident.Alias)
 	return &replyError{Text: "[SYS/TEMP] Too many requests, try again later", Close: true}
 }
+
+// bannedNow reports a ban that began after the client connected.
+func (s *session) bannedNow() bool {
+	g := s.srv.deps.Guard
+	if g == nil || s.own || s.exempt {
+		return false
+	}
+	left, why := g.Banned(s.ip)
+	if left <= 0 {
+		return false
+	}
+	s.log.Warn(fmt.Sprintf("%s [%s] !TEMPORARY BAN (%s) - remaining: %s, login refused", s.proto, s.ip, why, left.Round(time.Second)))
+	return true
+}

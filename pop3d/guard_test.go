@@ -321,3 +321,22 @@ func TestGuardLoginReports(t *testing.T) {
 		t.Error("the password is in the log")
 	}
 }
+
+// A client banned after it connected gets no more guesses on the
+// connections it already holds: even the right password fails.
+func TestGuardBanBeforeCredentials(t *testing.T) {
+	t.Parallel()
+	g := &fakeGuard{allow: -1}
+	ts := startServer(t, pop3d.Config{}, false, false, withGuard(g))
+	c := dialFrom(t, ts.addr, otherClient)
+	c.expect("+OK ")
+	g.mu.Lock()
+	g.banned = true
+	g.mu.Unlock()
+	c.cmd("USER alice", "+OK")
+	c.cmd("PASS wonderland", "-ERR [AUTH]")
+	c.expectClosed()
+	if _, _, _, succeeded := g.get(); len(succeeded) != 0 {
+		t.Errorf("a banned client logged in: %q", succeeded)
+	}
+}

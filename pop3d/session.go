@@ -449,7 +449,16 @@ func (s *session) login(c credentials, verify func(context.Context, string) (env
 		prot = "POP3S"
 	}
 	ctx := envelope.WithClient(s.ctx, envelope.Client{IP: s.ip, Host: s.host, Protocol: prot})
-	id, hasPassword, err := verify(ctx, login)
+	var id envelope.Identity
+	var hasPassword bool
+	var err error
+	if s.bannedNow() {
+		// Banned since it connected: with many connections opened before
+		// the ban, the client must not keep guessing on them.
+		err = fmt.Errorf("client temporarily banned: %w", ErrBadLogin)
+	} else {
+		id, hasPassword, err = verify(ctx, login)
+	}
 	if err == nil && id.User == 0 {
 		err = fmt.Errorf("user number 0: %w", ErrBadLogin)
 	}

@@ -276,6 +276,9 @@ func (s *session) saslServer(mech string) sasl.Server {
 func (s *session) checkPassword(login, password string) error {
 	s.authLogin = cleanArg(login)
 	s.authTry.tried, s.authTry.hasPassword = password, password != ""
+	if s.bannedNow() {
+		return authError(errBanned)
+	}
 	ctx, cancel := context.WithTimeout(s.clientContext(), s.cfg.MaxInactivity)
 	defer cancel()
 	id, err := s.deps.Auth.Authenticate(ctx, login, password)
@@ -289,6 +292,9 @@ func (s *session) checkPassword(login, password string) error {
 func (s *session) checkSecret(login, digest string) (string, error) {
 	s.authLogin = cleanArg(login)
 	s.authTry.tried, s.authTry.digest = digest, true
+	if s.bannedNow() {
+		return "", authError(errBanned)
+	}
 	ctx, cancel := context.WithTimeout(s.clientContext(), s.cfg.MaxInactivity)
 	defer cancel()
 	id, secret, err := s.deps.Auth.Secret(ctx, login)

@@ -1,6 +1,7 @@
 package smtpd
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -29,16 +30,33 @@ func (s *session) protocol() string {
 // checkBan closes a temporarily banned client without a word, as
 // Synchronet does: it learns nothing about why.
 func (s *session) checkBan() error {
+	if s.banned("closing silently") {
+		return errSilentClose
+	}
+	return nil
+}
+
+// errBanned fails a login from a client banned since it connected: with
+// many connections opened before the ban, it must not keep guessing.
+var errBanned = errors.New("client temporarily banned for failed logins")
+
+// bannedNow reports a ban that began after the client connected; its
+// credentials are then not even checked.
+func (s *session) bannedNow() bool { return s.banned("login refused") }
+
+// banned asks the guard whether the client is banned (the own address and
+// ipfilter_exempt.cfg never are) and logs the ban with what happens.
+func (s *session) banned(what string) bool {
 	if s.deps.Guard == nil || s.own || s.exempt {
-		return nil
+		return false
 	}
 	left, why := s.deps.Guard.Banned(s.ip)
 	if left <= 0 {
-		return nil
+		return false
 	}
-	s.log.Warn(fmt.Sprintf("%s [%s] !TEMPORARY BAN (%s) - remaining: %s, closing silently",
-		s.protocol(), s.ip, why, left.Round(time.Second)))
-	return errSilentClose
+	s.log.Warn(fmt.Sprintf("%s [%s] !TEMPORARY BAN (%s) - remaining: %s, %s",
+		s.protocol(), s.ip, why, left.Round(time.Second), what))
+	return true
 }
 
 // throttle holds the greeting back from a client with failed logins,

@@ -254,3 +254,22 @@ func TestGuardAuthReports(t *testing.T) {
 		t.Error("the password is in the log")
 	}
 }
+
+// A client banned after it connected (it opened many connections before
+// its guesses ran out) gets no more guesses on the connections it holds:
+// even the right password fails, and the server closes.
+func TestGuardBanBeforeCredentials(t *testing.T) {
+	t.Parallel()
+	g := &fakeGuard{allow: -1}
+	ts := startServer(t, smtpd.MTA, nil, withGuard(g))
+	c := ts.dialFrom(t, otherClient)
+	c.expect("220 ")
+	g.mu.Lock()
+	g.banned = true
+	g.mu.Unlock()
+	c.cmd("AUTH PLAIN "+base64.StdEncoding.EncodeToString([]byte("\x00guest\x00guestpw")), "535 ")
+	c.expectClosed()
+	if got := g.snapshot(); len(got.succeeded) != 0 {
+		t.Errorf("a banned client logged in: %q", got.succeeded)
+	}
+}

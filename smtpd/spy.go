@@ -50,12 +50,15 @@ func (s *session) spyRead(line []byte) {
 		return
 	}
 	text := string(line)
+	// Judge the line as the command parser will (control characters
+	// removed), so "AUTH\x01 PLAIN ..." is hidden like "AUTH PLAIN ...".
+	verb, arg := parseCommand(text)
 	switch {
 	case s.hideInput:
 		text = "(AUTH data hidden)"
-	case len(text) > 5 && strings.EqualFold(text[:5], "AUTH "):
-		if f := strings.Fields(text); len(f) > 2 {
-			text = f[0] + " " + f[1] + " (initial response hidden)"
+	case verb == "AUTH":
+		if f := strings.Fields(arg); len(f) > 1 {
+			text = verb + " " + f[0] + " (initial response hidden)"
 		}
 	}
 	s.spy.write("C:", text)
