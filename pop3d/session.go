@@ -108,6 +108,10 @@ func (s *session) interrupt() { _ = s.raw.SetReadDeadline(time.Now()) }
 func (s *session) run(implicitTLS bool, verdict admission) {
 	defer s.cancel()
 	defer func() { _ = s.conn.Close() }()
+	// The mailbox is free before the client sees the connection close, so
+	// a client that reconnects at once (after a dropped connection, or a
+	// panic) is not told it is still in use.
+	defer s.srv.unlock(s)
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("POP3 !PANIC in session", "panic", p, "stack", string(debug.Stack()))
