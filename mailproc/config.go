@@ -138,38 +138,10 @@ func (w Warning) String() string {
 
 // Error is a mailproc.ini problem that stops startup. It names the file
 // (relative to the control directory), the line and, where there is one,
-// the section and key, the way ctrl.Error does:
+// the section and key, as ctrl.Error does (it is the same type):
 //
 //	mailproc.ini:52: [ListServer] PassThru: invalid boolean "maybe" (want true or false)
-type Error struct {
-	File    string
-	Line    int
-	Section string
-	Key     string
-	Err     error
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-	}
-	b.WriteString(":")
-	if e.Section != "" {
-		fmt.Fprintf(&b, " [%s]", e.Section)
-	}
-	if e.Key != "" {
-		fmt.Fprintf(&b, " %s", e.Key)
-	}
-	if e.Section != "" || e.Key != "" {
-		b.WriteString(":")
-	}
-	fmt.Fprintf(&b, " %v", e.Err)
-	return b.String()
-}
-
-func (e *Error) Unwrap() error { return e.Err }
+type Error = ini.KeyError
 
 // Candidates returns the files Load considers, most specific first:
 // mailproc.<fqdn>.ini, mailproc.<host>.ini, mailproc.<platform>.ini,
