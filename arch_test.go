@@ -79,13 +79,18 @@ func isAllowed(pkg, dep string) bool {
 	return false
 }
 
-// TestOnlyCmdImportsGuard keeps the failed-login tracker out of every
-// library, present and future: the servers declare the interfaces they
-// need and the wiring injects the guard.
-func TestOnlyCmdImportsGuard(t *testing.T) {
+// TestRestrictedImports keeps two packages where they belong, present and
+// future code included: the failed-login tracker out of every library (the
+// servers declare the interfaces they need and the wiring injects it), and
+// the shared test helpers out of the product.
+func TestRestrictedImports(t *testing.T) {
 	out, err := exec.Command("go", "list", "-e", "-f", "{{.ImportPath}} {{join .Deps \" \"}}", "./...").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
+	}
+	onlyFrom := map[string]string{ // package: the prefix of the packages that may import it ("" = tests only)
+		module + "/guard":            module + "/cmd/",
+		module + "/internal/testkit": "",
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		f := strings.Fields(line)
@@ -93,12 +98,10 @@ func TestOnlyCmdImportsGuard(t *testing.T) {
 			continue
 		}
 		pkg := f[0]
-		if pkg == module+"/guard" || strings.HasPrefix(pkg, module+"/cmd/") {
-			continue
-		}
 		for _, dep := range f[1:] {
-			if dep == module+"/guard" {
-				t.Errorf("%s depends on %s; only cmd/bbsmail may (HACKING.md)", pkg, dep)
+			prefix, restricted := onlyFrom[dep]
+			if restricted && (prefix == "" || !strings.HasPrefix(pkg, prefix)) {
+				t.Errorf("%s depends on %s, which HACKING.md reserves (for %q)", pkg, dep, prefix)
 			}
 		}
 	}

@@ -1,15 +1,14 @@
 package sendmail_test
 
 import (
-	"bytes"
 	"crypto/tls"
 	"encoding/base64"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/bbsmail/bbsmail/internal/testkit"
 	"github.com/bbsmail/bbsmail/sendmail"
 )
 
@@ -46,22 +45,7 @@ func TestRelayPasswordNeedsTLS(t *testing.T) {
 	}
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type lockedBuffer = testkit.SyncBuffer
 
 // DEBUG_TX logs every command but never the relay credentials, in the
 // AUTH line or in the answers to the relay's challenges.

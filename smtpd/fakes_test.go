@@ -3,23 +3,16 @@ package smtpd_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/big"
-	"net"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/bbsmail/bbsmail/envelope"
+	"github.com/bbsmail/bbsmail/internal/testkit"
 )
 
 // The fakes below stand in for the mailbase and the routing rules: the
@@ -177,23 +170,7 @@ func (m matchIP) Match(s ...string) bool {
 	return false
 }
 
-// syncBuffer collects the server log.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type syncBuffer = testkit.SyncBuffer
 
 func testLogger(t *testing.T) (*slog.Logger, *syncBuffer) {
 	t.Helper()
@@ -211,31 +188,8 @@ func testLogger(t *testing.T) (*slog.Logger, *syncBuffer) {
 // bbs.example and 127.0.0.1, and a client config that trusts it.
 func testTLS(t *testing.T) (server, client *tls.Config) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: localDomain},
-		DNSNames:     []string{localDomain},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	server = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+	cert, pool := testkit.Cert(t, localDomain)
+	server = &tls.Config{Certificates: []tls.Certificate{cert}}
 	client = &tls.Config{RootCAs: pool, ServerName: localDomain}
 	return server, client
 }

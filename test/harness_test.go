@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bbsmail/bbsmail/internal/testkit"
 )
 
 // bin is the bbsmail binary built once for the whole package.
@@ -306,24 +308,10 @@ func freePorts(t *testing.T, n int) []int {
 	return out
 }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
+type syncBuffer = testkit.SyncBuffer
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
-
-// contains waits until the server log contains s.
+// logContains reports whether the server log holds s so far; it does not
+// wait (use waitFor for lines still on their way).
 func (b *bbs) logContains(s string) bool { return strings.Contains(b.log.String(), s) }
 
 func copyTree(src, dst string) error {
