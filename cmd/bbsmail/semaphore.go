@@ -19,8 +19,8 @@ const (
 
 // semaphores watches Synchronet's semaphore files in the control directory:
 // a shutdown, recycle or clear file newer than the last look triggers the
-// action, and so does an edit of sbbs.ini or a watched file such as
-// mailproc.ini (recycle). The names are those
+// action, and so does an edit of a watched file, sbbs.ini and the
+// mailproc.ini candidates (recycle). The names are those
 // Synchronet's mail server checks: <action>, <action>.mail,
 // <action>.<host>, <action>.<host>.mail, plus mail.now/mail.rec and the
 // legacy mailsrvr.rec. Files are left in place; their time stamps tell new
@@ -28,10 +28,9 @@ const (
 type semaphores struct {
 	since      time.Time
 	clearSince time.Time
-	ini        time.Time
-	// files are other files whose edit recycles, as sbbs.ini's does (the
-	// mailproc.ini candidates); stamp is their time stamps at the last
-	// look, so creating or removing one counts too.
+	// files are the files whose edit recycles (sbbs.ini, and what watch
+	// adds); stamp is their time stamps at the last look, so creating or
+	// removing one counts too.
 	files []string
 	stamp string
 }
@@ -52,7 +51,9 @@ func stamps(files []string) string {
 }
 
 func newSemaphores(cfg *ctrl.Config, started time.Time) *semaphores {
-	return &semaphores{since: started, clearSince: started, ini: mtime(cfg.Paths.SBBSIni)}
+	s := &semaphores{since: started, clearSince: started}
+	s.watch(cfg.Paths.SBBSIni)
+	return s
 }
 
 func semNames(action, short string) []string {
@@ -94,10 +95,6 @@ func (s *semaphores) check(cfg *ctrl.Config) semAction {
 		return semShutdown
 	}
 	if newer(semNames("recycle", "mail.rec")) || newer([]string{"mailsrvr.rec"}) {
-		return semRecycle
-	}
-	if t := mtime(cfg.Paths.SBBSIni); !t.Equal(s.ini) {
-		s.ini = t
 		return semRecycle
 	}
 	if st := stamps(s.files); st != s.stamp {
