@@ -1,7 +1,7 @@
 GO ?= go
 STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test lint bench fuzz run clean
+.PHONY: all build test test-short lint bench fuzz run clean
 
 all: build
 
@@ -12,6 +12,10 @@ build:
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+# The fast inner loop: unit, dialog and package tests; no system tests, no -race.
+test-short:
+	$(GO) test -short -count=1 ./...
 
 lint:
 	@test -z "$$(gofmt -l .)" || (gofmt -l .; echo "gofmt: files above need formatting"; exit 1)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -25,6 +26,11 @@ import (
 var bin string
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("test: system tests skipped in -short mode (make test runs them)")
+		os.Exit(0)
+	}
 	dir, err := os.MkdirTemp("", "bbsmail-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
