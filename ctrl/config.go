@@ -127,6 +127,8 @@ type Mail struct {
 
 	TempDirectory string // as configured ("" = default); Paths.Temp is resolved
 	Options       Options
+
+	ignoredOptions []string // Options names bbsmail does not know; warned about at load
 }
 
 // System is the BBS itself, from main.ini and msgs.ini.

@@ -114,7 +114,7 @@ func keyTable(m *Mail) []keyDef {
 		{"InboundSound", "", "", &ignoredV{}},
 		{"OutboundSound", "", "", &ignoredV{}},
 
-		{"Options", "", "ALLOW_POP3", optsV{&m.Options}},
+		{"Options", "", "ALLOW_POP3", optsV{&m.Options, &m.ignoredOptions}},
 	}
 }
 
@@ -233,12 +233,18 @@ func (v levelV) Set(s string) error {
 }
 func (v levelV) String() string { return v.p.String() }
 
-type optsV struct{ p *Options }
+// optsV parses Options leniently; names it ignores are kept in ignored
+// for the loader to warn about.
+type optsV struct {
+	p       *Options
+	ignored *[]string
+}
 
 func (v optsV) Set(s string) error {
-	o, err := ParseOptions(s)
+	o, ignored, err := ParseOptionsLax(s)
 	if err == nil {
 		*v.p = o
+		*v.ignored = ignored
 	}
 	return err
 }

@@ -141,6 +141,14 @@ func (l *loader) sbbsIni() error {
 		l.c.settings = append(l.c.settings, Setting{Key: def.Name, Value: def.Value.String(), Source: src})
 	}
 	l.unknownKeys(mail, table)
+	for _, name := range l.c.Mail.ignoredOptions {
+		k := l.used["Options"]
+		why := "unknown option ignored, as Synchronet ignores it"
+		if r, ok := retiredOptions[strings.ToUpper(name)]; ok {
+			why = r + ": no effect in bbsmail"
+		}
+		l.warn("%s:%d: [Mail] Options: %s: %s", l.rel(k.File), k.Line, name, why)
+	}
 	return nil
 }
 

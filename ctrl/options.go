@@ -81,15 +81,34 @@ func (opts Options) String() string {
 	return strings.Join(names, " | ")
 }
 
-// ParseOptions parses a '|'-separated flag list; names are case-insensitive
-// and may be surrounded by spaces. An unknown name is an error, so a typo
-// cannot silently turn a protection off; "ALLOW_POP3 TLS_POP3" (a missing
-// '|') is such a name too. A number is accepted as the raw bit value, as
-// Synchronet does.
+// retiredOptions are flag names that Synchronet releases wrote but bbsmail
+// has no use for: they load with a notice, never an error.
+var retiredOptions = map[string]string{
+	"LOCAL_TIMEZONE": "old releases' local time zone flag",
+	"DNSBL_DEBUG":    "Synchronet's DNSBL debug logging",
+}
+
+// ParseOptions parses a '|'-separated flag list strictly: every name must be
+// one bbsmail knows. It is for text bbsmail writes itself (a new sbbs.ini).
 func ParseOptions(s string) (Options, error) {
-	var opts Options
+	opts, ignored, err := ParseOptionsLax(s)
+	if err == nil && len(ignored) > 0 {
+		err = fmt.Errorf("unknown option %q", ignored[0])
+	}
+	return opts, err
+}
+
+// ParseOptionsLax parses a '|'-separated flag list as a sysop's sbbs.ini
+// holds it; names are case-insensitive and may be surrounded by spaces. A
+// number is the raw bit value, as Synchronet reads it. A name bbsmail does
+// not know is returned in ignored (Synchronet ignores such names too, and
+// older files carry retired ones), except a near miss of a known name or two
+// known names without their '|' ("ALLOW_POP3 TLS_POP3"): those are errors
+// naming the flag meant, so a typo cannot silently turn a protection off.
+func ParseOptionsLax(s string) (opts Options, ignored []string, err error) {
 	for part := range strings.SplitSeq(s, "|") {
-		name := strings.ToUpper(strings.TrimSpace(part))
+		raw := strings.TrimSpace(part)
+		name := strings.ToUpper(raw)
 		if name == "" {
 			continue
 		}
@@ -97,17 +116,67 @@ func ParseOptions(s string) (Options, error) {
 			opts |= Options(n)
 			continue
 		}
-		found := false
-		for i, n := range optionNames {
-			if n == name {
-				opts |= 1 << i
-				found = true
-				break
-			}
+		if i := optionIndex(name); i >= 0 {
+			opts |= 1 << i
+			continue
 		}
-		if !found {
-			return 0, fmt.Errorf("unknown option %q", strings.TrimSpace(part))
+		if _, retired := retiredOptions[name]; retired {
+			ignored = append(ignored, raw)
+			continue
+		}
+		if near := nearOption(name); near != "" {
+			return 0, nil, fmt.Errorf("unknown option %q (did you mean %s?)", raw, near)
+		}
+		ignored = append(ignored, raw)
+	}
+	return opts, ignored, nil
+}
+
+func optionIndex(name string) int {
+	for i, n := range optionNames {
+		if n == name {
+			return i
 		}
 	}
-	return opts, nil
+	return -1
+}
+
+// nearOption names the flag an unknown name was probably meant to be: known
+// names run together without '|', or a known name within two edits.
+func nearOption(name string) string {
+	if f := strings.FieldsFunc(name, func(r rune) bool { return r == ' ' || r == '\t' || r == ',' }); len(f) > 1 {
+		for _, w := range f {
+			if optionIndex(w) < 0 {
+				return ""
+			}
+		}
+		return strings.Join(f, " | ")
+	}
+	for _, n := range optionNames {
+		if editDistance(name, n) <= 2 {
+			return n
+		}
+	}
+	return ""
+}
+
+// editDistance is the Levenshtein distance of two ASCII strings.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

@@ -194,3 +194,54 @@ func TestUnknownMailKeyIsWarned(t *testing.T) {
 		t.Errorf("a misspelt key is not reported: %q", c.Warnings)
 	}
 }
+
+// An older sbbs.ini's retired or unknown Options names start the server with
+// a warning, as Synchronet ignores them; a near miss of a known name and
+// names run together without '|' still stop it, naming the flag meant.
+func TestOptionsUnknownNames(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		options string
+		want    ctrl.Options
+		warn    string // "" = no warning; "error: ..." = Load fails with this text
+	}{
+		{"ALLOW_POP3 | LOCAL_TIMEZONE", ctrl.AllowPOP3, "Options: LOCAL_TIMEZONE: old releases' local time zone flag: no effect in bbsmail"},
+		{"ALLOW_POP3|DNSBL_DEBUG", ctrl.AllowPOP3, "Options: DNSBL_DEBUG: Synchronet's DNSBL debug logging: no effect in bbsmail"},
+		{"FROBNICATE_EVERYTHING|TLS_POP3", ctrl.TLSPOP3, "Options: FROBNICATE_EVERYTHING: unknown option ignored"},
+		{"allow_pop3 | tls_pop3", ctrl.AllowPOP3 | ctrl.TLSPOP3, ""},
+		{"ALLOW_POP3|TLS_POP", 0, `error: unknown option "TLS_POP" (did you mean TLS_POP3?)`},
+		{"ALLOW_RELAI", 0, `error: unknown option "ALLOW_RELAI" (did you mean ALLOW_RELAY?)`},
+		{"ALLOW_POP3 TLS_POP3", 0, `error: unknown option "ALLOW_POP3 TLS_POP3" (did you mean ALLOW_POP3 | TLS_POP3?)`},
+	}
+	for _, tc := range cases {
+		dir := filepath.Join(t.TempDir(), "ctrl")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		ini := "[Mail]\nOptions = " + tc.options + "\n"
+		if err := os.WriteFile(filepath.Join(dir, "sbbs.ini"), []byte(ini), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := ctrl.Load(dir)
+		if want, ok := strings.CutPrefix(tc.warn, "error: "); ok {
+			if err == nil || !strings.Contains(err.Error(), "sbbs.ini:2: [Mail] Options: "+want) {
+				t.Errorf("Options = %s: error %v, want %q", tc.options, err, want)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("Options = %s: %v", tc.options, err)
+			continue
+		}
+		if c.Mail.Options != tc.want {
+			t.Errorf("Options = %s: got %v, want %v", tc.options, c.Mail.Options, tc.want)
+		}
+		warnings := strings.Join(c.Warnings, "\n")
+		if tc.warn == "" && strings.Contains(warnings, "Options") {
+			t.Errorf("Options = %s: unexpected warning %q", tc.options, warnings)
+		}
+		if tc.warn != "" && !strings.Contains(warnings, "sbbs.ini:2: [Mail] "+tc.warn) {
+			t.Errorf("Options = %s: warnings %q, want %q", tc.options, warnings, tc.warn)
+		}
+	}
+}
