@@ -167,18 +167,15 @@ func (c Config) withDefaults() Config {
 // Backoff returns how long to wait after the given number of failed
 // attempts (1 for the first failure) before trying again: 1m, 5m, 15m, 30m,
 // 1h, then rescan. Short early steps catch greylisting and brief outages.
+// RescanFrequency is the sysop's retry interval, so no step waits longer
+// than it: with RescanFrequency = 2s every retry comes within two seconds.
 func Backoff(attempts int, rescan time.Duration) time.Duration {
-	switch {
-	case attempts <= 1:
-		return time.Minute
-	case attempts == 2:
-		return 5 * time.Minute
-	case attempts == 3:
-		return 15 * time.Minute
-	case attempts == 4:
-		return 30 * time.Minute
-	case attempts == 5:
-		return time.Hour
+	steps := [...]time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour}
+	if attempts >= 1 && attempts <= len(steps) {
+		return min(steps[attempts-1], rescan)
+	}
+	if attempts < 1 {
+		return min(steps[0], rescan)
 	}
 	return rescan
 }

@@ -116,6 +116,15 @@ func TestBackoff(t *testing.T) {
 			t.Errorf("Backoff(%d) = %v, want %v", i+1, got, w)
 		}
 	}
+	// The sysop's RescanFrequency caps every step.
+	for i := range 7 {
+		if got := Backoff(i+1, 2*time.Second); got != 2*time.Second {
+			t.Errorf("Backoff(%d, 2s) = %v, want 2s", i+1, got)
+		}
+	}
+	if got := Backoff(3, 10*time.Minute); got != 10*time.Minute {
+		t.Errorf("Backoff(3, 10m) = %v, want 10m", got)
+	}
 }
 
 func TestAuthClients(t *testing.T) {
