@@ -38,7 +38,7 @@ var allowed = map[string][]string{
 	"smtpd":            {"ctrl/pattern", "dnsbl", "envelope", "netutil", "github.com/emersion/go-sasl"},
 	"pop3d":            {"ctrl/pattern", "envelope", "netutil"},
 	"sendmail":         {"ctrl/pattern", "envelope", "github.com/emersion/go-sasl", "github.com/miekg/dns"},
-	"admin":            {"envelope", "store"},
+	"admin":            {"envelope", "store", "golang.org/x/text/encoding/charmap"},
 	"internal/testkit": {},
 	"cmd/bbsmail":      {"*"},
 	"cmd/bbsbench":     {},

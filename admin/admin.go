@@ -45,7 +45,7 @@ type stdio struct {
 var commands = map[string]map[string]cmdFunc{
 	"user": {
 		"add": userAdd, "list": userList, "passwd": userPasswd, "del": userDel,
-		"set": userSet, "online": userOnline,
+		"set": userSet, "online": userOnline, "import": userImport,
 	},
 	"mail":     {"list": mailList, "read": mailRead},
 	"sub":      {"list": subList, "read": subRead},

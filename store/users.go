@@ -89,6 +89,12 @@ func RealNameKey(s string) string {
 	return strings.ToLower(strings.Join(strings.Fields(strings.ReplaceAll(s, ".", " ")), " "))
 }
 
+// CheckUser says what is wrong with u as a new user, in words for the
+// sysop, or nil: the same rules AddUser and ImportUser apply.
+func CheckUser(u User) error {
+	return checkUser(&u)
+}
+
 func checkUser(u *User) error {
 	u.Alias = strings.TrimSpace(u.Alias)
 	u.RealName = strings.TrimSpace(u.RealName)
@@ -118,6 +124,25 @@ func hasControl(s string) bool {
 // AddUser creates a user with the next unused number and returns it. An
 // empty password leaves the account without one (it cannot log in).
 func (db *DB) AddUser(u User, password string) (uint32, error) {
+	return db.insertUser(u, password, 0)
+}
+
+// ImportUser adds u under the number u.Number it had on the system it comes
+// from (a Synchronet user base), so mail addressed by number and the
+// sysop's records keep meaning the same person. The number must be free:
+// an existing user of that number gives ErrExists. Later AddUser calls
+// continue above the highest number imported.
+func (db *DB) ImportUser(u User, password string) error {
+	if u.Number == 0 {
+		return fmt.Errorf("store: import user %q: number 0: %w", u.Alias, ErrInvalid)
+	}
+	_, err := db.insertUser(u, password, u.Number)
+	return err
+}
+
+// insertUser stores a new user under number, or under the next unused
+// number when number is 0.
+func (db *DB) insertUser(u User, password string, number uint32) (uint32, error) {
 	if err := checkUser(&u); err != nil {
 		return 0, fmt.Errorf("store: add user: %w", err)
 	}
@@ -137,17 +162,12 @@ func (db *DB) AddUser(u User, password string) (uint32, error) {
 	}
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		users := tx.Bucket([]byte(bucketUsers))
-		// The bucket sequence only grows, so a deleted user's number is
-		// never handed out again.
-		seq, err := users.NextSequence()
+		seq, err := userNumber(users, number)
 		if err != nil {
 			return err
 		}
-		if seq > uint64(^uint32(0)) {
-			return fmt.Errorf("user numbers exhausted: %w", ErrInvalid)
-		}
 		rec := userRecord{User: u, Password: hash}
-		rec.Number = uint32(seq)
+		rec.Number = seq
 		if hash != nil {
 			if rec.Secret, err = sealSecret(db.key, rec.Number, password); err != nil {
 				return err
@@ -163,6 +183,31 @@ func (db *DB) AddUser(u User, password string) (uint32, error) {
 		return 0, fmt.Errorf("store: add user %q: %w", u.Alias, err)
 	}
 	return u.Number, nil
+}
+
+// userNumber hands out the number of a new user: the next in the bucket's
+// sequence, or want when it is free. The sequence only grows (an imported
+// number raises it), so a deleted user's number is never handed out again.
+func userNumber(users *bolt.Bucket, want uint32) (uint32, error) {
+	if want == 0 {
+		seq, err := users.NextSequence()
+		if err != nil {
+			return 0, err
+		}
+		if seq > uint64(^uint32(0)) {
+			return 0, fmt.Errorf("user numbers exhausted: %w", ErrInvalid)
+		}
+		return uint32(seq), nil
+	}
+	if users.Get(u32(want)) != nil {
+		return 0, fmt.Errorf("user #%d: %w", want, ErrExists)
+	}
+	if uint64(want) > users.Sequence() {
+		if err := users.SetSequence(uint64(want)); err != nil {
+			return 0, err
+		}
+	}
+	return want, nil
 }
 
 // indexUser moves the alias and real-name index entries from old to new.

@@ -30,6 +30,7 @@ const usage = `usage: bbsmail [-ctrl DIR] COMMAND ...
   user add [--password PW|-] [--realname NAME] [--netmail ADDR] ALIAS
   user list | passwd ALIAS | del ALIAS | online ALIAS on|off
   user set [--realname R] [--netmail ADDR] [--forward=BOOL] [--exempt-w=BOOL] [--level N] ALIAS
+  user import [--dry-run] PATH   Synchronet's data/user/user.tab or user.dat (or the directory)
   mail list ALIAS | mail read ALIAS N
   sub list CODE | sub read CODE N
   netmail list
@@ -142,6 +143,7 @@ func adminCmd(dir string, args []string, stdin *os.File, stdout, stderr io.Write
 		fmt.Fprintln(stderr, "bbsmail:", err)
 		return 1
 	}
+	args = absolutePaths(args)
 	input, err := commandInput(args, stdin, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "bbsmail:", err)
@@ -197,6 +199,23 @@ func commandInput(args []string, stdin *os.File, stderr io.Writer) ([]byte, erro
 		}
 	}
 	return append(line, '\n'), nil
+}
+
+// absolutePaths makes the file arguments of commands that read a file
+// absolute: the running server, not this process, opens them.
+func absolutePaths(args []string) []string {
+	if len(args) < 3 || args[0] != "user" || args[1] != "import" {
+		return args
+	}
+	out := append([]string(nil), args...)
+	for i := 2; i < len(out); i++ {
+		if !strings.HasPrefix(out[i], "-") {
+			if abs, err := filepath.Abs(out[i]); err == nil {
+				out[i] = abs
+			}
+		}
+	}
+	return out
 }
 
 // needsPassword reports whether a user command will read a password.
