@@ -128,6 +128,16 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// parseNone parses a command line that takes flags only: anything else
+// is an error rather than silently ignored.
+func parseNone(fs *flag.FlagSet, args []string) error {
+	pos, err := parse(fs, args)
+	if err == nil && len(pos) > 0 {
+		err = usagef("unexpected argument %q", pos[0])
+	}
+	return err
+}
+
 func wantArgs(pos []string, n int, names string) error {
 	if len(pos) != n {
 		return usagef("want %s", names)
@@ -139,12 +149,18 @@ func wantArgs(pos []string, n int, names string) error {
 func findUser(db *store.DB, name string) (store.User, error) {
 	if n, err := strconv.ParseUint(name, 10, 32); err == nil {
 		u, err := db.User(uint32(n))
+		if errors.Is(err, store.ErrNotFound) {
+			return u, fmt.Errorf("no user #%d (bbsmail user list shows them)", n)
+		}
 		if err != nil {
 			return u, fmt.Errorf("user #%d: %w", n, err)
 		}
 		return u, nil
 	}
 	u, err := db.UserByAlias(name)
+	if errors.Is(err, store.ErrNotFound) {
+		return u, fmt.Errorf("no user %q (bbsmail user list shows them)", name)
+	}
 	if err != nil {
 		return u, fmt.Errorf("user %q: %w", name, err)
 	}
@@ -154,6 +170,9 @@ func findUser(db *store.DB, name string) (store.User, error) {
 // readPassword takes --password, or "-" for the first line of standard
 // input, or prompts on standard input when nothing was given.
 func readPassword(flagVal string, set bool, sio stdio) (string, error) {
+	if set && flagVal == "" {
+		return "", usagef("empty password: an account without one cannot log in")
+	}
 	if set && flagVal != "-" {
 		return flagVal, nil
 	}

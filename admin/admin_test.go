@@ -175,3 +175,42 @@ func TestControlSocket(t *testing.T) {
 		t.Fatalf("no server: err = %v, want ErrNoServer", err)
 	}
 }
+
+// The command line refuses what would make a broken account or a silent
+// no-op, and its errors say what to run next.
+func TestCLIRoughEdges(t *testing.T) {
+	db := openDB(t)
+	env := admin.Env{DB: db}
+	must(t, env, "user", "add", "--password", "pw", "alice")
+	cases := []struct {
+		line []string
+		code int
+		want string
+	}{
+		{[]string{"user", "add", "--password", "", "nopass"}, 2, "empty password: an account without one cannot log in"},
+		{[]string{"user", "add", "--password", "pw", "An Alias Far Longer Than Synchronet"}, 2, "longer than 25 characters"},
+		{[]string{"user", "add", "--password", "pw", "1st user"}, 2, "must begin with a letter"},
+		{[]string{"user", "add", "--password", "pw", "two  spaces"}, 2, "two in a row"},
+		{[]string{"user", "add", "--password", "pw", "--level", "100", "bob"}, 2, "level must be 0-99"},
+		{[]string{"user", "set", "--alias", "9lives", "alice"}, 2, "must begin with a letter"},
+		{[]string{"user", "list", "extra"}, 2, `unexpected argument "extra"`},
+		{[]string{"queue", "list", "now"}, 2, `unexpected argument "now"`},
+		{[]string{"mail", "read", "alice", "99"}, 1, `no message 99 in alice's mailbox (bbsmail mail list "alice")`},
+		{[]string{"mail", "list", "nobody"}, 1, `no user "nobody" (bbsmail user list shows them)`},
+		{[]string{"user", "del", "42"}, 1, "no user #42 (bbsmail user list shows them)"},
+	}
+	for _, c := range cases {
+		_, errOut, code := run(t, env, "", c.line...)
+		if code != c.code || !strings.Contains(errOut, c.want) {
+			t.Errorf("%q: exit %d, %q; want exit %d and %q", c.line, code, errOut, c.code, c.want)
+		}
+	}
+	if users, _ := db.Users(); len(users) != 1 {
+		t.Errorf("refused commands created users: %d", len(users))
+	}
+	// "bbsmail mail" lists every mailbox, as "bbsmail user" lists users.
+	out := must(t, env, "mail")
+	if !strings.Contains(out, "MESSAGES") || !strings.Contains(out, "alice") {
+		t.Errorf("bbsmail mail:\n%s", out)
+	}
+}

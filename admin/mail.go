@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"sort"
@@ -16,7 +17,11 @@ import (
 func sortStrings(s []string) { sort.Strings(s) }
 
 func mailList(_ context.Context, env Env, args []string, sio stdio) error {
-	u, _, err := userLine(env, flag.NewFlagSet("mail list", flag.ContinueOnError), args, 1, "ALIAS")
+	fs := flag.NewFlagSet("mail list", flag.ContinueOnError)
+	if pos, err := parse(fs, args); err == nil && len(pos) == 0 {
+		return mailboxes(env, sio)
+	}
+	u, _, err := userLine(env, fs, args, 1, "[ALIAS]")
 	if err != nil {
 		return err
 	}
@@ -32,6 +37,34 @@ func mailList(_ context.Context, env Env, args []string, sio stdio) error {
 	return tw.Flush()
 }
 
+// mailboxes lists every user's mailbox: what "bbsmail mail" shows.
+func mailboxes(env Env, sio stdio) error {
+	users, err := env.DB.Users()
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(sio.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\tALIAS\tMESSAGES\tSPAM\tBYTES")
+	for _, u := range users {
+		if u.Deleted {
+			continue
+		}
+		msgs, err := env.DB.Mailbox(u.Number)
+		if err != nil {
+			return err
+		}
+		var spam, size int64
+		for _, m := range msgs {
+			size += m.Size
+			if m.Flags&store.FlagSpam != 0 {
+				spam++
+			}
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%d\n", u.Number, u.Alias, len(msgs), spam, size)
+	}
+	return tw.Flush()
+}
+
 func mailRead(_ context.Context, env Env, args []string, sio stdio) error {
 	u, pos, err := userLine(env, flag.NewFlagSet("mail read", flag.ContinueOnError), args, 2, "ALIAS N")
 	if err != nil {
@@ -42,6 +75,9 @@ func mailRead(_ context.Context, env Env, args []string, sio stdio) error {
 		return usagef("message number %q", pos[1])
 	}
 	text, _, err := env.DB.ReadMessage(u.Number, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no message %d in %s's mailbox (bbsmail mail list %q)", id, u.Alias, u.Alias)
+	}
 	if err != nil {
 		return fmt.Errorf("message %d of %s: %w", id, u.Alias, err)
 	}
@@ -90,7 +126,7 @@ func subRead(_ context.Context, env Env, args []string, sio stdio) error {
 }
 
 func netmailList(_ context.Context, env Env, args []string, sio stdio) error {
-	if _, err := parse(flag.NewFlagSet("netmail list", flag.ContinueOnError), args); err != nil {
+	if err := parseNone(flag.NewFlagSet("netmail list", flag.ContinueOnError), args); err != nil {
 		return err
 	}
 	list, err := env.DB.Netmail()

@@ -9,7 +9,7 @@ import (
 )
 
 func queueList(_ context.Context, env Env, args []string, sio stdio) error {
-	if _, err := parse(flag.NewFlagSet("queue list", flag.ContinueOnError), args); err != nil {
+	if err := parseNone(flag.NewFlagSet("queue list", flag.ContinueOnError), args); err != nil {
 		return err
 	}
 	list, err := env.DB.QueueList()
@@ -90,7 +90,7 @@ func queueDrop(_ context.Context, env Env, args []string, sio stdio) error {
 }
 
 func queueClearTransit(_ context.Context, env Env, args []string, sio stdio) error {
-	if _, err := parse(flag.NewFlagSet("queue clear-transit", flag.ContinueOnError), args); err != nil {
+	if err := parseNone(flag.NewFlagSet("queue clear-transit", flag.ContinueOnError), args); err != nil {
 		return err
 	}
 	n, err := env.DB.QueueClearTransit()

@@ -11,7 +11,7 @@ import (
 
 // spamList prints the spam hash database: one line per known spam body.
 func spamList(_ context.Context, env Env, args []string, sio stdio) error {
-	if _, err := parse(flag.NewFlagSet("spam list", flag.ContinueOnError), args); err != nil {
+	if err := parseNone(flag.NewFlagSet("spam list", flag.ContinueOnError), args); err != nil {
 		return err
 	}
 	recs, err := env.DB.SpamHashes()

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/bbsmail/bbsmail/store"
 )
@@ -24,6 +26,12 @@ func userAdd(_ context.Context, env Env, args []string, sio stdio) error {
 	if err := wantArgs(pos, 1, "ALIAS"); err != nil {
 		return err
 	}
+	if err := checkNewAlias(pos[0]); err != nil {
+		return err
+	}
+	if *level < 0 || *level > store.MaxLevel {
+		return usagef("level must be 0-%d", store.MaxLevel)
+	}
 	password, err := readPassword(*pw, flagSet(fs, "password"), sio)
 	if err != nil {
 		return err
@@ -33,6 +41,31 @@ func userAdd(_ context.Context, env Env, args []string, sio stdio) error {
 		return err
 	}
 	fmt.Fprintln(sio.out, n)
+	return nil
+}
+
+// maxAlias is Synchronet's LEN_ALIAS.
+const maxAlias = 25
+
+// checkNewAlias applies Synchronet's rules for a new user name (its
+// check_name): at most 25 characters, beginning with a letter, no control
+// characters, no space at either end or twice in a row, and no '@' (the
+// name must work as the local part of an address).
+func checkNewAlias(a string) error {
+	switch {
+	case a == "":
+		return usagef("empty alias")
+	case utf8.RuneCountInString(a) > maxAlias:
+		return usagef("alias %q is longer than %d characters", a, maxAlias)
+	case !unicode.IsLetter([]rune(a)[0]):
+		return usagef("alias %q must begin with a letter", a)
+	case strings.ContainsFunc(a, unicode.IsControl), strings.ContainsRune(a, '\xff'):
+		return usagef("alias %q holds control characters", a)
+	case strings.TrimSpace(a) != a, strings.Contains(a, "  "):
+		return usagef("alias %q has a space at an end or two in a row", a)
+	case strings.ContainsRune(a, '@'):
+		return usagef("alias %q holds '@'", a)
+	}
 	return nil
 }
 
@@ -49,7 +82,7 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 func userList(_ context.Context, env Env, args []string, sio stdio) error {
 	fs := flag.NewFlagSet("user list", flag.ContinueOnError)
 	all := fs.Bool("all", false, "include deleted users")
-	if _, err := parse(fs, args); err != nil {
+	if err := parseNone(fs, args); err != nil {
 		return err
 	}
 	users, err := env.DB.Users()
@@ -162,6 +195,11 @@ func userSet(_ context.Context, env Env, args []string, sio stdio) error {
 	}
 	if *level > 99 || (*level < 0 && *level != -1) {
 		return usagef("level must be 0-99")
+	}
+	if alias.set {
+		if err := checkNewAlias(alias.val); err != nil {
+			return err
+		}
 	}
 	err = env.DB.UpdateUser(u.Number, func(u *store.User) error {
 		if alias.set {

@@ -27,11 +27,12 @@ const usage = `usage: bbsmail [-ctrl DIR] COMMAND ...
   check                   validate the configuration and print its effective values
   version                 print the version
 
-  user add [--password PW|-] [--realname NAME] [--netmail ADDR] ALIAS
-  user list | passwd ALIAS | del ALIAS | online ALIAS on|off
-  user set [--realname R] [--netmail ADDR] [--forward=BOOL] [--exempt-w=BOOL] [--level N] ALIAS
+  user add [--password PW|-] [--realname NAME] [--netmail ADDR] [--level N] ALIAS
+  user list [--all] | passwd [--password PW|-] ALIAS | del ALIAS | online ALIAS on|off
+  user set [--alias A] [--realname R] [--netmail ADDR] [--forward=BOOL] [--exempt-w=BOOL]
+           [--inactive=BOOL] [--restrict-i=BOOL] [--restrict-m=BOOL] [--restrict-g=BOOL] [--level N] ALIAS
   user import [--dry-run] PATH   Synchronet's data/user/user.tab or user.dat (or the directory)
-  mail list ALIAS | mail read ALIAS N
+  mail [list [ALIAS]] | mail read ALIAS N
   sub list CODE | sub read CODE N
   netmail list
   telegram list ALIAS [--clear]
@@ -218,20 +219,30 @@ func absolutePaths(args []string) []string {
 	return out
 }
 
-// needsPassword reports whether a user command will read a password.
+// needsPassword reports whether a user command will read a password: only
+// when it names its user (the server reports a missing one before anybody
+// types a password) and no --password value other than "-" was given.
 func needsPassword(args []string) bool {
 	if len(args) < 2 || args[0] != "user" || (args[1] != "add" && args[1] != "passwd") {
 		return false
 	}
-	for i, a := range args {
-		if a == "--password" || a == "-password" {
-			return i+1 < len(args) && args[i+1] == "-"
-		}
-		if strings.HasPrefix(a, "--password=") || strings.HasPrefix(a, "-password=") {
-			return strings.HasSuffix(a, "=-")
+	named, prompt := false, true
+	for i := 2; i < len(args); i++ {
+		a := args[i]
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		switch {
+		case !strings.HasPrefix(a, "-"):
+			named = true
+		case name == "password" && hasValue:
+			prompt = value == "-"
+		case name == "password":
+			prompt = i+1 < len(args) && args[i+1] == "-"
+			i++
+		case !hasValue:
+			i++ // --realname NAME, --netmail ADDR, --level N
 		}
 	}
-	return true
+	return named && prompt
 }
 
 func openStore(cfg *ctrl.Config, lockWait time.Duration) (*store.DB, error) {

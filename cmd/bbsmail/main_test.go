@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +52,13 @@ func TestNeedsPassword(t *testing.T) {
 		"mail list bob":                  false,
 		"user set --realname Bob bob":    false,
 		"user add bob --password secret": false,
+		// Argument errors come before the prompt: no user named, no prompt.
+		"user add":                         false,
+		"user add --realname Bob":          false,
+		"user add --level 20 --password -": false,
+		"user add --level 20 bob":          true,
+		"user add --realname=Bob bob":      true,
+		"user passwd":                      false,
 	}
 	for line, want := range cases {
 		if got := needsPassword(strings.Fields(line)); got != want {
@@ -255,4 +263,29 @@ func initConfig(t *testing.T) (dir string, cfg *ctrl.Config) {
 		t.Fatal(err)
 	}
 	return dir, cfg
+}
+
+// The usage text names every flag docs/cli.md documents for a command.
+func TestUsageListsDocumentedFlags(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/cli.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flagRE := regexp.MustCompile("--[a-z][a-z-]*")
+	n := 0
+	for _, line := range strings.Split(string(doc), "\n") {
+		cols := strings.Split(line, "| ")
+		if len(cols) < 3 || !strings.HasPrefix(cols[1], "`") {
+			continue
+		}
+		for _, f := range flagRE.FindAllString(cols[1], -1) {
+			n++
+			if !strings.Contains(usage, f) {
+				t.Errorf("docs/cli.md documents %s (%s) but the usage text lacks it", f, strings.TrimSpace(cols[1]))
+			}
+		}
+	}
+	if n < 10 {
+		t.Fatalf("found only %d documented flags: has docs/cli.md changed shape?", n)
+	}
 }
