@@ -26,8 +26,12 @@
 // deliberately differs from Synchronet: disabled processors capture no
 // recipients; a message refused by every processor that captured its only
 // recipients is answered 550 instead of vanishing; a rejection is always one
-// well-formed multi-line reply; %-specifiers are shell-quoted for native
-// commands; each processor sees the text the previous one wrote.
+// well-formed multi-line reply; in native command lines, %-specifiers
+// whose values come from the network expand to inert words (no character
+// any shell, at any depth of nesting, reads as syntax) and the exact
+// values go in MAILPROC_* environment variables, while the sysop's own
+// values are shell-quoted; each processor sees the text the previous one
+// wrote.
 //
 // It deliberately does not: decide what the SMTP server answers or stores
 // (the caller does, from Output); evaluate Synchronet access requirements
