@@ -108,23 +108,6 @@ func ctrlFlag(args []string) (string, []string, error) {
 	return abs, rest, nil
 }
 
-func checkCmd(dir string, stdout, stderr io.Writer) int {
-	cfg, err := ctrl.Load(dir)
-	if err != nil {
-		fmt.Fprintln(stderr, "bbsmail:", err)
-		return 1
-	}
-	if err := cfg.Dump(stdout); err != nil {
-		fmt.Fprintln(stderr, "bbsmail:", err)
-		return 1
-	}
-	for _, w := range cfg.Warnings {
-		fmt.Fprintln(stderr, "warning:", w)
-	}
-	fmt.Fprintf(stdout, "\n%s: configuration OK\n", dir)
-	return 0
-}
-
 // mailbasePath is where the bbolt mailbase lives in the data directory.
 func mailbasePath(cfg *ctrl.Config) string { return filepath.Join(cfg.Paths.Data, "bbsmail.db") }
 
