@@ -52,6 +52,10 @@ type Config struct {
 	// unusable instead of failing the whole delivery. Nil accepts any
 	// number above 0.
 	KnownUser func(user uint32) bool
+	// Private lists the server's own files inside the BBS directories
+	// (the mailbase, its key, the TLS key, the control socket) that
+	// JavaScript processors may not open, rename or remove.
+	Private []string
 	// Logger receives what processors log and what mailproc logs about
 	// them; nil discards it. Input.Logger overrides it for one run.
 	Logger *slog.Logger

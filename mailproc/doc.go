@@ -39,7 +39,9 @@
 // run); provide Synchronet's full JavaScript object model (no MsgBase,
 // User, bbs or console objects: a script using them fails and is logged);
 // sandbox processors, which are the sysop's own programs and run with the
-// server's rights; or limit a script's memory.
+// server's rights (only a script's file functions are held to the BBS
+// directories, less the server's own files, because scripts build file
+// names from what clients send); or limit a script's memory.
 //
 // The replies built from a processing error file follow RFC 5321 §4.2.1
 // (multi-line replies, one code) and §4.5.3.1.5 (reply line length), with

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 
 	"github.com/bbsmail/bbsmail/ctrl"
 	"github.com/bbsmail/bbsmail/mailproc"
@@ -58,7 +57,7 @@ func checkCmd(dir string, stdout, stderr io.Writer) int {
 // checkSecretKey reads the mailbase's secret key as serve does, when it
 // exists; serve creates a missing one, which is not an error.
 func checkSecretKey(cfg *ctrl.Config) error {
-	path := filepath.Join(cfg.Paths.Ctrl, "secret.key")
+	path := secretKeyPath(cfg)
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}

@@ -53,9 +53,12 @@ func mailprocConfig(cfg *ctrl.Config, db *store.DB, log *slog.Logger) mailproc.C
 			InetAddr: cfg.System.InetAddr, Version: version,
 		},
 		MaxRecipients: cfg.Mail.MaxRecipients,
-		ARS:           processorARS(db),
-		KnownUser:     knownUser,
-		Logger:        log,
+		// Scripts reach the BBS directories, but not the server's secrets
+		// and state kept there.
+		Private:   []string{mailbasePath(cfg), secretKeyPath(cfg), cfg.Paths.SSLKey, socketPath(cfg)},
+		ARS:       processorARS(db),
+		KnownUser: knownUser,
+		Logger:    log,
 	}
 }
 

@@ -113,6 +113,9 @@ func mailbasePath(cfg *ctrl.Config) string { return filepath.Join(cfg.Paths.Data
 
 func socketPath(cfg *ctrl.Config) string { return filepath.Join(cfg.Paths.Data, admin.SocketName) }
 
+// secretKeyPath is the mailbase's secret key (it protects passwords).
+func secretKeyPath(cfg *ctrl.Config) string { return filepath.Join(cfg.Paths.Ctrl, "secret.key") }
+
 // adminCmd runs a mailbase command: through the running server's control
 // socket when there is one, else on the mailbase directly.
 func adminCmd(dir string, args []string, stdin *os.File, stdout, stderr io.Writer) int {
@@ -202,7 +205,7 @@ func openStore(cfg *ctrl.Config, lockWait time.Duration) (*store.DB, error) {
 	if err := os.MkdirAll(cfg.Paths.Data, 0o755); err != nil {
 		return nil, err
 	}
-	key, err := store.LoadOrCreateKey(filepath.Join(cfg.Paths.Ctrl, "secret.key"))
+	key, err := store.LoadOrCreateKey(secretKeyPath(cfg))
 	if err != nil {
 		return nil, err
 	}
