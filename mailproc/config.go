@@ -317,6 +317,16 @@ func (s *Set) processor(sec *ini.Section) (Processor, []Warning, error) {
 			return p, nil, &Error{File: s.cfg.rel(k.File), Line: k.Line, Section: sec.Name, Key: k.Name, Err: err}
 		}
 	}
+	if !p.Native && p.Eval == "" {
+		if w := strings.Fields(p.Command); len(w) > 0 && hasNetworkSpecifier(w[0]) {
+			file, line, key := s.cfg.rel(sec.File), sec.Line, ""
+			if k, ok := sec.Get("Command"); ok {
+				file, line, key = s.cfg.rel(k.File), k.Line, k.Name
+			}
+			return p, nil, &Error{File: file, Line: line, Section: sec.Name, Key: key,
+				Err: errors.New("the script name holds a %-specifier whose value a client chooses (%h %i %s %a %r %t): a client would pick the script")}
+		}
+	}
 	if p.IgnoreOnError && !p.Native {
 		k, _ := sec.Get("IgnoreOnError")
 		warns = append(warns, Warning{File: s.cfg.rel(k.File), Line: k.Line, Section: sec.Name, Key: k.Name,

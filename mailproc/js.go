@@ -37,8 +37,8 @@ type jsHost struct {
 // exec/ when it has no directory, with ".js" added when it has no
 // extension. The other words become argv. The time limit (ctx) and exit()
 // stop the script through Interrupt.
-func (s *Set) runJS(ctx context.Context, p *Processor, cmdline string, f *files, in *Input, log *slog.Logger) error {
-	name, dir, src, argv, err := s.jsSource(p, cmdline)
+func (s *Set) runJS(ctx context.Context, p *Processor, words []string, f *files, in *Input, log *slog.Logger) error {
+	name, dir, src, argv, err := s.jsSource(p, words)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrNotStarted, err)
 	}
@@ -60,8 +60,7 @@ func (s *Set) runJS(ctx context.Context, p *Processor, cmdline string, f *files,
 
 // jsSource finds the script to run, the directory it counts as running
 // from (js.exec_dir) and its arguments.
-func (s *Set) jsSource(p *Processor, cmdline string) (name, dir, src string, argv []string, err error) {
-	words := strings.Fields(cmdline)
+func (s *Set) jsSource(p *Processor, words []string) (name, dir, src string, argv []string, err error) {
 	if len(words) > 1 {
 		argv = words[1:]
 	}

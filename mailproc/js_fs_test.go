@@ -126,3 +126,29 @@ func TestJSFileSystemConfined(t *testing.T) {
 		t.Errorf("the mailbase was changed: %q, %v", b, err)
 	}
 }
+
+// A specifier is one argv element of a JavaScript processor, whatever its
+// value holds: a sender name with spaces cannot push an argument of its
+// choosing into the place of the sysop's next one (here a directory the
+// script trusts).
+func TestJSArgvOneWordPerSpecifier(t *testing.T) {
+	t.Parallel()
+	tr := newTree(t)
+	tr.write(t, "exec/args.js", `var o = new File(system.data_dir + "argv.txt"); o.open("w"); o.write(argc + "\n" + argv.join("\n") + "\n"); o.close();`)
+	s := tr.load(t, "[Args]\nCommand=args %s %jlists/ x%ay\n", nil)
+	in := input(user1)
+	in.SenderName = "Joe  Sender " + tr.ctrl + "/"
+	in.SenderAddr = "a b@example.org"
+	out := run(t, s, in)
+	if len(out.Failed) != 0 {
+		t.Fatalf("failures %+v\n%s", out.Failed, tr.log.String())
+	}
+	got, err := os.ReadFile(filepath.Join(tr.data, "argv.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "3\nJoe  Sender " + tr.ctrl + "/\n" + tr.data + "/lists/\nxa b@example.orgy\n"
+	if string(got) != want {
+		t.Fatalf("argv\n got %q\nwant %q", got, want)
+	}
+}

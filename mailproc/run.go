@@ -329,7 +329,7 @@ func (s *Set) runOne(ctx context.Context, p *Processor, f *files, in *Input, log
 		log.Debug("Executing external command: " + cmd)
 		return s.runNative(ctx, cmd, environ(in), log)
 	}
-	return s.runJS(ctx, p, expand(p.Command, vals, false), f, in, log)
+	return s.runJS(ctx, p, expandWords(p.Command, vals), f, in, log)
 }
 
 func (s *Set) specValues(f *files, in *Input) *specValues {

@@ -138,6 +138,34 @@ func expand(cmd string, v *specValues, shell bool) string {
 	return b.String()
 }
 
+// expandWords splits a JavaScript processor's command line into words and
+// then expands each one (no shell, no quoting), so that a value is always
+// inside the word its specifier was in: a sender name with spaces cannot
+// become arguments of its own and shift the sysop's. (Synchronet expands
+// first and splits afterwards.)
+func expandWords(cmd string, v *specValues) []string {
+	words := strings.Fields(cmd)
+	for i, w := range words {
+		words[i] = expand(w, v, false)
+	}
+	return words
+}
+
+// hasNetworkSpecifier reports whether s holds a specifier whose value
+// comes from the network (fromNetwork).
+func hasNetworkSpecifier(s string) bool {
+	for i := 0; i+1 < len(s); i++ {
+		if s[i] != '%' {
+			continue
+		}
+		i++
+		if s[i] != '%' && fromNetwork(s[i]) {
+			return true
+		}
+	}
+	return false
+}
+
 // inert replaces every character of s that any shell might treat
 // specially, at any level of nesting, with '_': only ASCII letters, digits
 // and "@._-+=:,/%" are kept (the set Postfix's command_expansion_filter
