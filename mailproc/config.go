@@ -52,6 +52,10 @@ type Config struct {
 	// unusable instead of failing the whole delivery. Nil accepts any
 	// number above 0.
 	KnownUser func(user uint32) bool
+	// Private lists the server's own files inside the BBS directories
+	// (the mailbase, its key, the TLS key, the control socket) that
+	// JavaScript processors may not open, rename or remove.
+	Private []string
 	// Logger receives what processors log and what mailproc logs about
 	// them; nil discards it. Input.Logger overrides it for one run.
 	Logger *slog.Logger
@@ -313,14 +317,15 @@ func (s *Set) processor(sec *ini.Section) (Processor, []Warning, error) {
 			return p, nil, &Error{File: s.cfg.rel(k.File), Line: k.Line, Section: sec.Name, Key: k.Name, Err: err}
 		}
 	}
-	if p.Native && substitutesValues(p.Command) {
-		k, ok := sec.Get("Command")
-		file, line, key := s.cfg.rel(sec.File), sec.Line, ""
-		if ok {
-			file, line, key = s.cfg.rel(k.File), k.Line, k.Name
+	if !p.Native && p.Eval == "" {
+		if w := strings.Fields(p.Command); len(w) > 0 && hasNetworkSpecifier(w[0]) {
+			file, line, key := s.cfg.rel(sec.File), sec.Line, ""
+			if k, ok := sec.Get("Command"); ok {
+				file, line, key = s.cfg.rel(k.File), k.Line, k.Name
+			}
+			return p, nil, &Error{File: file, Line: line, Section: sec.Name, Key: key,
+				Err: errors.New("the script name holds a %-specifier whose value a client chooses (%h %i %s %a %r %t): a client would pick the script")}
 		}
-		return p, nil, &Error{File: file, Line: line, Section: sec.Name, Key: key,
-			Err: errors.New("a %-specifier inside command substitution ($(...), `...` or ${...}) could run what a client sends; pass it as an argument to a script instead")}
 	}
 	if p.IgnoreOnError && !p.Native {
 		k, _ := sec.Get("IgnoreOnError")
@@ -407,24 +412,4 @@ func (cfg Config) ensureTemp() error {
 		return fmt.Errorf("mailproc: temporary directory: %w", err)
 	}
 	return nil
-}
-
-// substitutesValues reports whether a native command line has both shell
-// command or parameter substitution and a %-specifier. Values are quoted
-// for the plain and quoted contexts of the line, but inside $(...) or
-// backquotes the shell starts quoting afresh, so a value from the client
-// (a sender name, an address) could become a command there.
-func substitutesValues(cmd string) bool {
-	if !strings.Contains(cmd, "$(") && !strings.Contains(cmd, "`") && !strings.Contains(cmd, "${") {
-		return false
-	}
-	for i := 0; i+1 < len(cmd); i++ {
-		if cmd[i] == '%' {
-			if cmd[i+1] != '%' {
-				return true
-			}
-			i++
-		}
-	}
-	return false
 }

@@ -26,8 +26,12 @@
 // deliberately differs from Synchronet: disabled processors capture no
 // recipients; a message refused by every processor that captured its only
 // recipients is answered 550 instead of vanishing; a rejection is always one
-// well-formed multi-line reply; %-specifiers are shell-quoted for native
-// commands; each processor sees the text the previous one wrote.
+// well-formed multi-line reply; in native command lines, %-specifiers
+// whose values come from the network expand to inert words (no character
+// any shell, at any depth of nesting, reads as syntax) and the exact
+// values go in MAILPROC_* environment variables, while the sysop's own
+// values are shell-quoted; each processor sees the text the previous one
+// wrote.
 //
 // It deliberately does not: decide what the SMTP server answers or stores
 // (the caller does, from Output); evaluate Synchronet access requirements
@@ -35,7 +39,9 @@
 // run); provide Synchronet's full JavaScript object model (no MsgBase,
 // User, bbs or console objects: a script using them fails and is logged);
 // sandbox processors, which are the sysop's own programs and run with the
-// server's rights; or limit a script's memory.
+// server's rights (only a script's file functions are held to the BBS
+// directories, less the server's own files, because scripts build file
+// names from what clients send); or limit a script's memory.
 //
 // The replies built from a processing error file follow RFC 5321 §4.2.1
 // (multi-line replies, one code) and §4.5.3.1.5 (reply line length), with

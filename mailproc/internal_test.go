@@ -25,7 +25,7 @@ func TestExpand(t *testing.T) {
 	cases := []struct{ in, want string }{
 		{"%m %f %n %l %e %d", "/t/S.msg /t/S.msg /t/S.new /t/S.lst /t/S.err /t/S.log"},
 		{"%M %F %N %L %E %D", "/t/S.msg /t/S.msg /t/S.new /t/S.lst /t/S.err /t/S.log"},
-		{"%h %i %s %a %u %r %t", "mx.example.org 192.0.2.7 Joe O'Hara joe@example.org 12 joe@example.org list@bbs.example"},
+		{"%h %i %s %a %u %r %t", "mx.example.org 192.0.2.7 Joe O'Hara joe@example.org 12 <joe@example.org> list@bbs.example"},
 		{"%!x %@x %gx %jx %kx %zx", "/sbbs/exec/x x /sbbs/temp/x /sbbs/data/x /sbbs/ctrl/x /sbbs/text/x"},
 		{"%o|%q|%v|%?|%%", "Sysop Sam|TESTBBS|1.0|linux|%"},
 		{"%y%b%c unknown", " unknown"},
@@ -44,15 +44,16 @@ func TestExpand(t *testing.T) {
 	}
 }
 
-// For the shell, values are quoted for where they land.
+// For the shell, the sysop's values are quoted for where they land.
 func TestExpandShell(t *testing.T) {
 	v := testValues()
+	v.sysop = "Sam O'Hara"
 	cases := []struct{ in, want string }{
 		{"spamc <%m >%n", "spamc </t/S.msg >/t/S.new"},
-		{"x %s", `x 'Joe O'\''Hara'`},
-		{`x "%s"`, `x "Joe O'Hara"`},
-		{`x '%s'`, `x 'Joe O'\''Hara'`},
-		{`x \%s`, `x \J'oe O'\''Hara'`},
+		{"x %o", `x 'Sam O'\''Hara'`},
+		{`x "%o"`, `x "Sam O'Hara"`},
+		{`x '%o'`, `x 'Sam O'\''Hara'`},
+		{`x \%o`, `x \S'am O'\''Hara'`},
 		{"x %y end", "x '' end"},
 		{`x "%y"`, `x ""`},
 		{"x --from=%a", "x --from=joe@example.org"},
@@ -62,13 +63,39 @@ func TestExpandShell(t *testing.T) {
 			t.Errorf("expand(%q) = %q; want %q", c.in, got, c.want)
 		}
 	}
-	v.sender = "a\"$`\\b\r\n"
-	if got := expand(`x "%s"`, v, true); got != `x "a\"\$\`+"`"+`\\b"` {
+	v.sysop = "a\"$`\\b\r\n"
+	if got := expand(`x "%o"`, v, true); got != `x "a\"\$\`+"`"+`\\b"` {
 		t.Errorf("double-quoted specials: %q", got)
 	}
 }
 
-// A processing error file becomes one consistent reply.
+// For the shell, values from the network are inert words wherever they
+// land: every character a shell could read as syntax, at any level of
+// nesting, is '_'; the reverse path has no angle brackets.
+func TestExpandShellNetworkValues(t *testing.T) {
+	v := testValues()
+	v.sender = "Jürgen O'Hara; $(x) `y` \\ \"q\" <a>|&*?[]{}~#!^()\t\r\n\x00\xff"
+	v.host, v.ip, v.rcpt = "<no name>", "fe80::1%eth0", "-rf@bbs.example"
+	v.reversePath = "bounce+x=y@list.example"
+	cases := []struct{ in, want string }{
+		{"x %s", "x J_rgen_O_Hara____x___y_____q___a____________________"},
+		{`x "%s"`, `x "J_rgen_O_Hara____x___y_____q___a____________________"`},
+		{`x '%s'`, `x 'J_rgen_O_Hara____x___y_____q___a____________________'`},
+		{`x \%h`, `x \_no_name_`},
+		{"%h %i %t %r", "_no_name_ fe80::1%eth0 _rf@bbs.example bounce+x=y@list.example"},
+		{"%H %I %T %R %S %A", "_no_name_ fe80::1%eth0 _rf@bbs.example bounce+x=y@list.example " + inert(v.sender) + " joe@example.org"},
+	}
+	for _, c := range cases {
+		if got := expand(c.in, v, true); got != c.want {
+			t.Errorf("expand(%q) = %q; want %q", c.in, got, c.want)
+		}
+	}
+	v.reversePath = ""
+	if got := expand("x %r y", v, true); got != "x '' y" {
+		t.Errorf("null reverse path: %q; want an empty argument", got)
+	}
+}
+
 func TestParseRejection(t *testing.T) {
 	cases := []struct {
 		name, in string

@@ -28,6 +28,7 @@ type jsHost struct {
 	set   *Set
 	vm    *goja.Runtime
 	log   *slog.Logger
+	fs    *jsFS     // what the script's file functions reach
 	files []*jsFile // opened by the script; closed when it ends
 }
 
@@ -36,8 +37,8 @@ type jsHost struct {
 // exec/ when it has no directory, with ".js" added when it has no
 // extension. The other words become argv. The time limit (ctx) and exit()
 // stop the script through Interrupt.
-func (s *Set) runJS(ctx context.Context, p *Processor, cmdline string, f *files, in *Input, log *slog.Logger) error {
-	name, dir, src, argv, err := s.jsSource(p, cmdline)
+func (s *Set) runJS(ctx context.Context, p *Processor, words []string, f *files, in *Input, log *slog.Logger) error {
+	name, dir, src, argv, err := s.jsSource(p, words)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrNotStarted, err)
 	}
@@ -45,7 +46,7 @@ func (s *Set) runJS(ctx context.Context, p *Processor, cmdline string, f *files,
 	if err != nil {
 		return fmt.Errorf("%w: script %s: %w", ErrNotStarted, name, err)
 	}
-	h := &jsHost{set: s, vm: goja.New(), log: log}
+	h := &jsHost{set: s, vm: goja.New(), log: log, fs: newJSFS(&s.cfg, log)}
 	defer h.closeFiles()
 	h.vm.SetMaxCallStackSize(maxCallStack)
 	if err := h.install(f, in, argv, dir); err != nil {
@@ -59,8 +60,7 @@ func (s *Set) runJS(ctx context.Context, p *Processor, cmdline string, f *files,
 
 // jsSource finds the script to run, the directory it counts as running
 // from (js.exec_dir) and its arguments.
-func (s *Set) jsSource(p *Processor, cmdline string) (name, dir, src string, argv []string, err error) {
-	words := strings.Fields(cmdline)
+func (s *Set) jsSource(p *Processor, words []string) (name, dir, src string, argv []string, err error) {
 	if len(words) > 1 {
 		argv = words[1:]
 	}
@@ -266,7 +266,7 @@ func (h *jsHost) load(call goja.FunctionCall) goja.Value {
 	if err != nil {
 		panic(h.vm.NewGoError(err))
 	}
-	src, err := os.ReadFile(path)
+	src, err := h.fs.readFile(path)
 	if err != nil {
 		panic(h.vm.NewGoError(fmt.Errorf("load: %w", err)))
 	}
@@ -316,7 +316,12 @@ func (h *jsHost) resolveLoad(name string) (string, error) {
 	}
 	for _, t := range tries {
 		t = filepath.Clean(t)
-		if under(t, roots) && fileExists(t) {
+		if !under(t, roots) {
+			continue
+		}
+		// Through the script's file system: a link in exec/ or mods/
+		// that leads elsewhere is not followed.
+		if fi, err := h.fs.stat(t); err == nil && !fi.IsDir() {
 			return t, nil
 		}
 	}
@@ -341,20 +346,21 @@ func fileExists(path string) bool {
 // The file_* functions answer false instead of throwing, as Synchronet's
 // do.
 func (h *jsHost) fileExists(call goja.FunctionCall) goja.Value {
-	_, err := os.Stat(call.Argument(0).String())
+	_, err := h.fs.stat(call.Argument(0).String())
 	return h.vm.ToValue(err == nil)
 }
 
 func (h *jsHost) fileRemove(call goja.FunctionCall) goja.Value {
-	return h.vm.ToValue(os.Remove(call.Argument(0).String()) == nil)
+	return h.vm.ToValue(h.fs.remove(call.Argument(0).String()) == nil)
 }
 
 func (h *jsHost) fileRename(call goja.FunctionCall) goja.Value {
-	return h.vm.ToValue(os.Rename(call.Argument(0).String(), call.Argument(1).String()) == nil)
+	return h.vm.ToValue(h.fs.rename(call.Argument(0).String(), call.Argument(1).String()) == nil)
 }
 
 func (h *jsHost) closeFiles() {
 	for _, f := range h.files {
 		f.close()
 	}
+	h.fs.close()
 }

@@ -48,7 +48,7 @@ func (h *jsHost) fileConstructor(call goja.ConstructorCall) *goja.Object {
 		"is_open": func() any { return f.fh != nil },
 		"eof":     f.eof,
 		"length":  f.length,
-		"exists":  func() any { _, err := os.Stat(f.name); return err == nil },
+		"exists":  func() any { _, err := h.fs.stat(f.name); return err == nil },
 		"error":   func() any { return f.errno },
 	} {
 		getter := h.vm.ToValue(func(goja.FunctionCall) goja.Value { return h.vm.ToValue(get()) })
@@ -77,7 +77,7 @@ func (f *jsFile) open(call goja.FunctionCall) goja.Value {
 	if t := f.h.set.cfg.TempDir; t != "" && under(absPath(f.name), []string{absPath(t)}) {
 		perm = 0o600
 	}
-	fh, err := os.OpenFile(f.name, flags, perm)
+	fh, err := f.h.fs.openFile(f.name, flags, perm)
 	if err != nil {
 		f.setErr(err)
 		return f.h.vm.ToValue(false)
@@ -278,7 +278,7 @@ func (f *jsFile) writeAll(call goja.FunctionCall) goja.Value {
 // remove() closes and deletes the file.
 func (f *jsFile) remove(goja.FunctionCall) goja.Value {
 	f.close()
-	if err := os.Remove(f.name); err != nil {
+	if err := f.h.fs.remove(f.name); err != nil {
 		f.setErr(err)
 		return f.h.vm.ToValue(false)
 	}
@@ -300,7 +300,7 @@ func (f *jsFile) length() any {
 	if f.fh != nil {
 		fi, err = f.fh.Stat()
 	} else {
-		fi, err = os.Stat(f.name)
+		fi, err = f.h.fs.stat(f.name)
 	}
 	if err != nil {
 		return int64(-1)

@@ -21,16 +21,17 @@ const maxOutput = 64 << 10
 const waitDelay = 2 * time.Second
 
 // runNative runs cmd through /bin/sh -c with standard input from
-// /dev/null, in a process group of its own, and waits for it until ctx
-// ends; then the whole group is killed. Its output is logged at debug
-// level. A non-zero exit status, a signal or the time limit is a failure.
-func (s *Set) runNative(ctx context.Context, cmd string, log *slog.Logger) error {
+// /dev/null and env added to the server's environment, in a process group
+// of its own, and waits for it until ctx ends; then the whole group is
+// killed. Its output is logged at debug level. A non-zero exit status, a
+// signal or the time limit is a failure.
+func (s *Set) runNative(ctx context.Context, cmd string, env []string, log *slog.Logger) error {
 	c := exec.CommandContext(ctx, shellPath, "-c", cmd)
 	c.SysProcAttr = procAttr()
 	c.Cancel = func() error { return killGroup(c.Process.Pid) }
 	c.WaitDelay = waitDelay
 	// Scripts written for Synchronet find the control directory here.
-	c.Env = append(os.Environ(), "SBBSCTRL="+dirSlash(s.cfg.CtrlDir))
+	c.Env = append(append(os.Environ(), "SBBSCTRL="+dirSlash(s.cfg.CtrlDir)), env...)
 	var out limitedBuffer
 	c.Stdout, c.Stderr = &out, &out
 	err := c.Run()
@@ -71,4 +72,22 @@ func (b *limitedBuffer) Bytes() []byte {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Bytes()
+}
+
+// environ gives a native processor the exact values the command line only
+// carries made inert (expand): the names mirror the JavaScript globals.
+// An environment variable is never read as shell syntax unless a script
+// asks for that (eval), so this is where a processor should take them
+// from. Control characters, which no honest value holds, are removed.
+func environ(in *Input) []string {
+	env := in.Env
+	return []string{
+		"MAILPROC_HELLO_NAME=" + clean(env.Helo),
+		"MAILPROC_SENDER_NAME=" + clean(in.SenderName),
+		"MAILPROC_SENDER_ADDRESS=" + clean(in.SenderAddr),
+		"MAILPROC_REVERSE_PATH=" + clean(angle(env.ReversePath)),
+		"MAILPROC_RECIPIENT_ADDRESS=" + clean(in.LastRcpt),
+		"MAILPROC_HOST_NAME=" + clean(env.ClientHost),
+		"MAILPROC_IP_ADDRESS=" + clean(env.ClientIP),
+	}
 }

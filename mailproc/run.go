@@ -327,9 +327,9 @@ func (s *Set) runOne(ctx context.Context, p *Processor, f *files, in *Input, log
 	if p.Native {
 		cmd := expand(p.Command, vals, true)
 		log.Debug("Executing external command: " + cmd)
-		return s.runNative(ctx, cmd, log)
+		return s.runNative(ctx, cmd, environ(in), log)
 	}
-	return s.runJS(ctx, p, expand(p.Command, vals, false), f, in, log)
+	return s.runJS(ctx, p, expandWords(p.Command, vals), f, in, log)
 }
 
 func (s *Set) specValues(f *files, in *Input) *specValues {
@@ -338,7 +338,7 @@ func (s *Set) specValues(f *files, in *Input) *specValues {
 		msg: f.msg, newMsg: f.new, list: f.lst, errFile: f.err, logFile: f.log,
 		host: in.Env.ClientHost, ip: in.Env.ClientIP,
 		sender: in.SenderName, senderAddr: in.SenderAddr, user: in.user(),
-		reversePath: angle(in.Env.ReversePath), rcpt: in.LastRcpt,
+		reversePath: in.Env.ReversePath, rcpt: in.LastRcpt,
 		exec: dirSlash(c.ExecDir), temp: dirSlash(c.TempDir), data: dirSlash(c.DataDir),
 		ctrl: dirSlash(c.CtrlDir), text: dirSlash(c.TextDir),
 		sysop: c.System.Operator, qwkID: c.System.QWKID, version: c.System.Version,

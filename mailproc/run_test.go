@@ -264,7 +264,8 @@ func TestFailedProcessorChangesNothing(t *testing.T) {
 }
 
 // The command-line specifiers reach a real process, one argument each,
-// whatever the values hold.
+// whatever the values hold: the sysop's values as they are, the values
+// from the network as inert words (the reverse path without brackets).
 func TestNativeSpecifiers(t *testing.T) {
 	t.Parallel()
 	tr := newTree(t)
@@ -278,9 +279,9 @@ func TestNativeSpecifiers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := strings.Join([]string{"[mx.example.org]", "[192.0.2.7]", "[Joe 'Quote' $(Sender)]", "[joe@example.org]", "[7]",
-		"[<joe@example.org>]", "[sysop@bbs.example.org]", "[Sysop Sam]", "[TESTBBS]", "[1.0]", "[linux]", "[%]", "[]",
-		"[Joe 'Quote' $(Sender)]", "[joe@example.org]", "[" + tr.temp + "/]"}, "\n") + "\n"
+	want := strings.Join([]string{"[mx.example.org]", "[192.0.2.7]", "[Joe__Quote____Sender_]", "[joe@example.org]", "[7]",
+		"[joe@example.org]", "[sysop@bbs.example.org]", "[Sysop Sam]", "[TESTBBS]", "[1.0]", "[linux]", "[%]", "[]",
+		"[Joe__Quote____Sender_]", "[joe@example.org]", "[" + tr.temp + "/]"}, "\n") + "\n"
 	if string(got) != want {
 		t.Fatalf("arguments\n got %s\nwant %s", got, want)
 	}

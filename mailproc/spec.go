@@ -3,6 +3,7 @@ package mailproc
 import (
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // specValues are the values of the command-line specifiers for one run.
@@ -11,10 +12,22 @@ type specValues struct {
 	host, ip                            string // %h %i
 	sender, senderAddr                  string // %s %a
 	user                                uint32 // %u
-	reversePath, rcpt                   string // %r (in angle brackets) %t
+	reversePath, rcpt                   string // %r (without angle brackets) %t
 	exec, temp, data, ctrl, text        string // %! (%@) %g %j %k %z
 	sysop, qwkID, version, platform     string // %o %q %v %?
 	windows                             bool   // %@ expands only on Windows
+}
+
+// fromNetwork reports whether the specifier letter c (any case) stands
+// for a value a client chose: the host name (its own reverse DNS), the
+// address, the sender's name and address, the reverse path and the
+// recipient.
+func fromNetwork(c byte) bool {
+	switch c | 0x20 {
+	case 'h', 'i', 's', 'a', 'r', 't':
+		return true
+	}
+	return false
 }
 
 // value returns the expansion of the specifier letter c (any case).
@@ -42,7 +55,7 @@ func (v *specValues) value(c byte) string {
 	case 'u':
 		return strconv.FormatUint(uint64(v.user), 10)
 	case 'r':
-		return v.reversePath
+		return angle(v.reversePath)
 	case 't':
 		return v.rcpt
 	case 'g':
@@ -78,15 +91,20 @@ func (v *specValues) value(c byte) string {
 // expand replaces the %-specifiers of cmd. A '%' at the very end expands
 // to nothing.
 //
-// With shell set (native processors, whose command line goes to /bin/sh),
-// every value is quoted for the place it lands in: inside single quotes,
-// inside double quotes, or bare. Sender names, addresses and the client's
-// host name come from the network, and Synchronet pastes them into the
-// command line as they are, so "MAIL FROM:<`reboot`@x>" would run a
-// command. Quoting keeps the sysop's own quotes working ("%s" still gives
-// one word) while a value can never end a quote or start a command.
-// Control characters, which a shell word cannot carry safely, are removed
-// from the values.
+// With shell set (native processors, whose command line goes to /bin/sh)
+// values are made safe for the shell. Sender names, addresses and the
+// client's host name come from the network, and Synchronet pastes them
+// into the command line as they are, so "MAIL FROM:<`reboot`@x>" would run
+// a command. Quoting them is not enough: a sysop's command that hands its
+// arguments to another shell (sh -c '... %r', eval, su -c) has the quoted
+// text read again, and no quoting survives an unknown number of shells.
+// So a value from the network goes into the command line only as a word
+// of inert characters (see inert), which every shell at every level reads
+// as the same plain word; the exact values are in the environment
+// (environ). The reverse path loses its angle brackets for the same
+// reason. The sysop's own values (paths, names) are quoted for the place
+// they land in: inside single quotes, inside double quotes, or bare, so
+// the sysop's quotes keep working ("%o" is one word).
 func expand(cmd string, v *specValues, shell bool) string {
 	var b strings.Builder
 	var q quoteState
@@ -107,6 +125,10 @@ func expand(cmd string, v *specValues, shell bool) string {
 			if shell {
 				q.feed('%')
 			}
+		case shell && cmd[i]|0x20 == 'r':
+			b.WriteString(q.quote(inert(v.reversePath)))
+		case shell && fromNetwork(cmd[i]):
+			b.WriteString(q.quote(inert(v.value(cmd[i]))))
 		case shell:
 			b.WriteString(q.quote(clean(v.value(cmd[i]))))
 		default:
@@ -114,6 +136,59 @@ func expand(cmd string, v *specValues, shell bool) string {
 		}
 	}
 	return b.String()
+}
+
+// expandWords splits a JavaScript processor's command line into words and
+// then expands each one (no shell, no quoting), so that a value is always
+// inside the word its specifier was in: a sender name with spaces cannot
+// become arguments of its own and shift the sysop's. (Synchronet expands
+// first and splits afterwards.)
+func expandWords(cmd string, v *specValues) []string {
+	words := strings.Fields(cmd)
+	for i, w := range words {
+		words[i] = expand(w, v, false)
+	}
+	return words
+}
+
+// hasNetworkSpecifier reports whether s holds a specifier whose value
+// comes from the network (fromNetwork).
+func hasNetworkSpecifier(s string) bool {
+	for i := 0; i+1 < len(s); i++ {
+		if s[i] != '%' {
+			continue
+		}
+		i++
+		if s[i] != '%' && fromNetwork(s[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// inert replaces every character of s that any shell might treat
+// specially, at any level of nesting, with '_': only ASCII letters, digits
+// and "@._-+=:,/%" are kept (the set Postfix's command_expansion_filter
+// allows, less '!'). A leading '-' also becomes '_', so that a value never
+// reads as an option. Such a word has no quote, no space, no $, backquote
+// or backslash, no operator, redirection, glob, tilde or brace: it cannot
+// end a word or a quote, start a command or expand into anything else,
+// however many times it is read.
+func inert(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if r < utf8.RuneSelf && inertByte(byte(r)) && (i > 0 || r != '-') {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
+
+func inertByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		strings.IndexByte("@._-+=:,/%", c) >= 0
 }
 
 // clean removes control characters (NUL, CR, LF, ...) from a value.
@@ -196,9 +271,7 @@ func bareQuote(s string) string {
 	}
 	safe := true
 	for i := 0; i < len(s) && safe; i++ {
-		c := s[i]
-		safe = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-			strings.IndexByte("/._-+=:,@%", c) >= 0
+		safe = inertByte(s[i])
 	}
 	if safe {
 		return s

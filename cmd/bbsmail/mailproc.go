@@ -32,8 +32,18 @@ var (
 )
 
 // mailprocConfig describes the BBS tree and its users to package mailproc.
+// With a nil db (bbsmail check, which only loads the processors) no user
+// is known and no access requirement is met; they are still compiled, so
+// a broken one fails the same way.
 func mailprocConfig(cfg *ctrl.Config, db *store.DB, log *slog.Logger) mailproc.Config {
 	host, _ := os.Hostname()
+	knownUser := func(n uint32) bool {
+		if db == nil {
+			return false
+		}
+		u, err := db.User(n)
+		return err == nil && !u.Deleted
+	}
 	return mailproc.Config{
 		CtrlDir: cfg.Paths.Ctrl, TempDir: cfg.Paths.Temp, DataDir: cfg.Paths.Data,
 		TextDir: cfg.Paths.Text, ExecDir: cfg.Paths.Exec, ModsDir: cfg.Paths.Mods,
@@ -43,12 +53,12 @@ func mailprocConfig(cfg *ctrl.Config, db *store.DB, log *slog.Logger) mailproc.C
 			InetAddr: cfg.System.InetAddr, Version: version,
 		},
 		MaxRecipients: cfg.Mail.MaxRecipients,
-		ARS:           processorARS(db),
-		KnownUser: func(n uint32) bool {
-			u, err := db.User(n)
-			return err == nil && !u.Deleted
-		},
-		Logger: log,
+		// Scripts reach the BBS directories, but not the server's secrets
+		// and state kept there.
+		Private:   []string{mailbasePath(cfg), secretKeyPath(cfg), cfg.Paths.SSLKey, socketPath(cfg)},
+		ARS:       processorARS(db),
+		KnownUser: knownUser,
+		Logger:    log,
 	}
 }
 
@@ -64,6 +74,9 @@ func processorARS(db *store.DB) func(string) (func(mailproc.Access) bool, error)
 		return func(a mailproc.Access) bool {
 			var u store.User
 			if a.User != 0 {
+				if db == nil {
+					return false
+				}
 				var err error
 				if u, err = db.User(a.User); err != nil {
 					return false

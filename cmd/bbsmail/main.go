@@ -110,27 +110,13 @@ func ctrlFlag(args []string) (string, []string, error) {
 	return abs, rest, nil
 }
 
-func checkCmd(dir string, stdout, stderr io.Writer) int {
-	cfg, err := ctrl.Load(dir)
-	if err != nil {
-		fmt.Fprintln(stderr, "bbsmail:", err)
-		return 1
-	}
-	if err := cfg.Dump(stdout); err != nil {
-		fmt.Fprintln(stderr, "bbsmail:", err)
-		return 1
-	}
-	for _, w := range cfg.Warnings {
-		fmt.Fprintln(stderr, "warning:", w)
-	}
-	fmt.Fprintf(stdout, "\n%s: configuration OK\n", dir)
-	return 0
-}
-
 // mailbasePath is where the bbolt mailbase lives in the data directory.
 func mailbasePath(cfg *ctrl.Config) string { return filepath.Join(cfg.Paths.Data, "bbsmail.db") }
 
 func socketPath(cfg *ctrl.Config) string { return filepath.Join(cfg.Paths.Data, admin.SocketName) }
+
+// secretKeyPath is the mailbase's secret key (it protects passwords).
+func secretKeyPath(cfg *ctrl.Config) string { return filepath.Join(cfg.Paths.Ctrl, "secret.key") }
 
 // adminCmd runs a mailbase command: through the running server's control
 // socket when there is one, else on the mailbase directly.
@@ -249,7 +235,7 @@ func openStore(cfg *ctrl.Config, lockWait time.Duration) (*store.DB, error) {
 	if err := os.MkdirAll(cfg.Paths.Data, 0o755); err != nil {
 		return nil, err
 	}
-	key, err := store.LoadOrCreateKey(filepath.Join(cfg.Paths.Ctrl, "secret.key"))
+	key, err := store.LoadOrCreateKey(secretKeyPath(cfg))
 	if err != nil {
 		return nil, err
 	}
