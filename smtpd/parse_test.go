@@ -25,7 +25,8 @@ func TestParseCommand(t *testing.T) {
 		{"QUIT\r", "QUIT", "", false},
 		// Paths keep their control characters for parseMailArg to refuse.
 		{"RCPT TO:<al\x01ice@b>", "RCPT", "TO:<al\x01ice@b>", true},
-		{"MAIL FROM:<a\x00b@c>", "MAIL", "FROM:<a\x00b@c>", false},
+		{"MAIL FROM:<a\x00b@c>", "MAIL", "FROM:<a\x00b@c>", true},
+		{"MA\x00IL FROM:<a@c>", "MAIL", "FROM:<a@c>", false},
 	}
 	for _, c := range cases {
 		v, a, ok := parseCommand(c.line)
