@@ -15,6 +15,11 @@ func TestParsePath(t *testing.T) {
 		{"<@a.example,@b.example:joe@c.example>", "joe@c.example", "", false},
 		{`<"odd>name"@example.org>`, `"odd>name"@example.org`, "", false},
 		{"<joe@example.org", "", "", true},
+		{"<a\x00b\x01c\rd@example.org>", "", "", true},
+		{"<al\x01ice@example.org>", "", "", true},
+		{"<al\tice@example.org>", "", "", true},
+		{"<alice\x7f@example.org>", "", "", true},
+		{"al\x1bice@example.org SIZE=1", "", "", true},
 		{"", "", "", true},
 	}
 	for _, c := range cases {
@@ -67,4 +72,36 @@ func FuzzParsePath(f *testing.F) {
 			t.Fatalf("SplitAddress(%q) = %q, %q: longer than its input", p, l, d)
 		}
 	})
+}
+
+func TestUnquotedHelpers(t *testing.T) {
+	for _, c := range []struct {
+		s     string
+		ats   int
+		lastL int
+	}{
+		{"joe@example.org", 1, -1},
+		{`"a@b"@example.org`, 1, -1},
+		{`victim@evil.example@old.example`, 2, -1},
+		{`"x\"@"@y@z`, 2, -1},
+		{`"joe <x>" <a@b>`, 1, 10},
+	} {
+		if n := CountUnquoted(c.s, '@'); n != c.ats {
+			t.Errorf("CountUnquoted(%q) = %d, want %d", c.s, n, c.ats)
+		}
+		if i := LastUnquoted(c.s, '<'); i != c.lastL {
+			t.Errorf("LastUnquoted(%q) = %d, want %d", c.s, i, c.lastL)
+		}
+	}
+	for in, want := range map[string]string{
+		"@a,@b:joe@c":       "joe@c",
+		"@[IPv6:::1]:joe@c": "joe@c",
+		"joe@c:25":          "joe@c:25",
+		"@a:joe@c:25":       "joe@c:25",
+		"@no-colon":         "@no-colon",
+	} {
+		if got := DropSourceRoute(in); got != want {
+			t.Errorf("DropSourceRoute(%q) = %q, want %q", in, got, want)
+		}
+	}
 }

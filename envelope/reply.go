@@ -72,3 +72,9 @@ var (
 // whose mailbox only accepts mail from authenticated senders (Synchronet's
 // restriction flag I).
 var ErrMailboxClosed = errors.New("mailbox closed to unauthenticated senders")
+
+// ErrBadDestination is the reason for refusing a recipient whose domain
+// would make SendMail connect where a client must not send it: an address
+// literal that is not a public unicast address, this machine, or a forced
+// port other than 25.
+var ErrBadDestination = errors.New("destination not allowed")

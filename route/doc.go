@@ -15,6 +15,15 @@
 // name, the user number; name#tag against data/user/NNNN.smtpblock;
 // DefaultUser; and finally the mailbox checks and netmail forwarding.
 //
+// Two rules keep resolution from being a relay for strangers, deliberately
+// stricter than Synchronet: only an alias.cfg value the sysop wrote out in
+// full is relayed regardless of the session (a '*' value carries client
+// text and gets the relay decision like a typed address), and a mailbox
+// with a second '@' outside quotes is refused. A remote destination that
+// did not come from such a value must be a public unicast address or a
+// host name, not this machine, on port 25 (dest.go), because SendMail
+// connects wherever the domain points.
+//
 // Resolution is policy only. It reads the configuration it is given as
 // plain values (Config) and the user base through the Directory interface,
 // so it can be table-tested without a server and shared by smtpd and the

@@ -3,6 +3,8 @@ package route
 import (
 	"strconv"
 	"strings"
+
+	"github.com/bbsmail/bbsmail/envelope"
 )
 
 // Parsed is a RCPT TO argument taken apart the way Synchronet reads it.
@@ -18,9 +20,10 @@ type Parsed struct {
 }
 
 // Parse reads a RCPT TO argument: every '"' is removed, the text after the
-// last '<' is cut at the first '>', then a forward: prefix and a local:
-// prefix are stripped (in that order, ignoring case). Without angle
-// brackets the whole argument is the address, as in Synchronet, so
+// last '<' is cut at the first '>', a source route ("@a,@b:") is dropped
+// (RFC 5321 §4.1.1.3 lets a server ignore it), then a forward: prefix and
+// a local: prefix are stripped (in that order, ignoring case). Without
+// angle brackets the whole argument is the address, as in Synchronet, so
 // unbracketed ESMTP parameters end up in it.
 func Parse(arg string) Parsed {
 	p := Parsed{ForwardPath: strings.TrimSpace(arg)}
@@ -29,7 +32,7 @@ func Parse(arg string) Parsed {
 		s = s[i+1:]
 	}
 	s, _, _ = strings.Cut(s, ">")
-	s = strings.TrimSpace(s)
+	s = envelope.DropSourceRoute(strings.TrimSpace(s))
 	if rest, ok := cutPrefixFold(s, "forward:"); ok {
 		p.Forward, s = true, rest
 	}
@@ -40,12 +43,33 @@ func Parse(arg string) Parsed {
 	return p
 }
 
+// strayAt reports whether the mailbox in a RCPT TO argument has more than
+// one '@' outside quotes. "victim@evil.example@bbs.example" is not an
+// address: splitting it at the last '@' would hand the client's choice of
+// "victim@evil.example" to alias.cfg as a local part. A quoted local part
+// ("a@b"@bbs.example) is RFC 5321 syntax and passes; it can still never
+// leave the system without the relay decision (see network).
+func strayAt(fp string) bool {
+	s := strings.TrimSpace(fp)
+	if i := envelope.LastUnquoted(s, '<'); i > 0 {
+		s = s[i:] // after a display name, which Synchronet tolerates
+	}
+	path, _, err := envelope.ParsePath(s)
+	if err != nil {
+		path = envelope.DropSourceRoute(strings.TrimPrefix(s, "<"))
+	}
+	return envelope.CountUnquoted(path, '@') > 1
+}
+
 // lookupAlias applies the first matching alias.cfg line to name. A line's
 // name matches exactly, ignoring ASCII case, or with a leading '*' as "ends
 // with"; then a value with a leading '*' keeps the part of name before the
 // matched suffix ("*@old.dom *@new.dom"), any other value replaces name.
 // Only a leading '*' is special, whatever the stock alias.cfg comment says.
-func lookupAlias(aliases []Alias, name string) (string, bool) {
+// exact reports a value the sysop wrote out in full: only such a value may
+// send mail off-system for a stranger, because a '*' value carries text
+// the client chose ("victim@evil.example@old.dom" through "*@old.dom *").
+func lookupAlias(aliases []Alias, name string) (value string, hit, exact bool) {
 	for _, a := range aliases {
 		if a.Name == "" || a.Value == "" {
 			continue
@@ -53,7 +77,7 @@ func lookupAlias(aliases []Alias, name string) (string, bool) {
 		suffix, wild := strings.CutPrefix(a.Name, "*")
 		if !wild {
 			if equalFold(a.Name, name) {
-				return a.Value, true
+				return a.Value, true, true
 			}
 			continue
 		}
@@ -61,11 +85,11 @@ func lookupAlias(aliases []Alias, name string) (string, bool) {
 			continue
 		}
 		if rest, ok := strings.CutPrefix(a.Value, "*"); ok {
-			return name[:len(name)-len(suffix)] + rest, true
+			return name[:len(name)-len(suffix)] + rest, true, false
 		}
-		return a.Value, true
+		return a.Value, true, true
 	}
-	return name, false
+	return name, false, false
 }
 
 // splitRoute splits a QWK-routed name, route!user, at the last '!'.

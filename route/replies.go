@@ -48,3 +48,16 @@ func (r *Resolver) replyRelayDenied() *envelope.Reply {
 	}
 	return &envelope.Reply{Code: 550, Enhanced: "5.7.1", Text: "Relay not allowed.", Close: true, Err: envelope.ErrRelayDenied}
 }
+
+// replyBadAddress refuses a recipient whose mailbox has more than one '@'
+// outside quotes.
+func replyBadAddress(fp string) *envelope.Reply {
+	return &envelope.Reply{Code: 553, Enhanced: "5.1.3", Text: "Bad destination mailbox address syntax: " + fp, Err: envelope.ErrSyntax}
+}
+
+// replyBadDestination refuses a destination SendMail must not connect to
+// for a client: a non-public address literal, a host name for this
+// machine, or a port other than 25.
+func replyBadDestination(domain, why string) *envelope.Reply {
+	return &envelope.Reply{Code: 550, Enhanced: "5.7.1", Text: "Destination not allowed: " + domain + ": " + why, Err: envelope.ErrBadDestination}
+}

@@ -3,6 +3,7 @@ package route
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"strings"
 
 	"github.com/bbsmail/bbsmail/envelope"
@@ -145,6 +146,10 @@ type Config struct {
 	// Processors matches recipients against the mail processors' To
 	// patterns; nil means there are none.
 	Processors Processors
+	// OwnAddr reports whether ip is one of this machine's addresses, which
+	// a client may not name as a destination; nil means none is known
+	// beyond loopback.
+	OwnAddr func(ip netip.Addr) bool
 }
 
 // Resolver turns RCPT TO arguments into recipients. It is safe for
@@ -186,13 +191,16 @@ func (r *Resolver) Resolve(ctx context.Context, q envelope.RcptQuery) (envelope.
 	if p.Addr == "" {
 		return envelope.Rcpt{}, replyNoRecipient()
 	}
+	if strayAt(p.ForwardPath) {
+		return envelope.Rcpt{}, replyBadAddress(p.ForwardPath)
+	}
 	st := &query{q: q, fp: p.ForwardPath, addr: p.Addr, forward: p.Forward, noForward: p.Local}
 	st.q.Telegram = q.Telegram || q.SendOnly // SEND is a telegram command
 
 	// Whole-address alias, then the relay decision on what it produced.
-	name, hit := lookupAlias(r.cfg.Aliases, p.Addr)
+	name, hit, exact := lookupAlias(r.cfg.Aliases, p.Addr)
 	st.aliased = hit
-	if rcpt, done, err := r.network(st, name, hit); done || err != nil {
+	if rcpt, done, err := r.network(st, name, exact); done || err != nil {
 		return rcpt, err
 	}
 	name, _ = envelope.SplitAddress(name)
@@ -203,13 +211,13 @@ func (r *Resolver) Resolve(ctx context.Context, q envelope.RcptQuery) (envelope.
 
 	// Tidy the name, then the local-part alias.
 	name = tidy(name)
-	name, hit = lookupAlias(r.cfg.Aliases, name)
+	name, hit, exact = lookupAlias(r.cfg.Aliases, name)
 	if hit {
 		st.aliased = true
 		// A local-part alias may also point off-system or along a QWK route;
 		// Synchronet honours those only for whole-address aliases, which
 		// surprises sysops who write "cnnreport joe@example.org".
-		if rcpt, done, err := r.network(st, name, true); done || err != nil {
+		if rcpt, done, err := r.network(st, name, exact); done || err != nil {
 			return rcpt, err
 		}
 		name, _ = envelope.SplitAddress(name)
@@ -253,8 +261,11 @@ func (r *Resolver) processors(st *query, name string) (matched []string, target 
 // network applies the relay decision to addr when it has a domain and the
 // query is for mail: FidoNet, a local domain (done = false, resolution goes
 // on), or a remote address that is relayed or refused. forced marks an
-// address produced by alias.cfg, which is relayed even when the session may
-// not relay. Telegrams ignore the domain.
+// address the sysop wrote out in full in alias.cfg, which is relayed even
+// when the session may not relay and may name any host and port; anything
+// else, including an alias.cfg result built from the client's text, goes
+// through the same decision and destination checks as a typed address.
+// Telegrams ignore the domain.
 func (r *Resolver) network(st *query, addr string, forced bool) (envelope.Rcpt, bool, error) {
 	if st.q.Telegram || !strings.Contains(addr, "@") {
 		return envelope.Rcpt{}, false, nil
@@ -278,6 +289,11 @@ func (r *Resolver) network(st *query, addr string, forced bool) (envelope.Rcpt, 
 	}
 	if !forced && !st.q.MayRelay {
 		return envelope.Rcpt{}, true, r.replyRelayDenied()
+	}
+	if !forced {
+		if err := r.checkDestination(domain); err != nil {
+			return envelope.Rcpt{}, true, err
+		}
 	}
 	return envelope.Rcpt{
 		Kind:        envelope.KindRemote,

@@ -51,9 +51,9 @@ func (r *Resolver) OwnsSender(ctx context.Context, id envelope.Identity, addr st
 	if !r.isLocalHost(domain) {
 		return r.cfg.AllowRelay && id.MayRelay, suggestion
 	}
-	name, hit := lookupAlias(r.cfg.Aliases, addr)
+	name, hit, _ := lookupAlias(r.cfg.Aliases, addr)
 	if !hit {
-		name, hit = lookupAlias(r.cfg.Aliases, local)
+		name, hit, _ = lookupAlias(r.cfg.Aliases, local)
 	}
 	if strings.Contains(name, "@") {
 		return false, suggestion

@@ -238,7 +238,9 @@ func (r *Resolver) record(st *query, u User) envelope.Rcpt {
 // forwards reports whether mail for u goes to the user's netmail address:
 // never for telegrams or with local:, only when the system allows it, when
 // the user asked for it or the sender wrote forward:, and only to an
-// Internet address outside this system (so forwarding cannot loop back).
+// Internet address outside this system (so forwarding cannot loop back)
+// that a client could name itself: the user wrote the netmail address, so
+// it gets the same destination checks as a typed one.
 func (r *Resolver) forwards(st *query, u User) bool {
 	if st.q.Telegram || st.noForward || !r.cfg.AllowForward || !(u.Forward || st.forward) {
 		return false
@@ -248,5 +250,5 @@ func (r *Resolver) forwards(st *query, u User) bool {
 		return false
 	}
 	host, _, _ := splitPort(domain)
-	return !r.isLocalHost(host) && !isFidoDomain(domain)
+	return !r.isLocalHost(host) && !isFidoDomain(domain) && r.checkDestination(domain) == nil
 }

@@ -11,13 +11,17 @@ import (
 
 // command answers one command line.
 func (s *session) command(line string) {
-	verb, arg := parseCommand(line)
+	verb, arg, ok := parseCommand(line)
 	if s.cfg.DebugRxRsp {
 		shown := line
 		if verb == "AUTH" {
 			shown = "AUTH " + strings.SplitN(arg, " ", 2)[0] // never log credentials
 		}
 		s.log.Debug("SMTP RX: " + shown)
+	}
+	if !ok {
+		s.badCommand(500, "5.5.2", "Syntax error, control character in command")
+		return
 	}
 	switch verb {
 	case "HELO", "EHLO":
@@ -203,6 +207,10 @@ func (s *session) rcpt(arg string) {
 		return
 	}
 	m, err := parseMailArg(arg, "TO:")
+	if errors.Is(err, errBadPath) {
+		s.badCommand(553, "5.1.3", "Bad destination mailbox address syntax")
+		return
+	}
 	if err != nil {
 		s.argError(err, "RCPT TO:<address>")
 		return
@@ -213,7 +221,8 @@ func (s *session) rcpt(arg string) {
 	}
 	fp := strings.TrimSpace(arg[len("TO:"):])
 	s.tx.lastRcpt = m.path // mail processors' recipient_address, accepted or not
-	addr := rcptAddr(m.path)
+	// Lists are matched without quotes: "bait"@... is bait@..., as in Synchronet.
+	addr := rcptAddr(envelope.StripQuotes(m.path))
 	s.spyOn("recipient <"+addr+">", "RCPT "+arg, addr)
 	if s.rcptBait(addr, fp) { // spam.go
 		return

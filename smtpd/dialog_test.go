@@ -238,6 +238,13 @@ func parseDialog(t *testing.T, text string) (map[string]string, []dialogStep) {
 		switch {
 		case len(line) >= 2 && (line[:2] == "C:" || line[:2] == "S:" || line[:2] == "S~"):
 			st.op, st.arg = line[:2], strings.TrimPrefix(line[2:], " ")
+		case strings.HasPrefix(line, "Cq:"):
+			// Go escapes (\x00, \r) for the bytes a text file can't hold.
+			arg, err := strconv.Unquote(`"` + strings.TrimPrefix(line[3:], " ") + `"`)
+			if err != nil {
+				t.Fatalf("line %d: %v", i+1, err)
+			}
+			st.op, st.arg = "C:", arg
 		default:
 			op, arg, _ := strings.Cut(line, " ")
 			st.op, st.arg = op, arg

@@ -111,7 +111,7 @@ func errSenderNotAllowed(closeSession bool) *envelope.Reply {
 // and disconnects: a client sending from a blocked address has nothing
 // else to say.
 func (s *session) checkSourceAddr(path string) error {
-	if s.auth != nil || !listed(s.cfg.EmailFilter, path) {
+	if s.auth != nil || !listed(s.cfg.EmailFilter, path, envelope.StripQuotes(path)) {
 		return nil
 	}
 	s.log.Warn(fmt.Sprintf("!SMTP %s [%s] BLOCKED SOURCE: %s", s.host, s.ip, path))
@@ -122,7 +122,7 @@ func (s *session) checkSourceAddr(path string) error {
 // checkRcptAddr refuses an unauthenticated RCPT TO listed in email.can as
 // an unknown user, so the list can't be probed.
 func (s *session) checkRcptAddr(path, fp string) error {
-	if s.auth != nil || !listed(s.cfg.EmailFilter, path) {
+	if s.auth != nil || !listed(s.cfg.EmailFilter, path, envelope.StripQuotes(path)) {
 		return nil
 	}
 	s.log.Warn(fmt.Sprintf("!SMTP %s [%s] BLOCKED RECIPIENT: %s from: %s", s.host, s.ip, path, s.tx.reversePath))

@@ -9,12 +9,25 @@ import (
 )
 
 // parseCommand splits a command line into its upper-cased verb and the
-// argument after the first space (RFC 5321 §4.1.1). Control characters
-// are dropped first.
-func parseCommand(line string) (verb, arg string) {
-	line = cleanArg(line)
+// argument after the first space (RFC 5321 §4.1.1). ok is false for a verb
+// holding any control character ("EH\0LO" is not EHLO) and for NUL in the
+// argument of any other command. The arguments of MAIL, SEND, SOML, SAML
+// and RCPT keep their control characters so that parseMailArg refuses the
+// path with its own reply; other arguments have them dropped, as they have
+// no place in SMTP and would reach headers and logs.
+// When ok is false, verb is still the verb without its control characters,
+// so that the logs hide the credentials of a refused "AUTH\x01 PLAIN ...".
+func parseCommand(line string) (verb, arg string, ok bool) {
 	verb, arg, _ = strings.Cut(line, " ")
-	return strings.ToUpper(verb), strings.TrimSpace(arg)
+	ok = strings.IndexFunc(verb, isCtl) < 0
+	verb = strings.ToUpper(cleanArg(verb))
+	switch verb {
+	case "MAIL", "SEND", "SOML", "SAML", "RCPT":
+	default:
+		ok = ok && strings.IndexByte(arg, 0) < 0
+		arg = cleanArg(arg)
+	}
+	return verb, strings.TrimSpace(arg), ok
 }
 
 // Errors of parseMailArg, each with its own reply.
@@ -42,6 +55,9 @@ func parseMailArg(arg, prefix string) (mailArgs, error) {
 	path, params, err := envelope.ParsePath(arg[len(prefix):])
 	if err != nil {
 		return mailArgs{}, errBadPath
+	}
+	if strings.IndexFunc(params, isCtl) >= 0 {
+		return mailArgs{}, errBadParams
 	}
 	var m mailArgs
 	m.path = path

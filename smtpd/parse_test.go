@@ -8,17 +8,30 @@ import (
 )
 
 func TestParseCommand(t *testing.T) {
-	cases := []struct{ line, verb, arg string }{
-		{"mail FROM:<a@b>", "MAIL", "FROM:<a@b>"},
-		{"QUIT", "QUIT", ""},
-		{"EHLO  host.example  ", "EHLO", "host.example"},
-		{"HELO ho\x00st\x7f", "HELO", "host"},
-		{"", "", ""},
+	cases := []struct {
+		line, verb, arg string
+		ok              bool
+	}{
+		{"mail FROM:<a@b>", "MAIL", "FROM:<a@b>", true},
+		{"QUIT", "QUIT", "", true},
+		{"EHLO  host.example  ", "EHLO", "host.example", true},
+		{"HELO ho\x01st\x7f", "HELO", "host", true},
+		{"", "", "", true},
+		// NUL anywhere, or any control character in the verb, refuses the
+		// line; the verb is still reported without it for the logs.
+		{"HELO ho\x00st", "HELO", "host", false},
+		{"EH\x00LO client.example", "EHLO", "client.example", false},
+		{"AUTH\x01 PLAIN AGEAYg==", "AUTH", "PLAIN AGEAYg==", false},
+		{"QUIT\r", "QUIT", "", false},
+		// Paths keep their control characters for parseMailArg to refuse.
+		{"RCPT TO:<al\x01ice@b>", "RCPT", "TO:<al\x01ice@b>", true},
+		{"MAIL FROM:<a\x00b@c>", "MAIL", "FROM:<a\x00b@c>", true},
+		{"MA\x00IL FROM:<a@c>", "MAIL", "FROM:<a@c>", false},
 	}
 	for _, c := range cases {
-		v, a := parseCommand(c.line)
-		if v != c.verb || a != c.arg {
-			t.Errorf("parseCommand(%q) = %q, %q; want %q, %q", c.line, v, a, c.verb, c.arg)
+		v, a, ok := parseCommand(c.line)
+		if v != c.verb || a != c.arg || ok != c.ok {
+			t.Errorf("parseCommand(%q) = %q, %q, %v; want %q, %q, %v", c.line, v, a, ok, c.verb, c.arg, c.ok)
 		}
 	}
 }
@@ -41,6 +54,10 @@ func TestParseMailArg(t *testing.T) {
 		{"FROM:<a@b> BODY=BINARYMIME", "FROM:", "", 0, errBadParams},
 		{"FROM:<a@b> =x", "FROM:", "", 0, errBadParams},
 		{"FROM:<a@b", "FROM:", "", 0, errBadPath},
+		{"FROM:<a\x00b\x01c\rd@example.org>", "FROM:", "", 0, errBadPath},
+		{"TO:<al\x01ice@b>", "TO:", "", 0, errBadPath},
+		{"TO:al\x7fice@b", "TO:", "", 0, errBadPath},
+		{"FROM:<a@b> SIZE=1\x01", "FROM:", "", 0, errBadParams},
 		{"FROM:", "FROM:", "", 0, errBadPath},
 		{"<a@b>", "FROM:", "", 0, errNoPrefix},
 		{"FRO", "FROM:", "", 0, errNoPrefix},
@@ -58,16 +75,19 @@ func TestParseMailArg(t *testing.T) {
 // or a Received header carries control characters.
 func FuzzParseCommand(f *testing.F) {
 	f.Fuzz(func(t *testing.T, line string) {
-		verb, arg := parseCommand(line)
+		verb, arg, _ := parseCommand(line)
 		if strings.ContainsAny(verb, " ") || verb != strings.ToUpper(verb) {
 			t.Fatalf("verb %q", verb)
 		}
-		if strings.IndexFunc(verb+arg, isCtl) >= 0 {
+		if strings.IndexFunc(verb, isCtl) >= 0 {
+			t.Fatalf("control character in verb %q", verb)
+		}
+		if verb != "MAIL" && verb != "RCPT" && verb != "SEND" && verb != "SOML" && verb != "SAML" && strings.IndexFunc(arg, isCtl) >= 0 {
 			t.Fatalf("control character in %q %q", verb, arg)
 		}
 		for _, p := range []string{"FROM:", "TO:"} {
 			m, err := parseMailArg(arg, p)
-			if err == nil && (strings.ContainsAny(m.path, "\r\n") || m.size < 0 || len(m.path) > len(arg)) {
+			if err == nil && (strings.IndexFunc(m.path, isCtl) >= 0 || m.size < 0 || len(m.path) > len(arg)) {
 				t.Fatalf("parseMailArg(%q, %q) = %+v", arg, p, m)
 			}
 		}

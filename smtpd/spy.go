@@ -52,7 +52,7 @@ func (s *session) spyRead(line []byte) {
 	text := string(line)
 	// Judge the line as the command parser will (control characters
 	// removed), so "AUTH\x01 PLAIN ..." is hidden like "AUTH PLAIN ...".
-	verb, arg := parseCommand(text)
+	verb, arg, _ := parseCommand(text)
 	switch {
 	case s.hideInput:
 		text = "(AUTH data hidden)"

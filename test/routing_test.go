@@ -159,7 +159,8 @@ func TestRoutingSubBoardAddressee(t *testing.T) {
 
 // route!user through a configured QWKnet hub (msgs.ini [qhub:VERT]) is
 // QWK netmail with the route, whatever the domain part and the case; a
-// route through anything else is an unknown user.
+// route through anything else, the system's own QWK-ID included, is an
+// unknown user.
 func TestRoutingQWK(t *testing.T) {
 	t.Parallel()
 	b := newBBS(t)
@@ -170,6 +171,10 @@ func TestRoutingQWK(t *testing.T) {
 	}
 	b.routingRefused(routingMsg{port: b.ports.SMTP, from: "joe@example.org", to: []string{"OTHER!someone@bbs.test"}, subject: "x"},
 		"550 5.1.1 Unknown User: <OTHER!someone@bbs.test>")
+	// The system's own QWK-ID is not a hub: <qwkid>!user is not local mail
+	// (docs/main-ini.md), as in Synchronet.
+	b.routingRefused(routingMsg{port: b.ports.SMTP, from: "joe@example.org", to: []string{"MYBBS!sysop@bbs.test"}, subject: "x"},
+		"550 5.1.1 Unknown User: <MYBBS!sysop@bbs.test>")
 
 	rows := routingRows(b.must("netmail", "list"))
 	if len(rows) != 3 {

@@ -200,6 +200,7 @@ func routeConfig(cfg *ctrl.Config) route.Config {
 		AllowRelay:     m.Options.Has(ctrl.AllowRelay),
 		PostTo:         m.PostTo,
 		DataDir:        cfg.Paths.Data,
+		OwnAddr:        ownAddr,
 	}
 	if rc.SystemAddr == "" {
 		rc.SystemAddr = cfg.Host()
