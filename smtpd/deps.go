@@ -37,6 +37,10 @@ type Resolver interface {
 	// the reverse path on a submission port; suggestion is the user's own
 	// address, quoted in the 550 reply.
 	OwnsSender(ctx context.Context, id envelope.Identity, addr string) (ok bool, suggestion string)
+	// IsLocal reports whether domain is one of this system's (HostName,
+	// the system address, domains.cfg); port 0 matches any ":port" on
+	// it. The From display-name check uses it (senders.go).
+	IsLocal(domain string, port int) bool
 }
 
 // Maildrop stores an accepted message for all its recipients.
