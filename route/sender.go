@@ -30,8 +30,8 @@ func (r *Resolver) isLocalHost(host string) bool {
 }
 
 // OwnsSender reports whether the authenticated user id may use addr as the
-// reverse path or From address on a submission port (RFC 6409 §6.1), and
-// suggests the user's own address for the refusal.
+// reverse path or a From or Sender address, on any port (RFC 6409 §6.1),
+// and suggests the user's own address for the refusal.
 //
 // The empty (null) path is always allowed. An address in a local domain is
 // owned when mail to it would reach the user: the alias.cfg lookup (whole

@@ -164,7 +164,7 @@ func (s *session) mail(verb, arg string) {
 }
 
 // checkSender runs the MAIL checks in order: AUTH on submission ports,
-// email.can, SIZE, sender ownership.
+// email.can, SIZE, sender ownership after AUTH on any port.
 func (s *session) checkSender(m mailArgs) error {
 	if s.mode.submission() && s.auth == nil {
 		return &envelope.Reply{Code: 530, Enhanced: "5.7.0", Text: "Authentication required.", Err: envelope.ErrAuthRequired}
@@ -175,15 +175,7 @@ func (s *session) checkSender(m mailArgs) error {
 	if s.cfg.MaxMsgSize > 0 && m.size > s.cfg.MaxMsgSize {
 		return envelope.Replyf(552, "5.3.4", "Message size exceeds maximum")
 	}
-	if s.mode.submission() && m.path != "" {
-		ok, suggestion := s.deps.Resolver.OwnsSender(s.ctx, *s.auth, m.path)
-		if !ok {
-			s.log.Warn(fmt.Sprintf("!SMTP %s [%s] user %s may not send as <%s>", s.host, s.ip, s.auth.Alias, m.path))
-			return &envelope.Reply{Code: 550, Enhanced: "5.7.1", Err: envelope.ErrNotOwner,
-				Text: fmt.Sprintf("Sender address <%s> not authorized for this account, try <%s>", m.path, suggestion)}
-		}
-	}
-	return nil
+	return s.checkMailOwner(m.path) // senders.go
 }
 
 // argError answers a MAIL/RCPT argument that did not parse.

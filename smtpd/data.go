@@ -190,7 +190,7 @@ func (s *session) finish(b *body) error {
 
 // checkHeader runs the header stages of the end of data in order:
 // twitlist.cfg, the Received count, subject.can and email.can, a missing
-// From field.
+// From field, the From and Sender addresses.
 func (s *session) checkHeader(hdr headerInfo) error {
 	if err := s.checkTwit(hdr); err != nil {
 		return err
@@ -205,7 +205,7 @@ func (s *session) checkHeader(hdr headerInfo) error {
 	if !hdr.hasFrom && s.auth == nil {
 		return envelope.Replyf(554, "5.6.0", "Mail header missing 'FROM' field")
 	}
-	return nil
+	return s.checkHeaderSenders(hdr) // senders.go
 }
 
 // envelope builds the Envelope handed to Deliver; drop recipients (spam
@@ -299,6 +299,9 @@ type headerInfo struct {
 	// receivedFields are the unfolded Received values, newest first, for
 	// DNSBL_CHKRECVHDRS (at most maxReceived are kept).
 	receivedFields []string
+	// fromFields and senderFields are the unfolded From and Sender
+	// values, every one of them, for the sender checks (senders.go).
+	fromFields, senderFields []string
 }
 
 // scanHeader reads the header section (RFC 5322 §2.2) of msg, removes any
@@ -354,11 +357,14 @@ func inspectField(info *headerInfo, name, value []byte) {
 	case headerIs(name, "From"):
 		info.hasFrom = true
 		v := strings.TrimSpace(string(value))
+		info.fromFields = append(info.fromFields, v)
 		if a, err := mail.ParseAddress(v); err == nil {
 			info.from, info.fromName = a.Address, cleanArg(a.Name)
 		} else {
 			info.from, info.fromName = cleanArg(v), ""
 		}
+	case headerIs(name, "Sender"):
+		info.senderFields = append(info.senderFields, strings.TrimSpace(string(value)))
 	case headerIs(name, "Subject"):
 		// Spammers encode subjects (RFC 2047) to slip past plain-text
 		// lists; an unknown charset leaves the text as it came.

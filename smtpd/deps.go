@@ -34,9 +34,13 @@ type Resolver interface {
 	// disconnects.
 	Resolve(ctx context.Context, q envelope.RcptQuery) (envelope.Rcpt, error)
 	// OwnsSender reports whether the authenticated user may use addr as
-	// the reverse path on a submission port; suggestion is the user's own
-	// address, quoted in the 550 reply.
+	// the reverse path or a From or Sender address, on any port;
+	// suggestion is the user's own address, quoted in the 550 reply.
 	OwnsSender(ctx context.Context, id envelope.Identity, addr string) (ok bool, suggestion string)
+	// IsLocal reports whether domain is one of this system's (HostName,
+	// the system address, domains.cfg); port 0 matches any ":port" on
+	// it. The From display-name check uses it (senders.go).
+	IsLocal(domain string, port int) bool
 }
 
 // Maildrop stores an accepted message for all its recipients.

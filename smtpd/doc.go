@@ -64,6 +64,11 @@
 // address) is never banned or throttled but is rate-limited; clients in
 // ipfilter_exempt.cfg escape all three.
 //
+// Sender checks (senders.go): after AUTH, on every port, the reverse path
+// and every From and Sender header address must be the user's own
+// (Resolver.OwnsSender, RFC 6409 §6.1); for every client, a From display
+// name that is another address of this system is refused as a forgery.
+//
 // Mail processors (ctrl/mailproc.ini) run through Deps.Processors after the
 // header checks and before the trace headers (mailproc.go): a processor may
 // reject the message with its own reply lines, take it (250, nothing

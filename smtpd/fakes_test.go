@@ -88,11 +88,18 @@ func (fakeResolver) Resolve(_ context.Context, q envelope.RcptQuery) (envelope.R
 	return envelope.Rcpt{}, &envelope.Reply{Code: 550, Enhanced: "5.1.1", Text: "Unknown User: " + q.Arg, Err: envelope.ErrUnknownUser}
 }
 
-func (fakeResolver) OwnsSender(_ context.Context, id envelope.Identity, addr string) (bool, string) {
+// OwnsSender: a user owns alias@bbs.example, and any foreign address when
+// it may relay.
+func (r fakeResolver) OwnsSender(_ context.Context, id envelope.Identity, addr string) (bool, string) {
 	local, domain := envelope.SplitAddress(addr)
 	own := strings.ToLower(id.Alias) + "@" + localDomain
+	if domain != "" && !r.IsLocal(domain, 0) {
+		return id.MayRelay, own
+	}
 	return strings.EqualFold(local, id.Alias) && strings.EqualFold(domain, localDomain), own
 }
+
+func (fakeResolver) IsLocal(domain string, _ int) bool { return strings.EqualFold(domain, localDomain) }
 
 // fakeDrop records deliveries; fail makes Deliver return that error.
 type fakeDrop struct {

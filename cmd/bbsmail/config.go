@@ -296,3 +296,7 @@ func (s *swapResolver) Resolve(ctx context.Context, q envelope.RcptQuery) (envel
 func (s *swapResolver) OwnsSender(ctx context.Context, id envelope.Identity, addr string) (bool, string) {
 	return s.cur.Load().OwnsSender(ctx, id, addr)
 }
+
+func (s *swapResolver) IsLocal(domain string, port int) bool {
+	return s.cur.Load().IsLocal(domain, port)
+}

@@ -137,7 +137,7 @@ func (s *server) loadTLS(cfg *ctrl.Config) *tls.Config {
 	if created {
 		notice(s.log, fmt.Sprintf("created a self-signed certificate %s for %s", cfg.Paths.SSLCert, cfg.Host()))
 	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	return serverTLS(cert) // tls.go
 }
 
 // build creates the servers and SendMail from cfg.

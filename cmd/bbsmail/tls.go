@@ -17,6 +17,28 @@ import (
 	"time"
 )
 
+// serverTLS is the TLS policy of every TLS entry point (STARTTLS on 25 and
+// 587, 465, STLS on 110, 995): TLS 1.2 and 1.3 only, and with TLS 1.2 only
+// forward-secret AEAD suites (ECDHE with AES-GCM or ChaCha20-Poly1305, as
+// in Mozilla's "intermediate" profile); CBC, RSA key exchange and 3DES are
+// gone. TLS 1.3 suites are all AEAD and Go does not let them be chosen.
+// Renegotiation needs no setting: Go's server never renegotiates and
+// refuses a client's new ClientHello on an established session.
+func serverTLS(cert tls.Certificate) *tls.Config {
+	return &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		MinVersion:   tls.VersionTLS12,
+		CipherSuites: []uint16{
+			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+			tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+		},
+	}
+}
+
 // loadOrCreateCert returns the server certificate from certFile/keyFile
 // (PEM). When neither file exists it creates a self-signed pair for the
 // given host names first, so STARTTLS, 465 and 995 work out of the box;
