@@ -16,14 +16,32 @@ import (
 
 // body is the message text read after DATA.
 type body struct {
-	text    []byte
-	size    int64 // octets received, CR LF line ends counted
-	tooLong bool  // a line was over 1000 octets
-	tooBig  bool  // size went over MaxMsgSize
-	// bareDot is set when a lone dot arrived with a bare LF on either side.
-	// Other MTAs may read such a line as the end of the data and the text
-	// after it as new commands (SMTP smuggling), so the message is refused.
+	buf     *textBuf // the text kept; nil once it is given up
+	size    int64    // octets received, CR LF line ends counted
+	tooLong bool     // a line was over 1000 octets
+	tooBig  bool     // size went over MaxMsgSize
+	// noRoom is set when the server's budget for message text in memory
+	// (Config.MaxDataInFlight) had no room for the message.
+	noRoom bool
+	// bareDot is set when a lone dot arrived with a bare CR or LF on
+	// either side. Other MTAs may read such a line as the end of the data
+	// and the text after it as new commands (SMTP smuggling), so the
+	// message is refused.
 	bareDot bool
+}
+
+// text returns the message text kept, valid until drop.
+func (b *body) text() []byte {
+	if b.buf == nil {
+		return nil
+	}
+	return b.buf.bytes()
+}
+
+// drop gives the text's memory back; nothing of it is kept from then on.
+func (b *body) drop() {
+	b.buf.free()
+	b.buf = nil
 }
 
 // data answers DATA (RFC 5321 §4.1.1.4): read the text, check it, deliver
@@ -40,9 +58,16 @@ func (s *session) data(arg string) {
 		s.badCommand(503, "5.5.1", "Bad sequence of commands: send RCPT first")
 		return
 	}
+	b := &body{buf: newTextBuf(&s.srv.budget, s.cfg.MaxDataInFlight, s.cfg.MaxMsgSize)}
+	defer b.drop()
+	if !b.buf.grow(0) { // the first share of the budget, before 354
+		s.log.Warn(fmt.Sprintf("SMTP %s [%s] DATA deferred: too much message text in memory (MaxDataInFlight %d)", s.host, s.ip, s.cfg.MaxDataInFlight))
+		s.reply(452, "4.3.1", "Insufficient system storage, try again later")
+		s.resetTx()
+		return
+	}
 	s.reply354("Send the mail data, end with <CRLF>.<CRLF>")
-	b, err := s.readBody()
-	if err != nil {
+	if err := s.readBody(b); err != nil {
 		s.log.Info(fmt.Sprintf("SMTP %s [%s] message from %s not received: %v", s.host, s.ip, s.tx.reversePath, err))
 		s.resetTx()
 		s.readFailed(err)
@@ -59,31 +84,32 @@ func (s *session) data(arg string) {
 // 3463 defines none for 3xx replies.
 func (s *session) reply354(text string) { s.writeLine("354 " + text) }
 
-// readBody reads the message text up to the lone dot, undoing dot
-// stuffing (RFC 5321 §4.5.2) and ending every line with CR LF. Text over
-// the limits is read to its end and dropped, so the client sees the
-// refusal as the answer to its final dot.
-func (s *session) readBody() (*body, error) {
-	b := &body{}
-	var buf bytes.Buffer
+// readBody reads the message text up to the lone dot into b, undoing dot
+// stuffing (RFC 5321 §4.5.2). Every line is kept with CR LF: a bare LF
+// ends a line, and so does a bare CR (RFC 5322 §2.3 allows CR and LF only
+// together; old BBS and Mac software ends lines with CR alone), so the
+// text stored holds no bare CR or LF for SendMail to pass on. Text over
+// the limits is read to its end and dropped as it arrives, so the client
+// sees the refusal as the answer to its final dot.
+func (s *session) readBody(b *body) error {
 	inHeader := true
 	prevCRLF := true // the DATA command ended the line before
 	for {
 		line, err := s.readLine(maxTextLine)
 		if errors.Is(err, errLineTooLong) {
 			b.tooLong = true
+			b.drop()
 			prevCRLF = true
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 		crlf := s.lineCRLF
-		if len(line) == 1 && line[0] == '.' {
-			// Only <CRLF>.<CRLF> ends the data (RFC 5321 §4.1.1.4).
-			if crlf && prevCRLF {
-				break
-			}
+		if len(line) == 1 && line[0] == '.' && crlf && prevCRLF {
+			break // only <CRLF>.<CRLF> ends the data (RFC 5321 §4.1.1.4)
+		}
+		if loneDot(line) {
 			b.bareDot = true
 		}
 		prevCRLF = crlf
@@ -91,17 +117,44 @@ func (s *session) readBody() (*body, error) {
 			line = line[1:]
 		}
 		s.traceBody(&inHeader, line)
-		b.size += int64(len(line)) + 2
-		if s.cfg.MaxMsgSize > 0 && b.size > s.cfg.MaxMsgSize {
-			b.tooBig = true
-		}
-		if !b.tooBig && !b.tooLong {
-			buf.Write(line)
-			buf.WriteString("\r\n")
+		s.keepLine(b, line)
+	}
+	return nil
+}
+
+// loneDot reports whether a line as received (without its LF, and
+// without the CR before it when there was one) holds a dot standing alone
+// between line ends of any kind, CR and LF included.
+func loneDot(line []byte) bool {
+	for seg := range bytes.SplitSeq(line, []byte("\r")) {
+		if len(seg) == 1 && seg[0] == '.' {
+			return true
 		}
 	}
-	b.text = buf.Bytes()
-	return b, nil
+	return false
+}
+
+// keepLine adds one line, dot-unstuffed, to the text: CRs at its end are
+// dropped (Windows text mode turns CR LF into CR CR LF), and a CR inside
+// it ends a line.
+func (s *session) keepLine(b *body, line []byte) {
+	line = bytes.TrimRight(line, "\r")
+	for {
+		seg, rest, more := bytes.Cut(line, []byte("\r"))
+		b.size += int64(len(seg)) + 2
+		if s.cfg.MaxMsgSize > 0 && b.size > s.cfg.MaxMsgSize && !b.tooBig {
+			b.tooBig = true
+			b.drop()
+		}
+		if b.buf != nil && !b.buf.add(seg) {
+			b.noRoom = true
+			b.drop()
+		}
+		if !more {
+			return
+		}
+		line = rest
+	}
 }
 
 // traceBody logs received text lines when DEBUG_RX_HEADER/BODY are set.
@@ -128,23 +181,26 @@ func (s *session) finish(b *body) error {
 		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: size %d over %d", s.host, s.ip, s.tx.reversePath, b.size, s.cfg.MaxMsgSize))
 		return envelope.Replyf(552, "5.3.4", "Message size (%d) exceeds maximum: %d bytes", b.size, s.cfg.MaxMsgSize)
 	case b.bareDot:
-		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: lone dot with a bare LF (possible SMTP smuggling)", s.host, s.ip, s.tx.reversePath))
+		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: lone dot with a bare CR or LF (possible SMTP smuggling)", s.host, s.ip, s.tx.reversePath))
 		return envelope.Replyf(554, "5.6.0", "Message refused: a line holding only \".\" must end in CR LF")
-	case len(b.text) == 0:
+	case b.noRoom:
+		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s deferred: too much message text in memory (MaxDataInFlight %d)", s.host, s.ip, s.tx.reversePath, s.cfg.MaxDataInFlight))
+		return envelope.Replyf(452, "4.3.1", "Insufficient system storage, try again later")
+	case len(b.text()) == 0:
 		return envelope.Replyf(554, "5.6.0", "No message text")
 	case s.tx.telegram != "":
 		// A telegram has no header: only its reverse path can be a twit.
 		if err := s.checkTwit(headerInfo{}); err != nil {
 			return err
 		}
-		return s.sendTelegrams(b.text)
+		return s.sendTelegrams(b.text())
 	}
-	msg, hdr := scanHeader(b.text)
+	msg, hdr := scanHeader(b.text())
 	if err := s.checkHeader(hdr); err != nil {
 		return err
 	}
 	msg, tagged, drop := s.dnsblMessage(msg, hdr)
-	if s.spamMessage(b.text, drop) { // spam.go: bait, known spam, DNSBL_IGNORE
+	if s.spamMessage(b.text(), drop) { // spam.go: bait, known spam, DNSBL_IGNORE
 		s.reply(250, "2.0.0", "OK")
 		return nil
 	}
