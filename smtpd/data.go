@@ -199,8 +199,9 @@ func (s *session) finish(b *body) error {
 	if err := s.checkHeader(hdr); err != nil {
 		return err
 	}
+	plain := msg
 	msg, tagged, drop := s.dnsblMessage(msg, hdr)
-	if s.spamMessage(b.text(), drop) { // spam.go: bait, known spam, DNSBL_IGNORE
+	if s.spamMessage(plain, drop) { // spam.go: bait, known spam, DNSBL_IGNORE
 		s.reply(250, "2.0.0", "OK")
 		return nil
 	}
@@ -359,13 +360,15 @@ type headerInfo struct {
 
 // scanHeader reads the header section (RFC 5322 §2.2) of msg, removes any
 // Return-Path field (the server writes its own, RFC 5321 §4.4) and reports
-// the fields the server acts on, unfolded (§2.2.3). msg is returned
-// unchanged when nothing was removed.
+// the fields the server acts on, unfolded (§2.2.3). A field is removed in
+// place, without copying the message: the header before it moves up over
+// it and the text returned is the tail of msg, whose first octets are then
+// left over. msg is returned unchanged when nothing was removed.
 func scanHeader(msg []byte) ([]byte, headerInfo) {
 	var info headerInfo
-	var out []byte
 	var field, value []byte // the field being read and its unfolded value
 	dropping := false
+	cut, dropStart := 0, 0 // msg[cut:] is the text kept; where the dropped field starts
 	pos := 0
 	for pos < len(msg) {
 		line, end := lineAt(msg, pos)
@@ -378,24 +381,30 @@ func scanHeader(msg []byte) ([]byte, headerInfo) {
 				break
 			}
 			inspectField(&info, field, value)
+			if dropping {
+				cut = removeSpan(msg, cut, dropStart, pos)
+			}
 			field, value = name, append(value[:0], bytes.TrimRight(v, "\r\n")...)
 			dropping = headerIs(name, "Return-Path")
-			if dropping && out == nil {
-				out = append(make([]byte, 0, len(msg)), msg[:pos]...)
-			}
+			dropStart = pos
 		} else if field != nil {
 			value = append(value, bytes.TrimRight(line, "\r\n")...)
-		}
-		if !dropping && out != nil {
-			out = append(out, line...)
 		}
 		pos = end
 	}
 	inspectField(&info, field, value)
-	if out == nil {
-		return msg, info
+	if dropping {
+		cut = removeSpan(msg, cut, dropStart, pos)
 	}
-	return append(out, msg[pos:]...), info
+	return msg[cut:], info
+}
+
+// removeSpan removes msg[from:to] from the text msg[cut:] by moving the
+// octets before it up, and returns the new cut. Only header octets move.
+func removeSpan(msg []byte, cut, from, to int) int {
+	n := to - from
+	copy(msg[cut+n:to], msg[cut:from])
+	return cut + n
 }
 
 func headerIs(name []byte, want string) bool {
