@@ -67,6 +67,7 @@ type Mail struct {
 	MaxInactivity            time.Duration
 	MaxRecipients            int   // 0 = unlimited
 	MaxMsgSize               int64 // bytes, 0 = unlimited
+	MaxDataInFlight          int64 // bbsmail: message text held in memory by all DATA at once, 0 = unlimited
 	MaxMsgsWaiting           int   // 0 = unlimited
 	MaxBadCommands           int   // bbsmail: disconnect after more bad commands than this
 	LinesPerYield            int   // accepted; Go schedules without it

@@ -53,6 +53,7 @@ func keyTable(m *Mail) []keyDef {
 		{"MaxInactivity", "", "2m", durV{&m.MaxInactivity, time.Second}},
 		{"MaxRecipients", "", "100", intV{&m.MaxRecipients, 0, maxInt}},
 		{"MaxMsgSize", "", "20M", sizeV{&m.MaxMsgSize}},
+		{"MaxDataInFlight", "", "256M", sizeV{&m.MaxDataInFlight}},
 		{"MaxMsgsWaiting", "", "100", intV{&m.MaxMsgsWaiting, 0, maxInt}},
 		{"MaxBadCommands", "", "10", intV{&m.MaxBadCommands, 1, maxInt}},
 		{"LinesPerYield", "", "10", intV{&m.LinesPerYield, 0, maxInt}},

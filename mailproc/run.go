@@ -198,7 +198,7 @@ func (s *Set) step(ctx context.Context, p *Processor, f *files, in *Input, out *
 	log := in.logger(s).With("processor", p.Name)
 	log.Info("Executing external mail processor: " + p.Name)
 	out.Ran = append(out.Ran, p.Name)
-	saved, err := f.snapshot()
+	saved, err := f.snapshot(in.Text)
 	if err != nil {
 		out.Reject, out.By = tempFailure(), p.Name
 		log.Error("!Cannot read the mail processor files", "err", err)
@@ -284,10 +284,16 @@ func tempFailure() *Rejection {
 }
 
 // snapshot is the message text and recipient list before a processor ran.
+// msg is the text itself, which is usually Input.Text unchanged: then it
+// is not read again, so a large message is not held twice.
 type snapshot struct{ msg, lst []byte }
 
-func (f *files) snapshot() (snapshot, error) {
-	msg, err := os.ReadFile(f.msg)
+func (f *files) snapshot(text []byte) (snapshot, error) {
+	msg := text
+	same, err := sameFile(f.msg, text)
+	if err == nil && !same {
+		msg, err = os.ReadFile(f.msg)
+	}
 	if err != nil {
 		return snapshot{}, fmt.Errorf("mailproc: %w", err)
 	}
@@ -404,6 +410,31 @@ func createFile(path string, data []byte) error {
 	return nil
 }
 
+// sameFile reports whether the file at path holds exactly text, reading
+// it a piece at a time.
+func sameFile(path string, text []byte) (bool, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer fh.Close()
+	if fi, err := fh.Stat(); err != nil || fi.Size() != int64(len(text)) {
+		return false, err
+	}
+	buf := make([]byte, 64<<10)
+	for len(text) > 0 {
+		n, err := io.ReadFull(fh, buf[:min(len(buf), len(text))])
+		if err != nil {
+			return false, err
+		}
+		if !bytes.Equal(buf[:n], text[:n]) {
+			return false, nil
+		}
+		text = text[n:]
+	}
+	return true, nil
+}
+
 // remove deletes whatever temporary files exist.
 func (f *files) remove(log *slog.Logger) {
 	for _, p := range f.all() {
@@ -448,12 +479,16 @@ func logLines(r io.Reader, log *slog.Logger, prefix string) {
 
 // readBack reads the message text and recipient list the processors left.
 func (s *Set) readBack(f *files, in *Input, out *Output, wrote []ListEntry, written []int) error {
-	text, err := os.ReadFile(f.msg)
+	// Text the processors left as it was is not read back: the caller
+	// keeps using its own, and a large message is not held twice.
+	text := in.Text
+	same, err := sameFile(f.msg, in.Text)
+	if err == nil && !same {
+		text, err = os.ReadFile(f.msg)
+		out.TextChanged = true
+	}
 	if err != nil {
 		return fmt.Errorf("mailproc: reading the processed message: %w", err)
-	}
-	if !out.TextChanged {
-		out.TextChanged = !bytes.Equal(text, in.Text)
 	}
 	if out.TextChanged {
 		// Scripts write lines with "\n" (File.writeln does); the message

@@ -118,6 +118,27 @@ func TestNativeFailureContinues(t *testing.T) {
 	}
 }
 
+// Text the processors leave as it was is handed back as the caller's own
+// slice, not read back into a second copy (a large message would be held
+// twice); a failed processor's text is put back the same way.
+func TestUnchangedTextNotCopied(t *testing.T) {
+	t.Parallel()
+	tr := newTree(t)
+	for _, ini := range []string{
+		"[Look]\nNative=true\nCommand=cat %m > /dev/null\n",
+		"[Half]\nNative=true\nCommand=head -c 20 %m > %m.tmp; mv %m.tmp %m; exit 3\n[Look]\nNative=true\nCommand=true\n",
+	} {
+		s := tr.load(t, ini, nil)
+		in := input(user1)
+		out := run(t, s, in)
+		if out.TextChanged || len(out.Text) != len(in.Text) || &out.Text[0] != &in.Text[0] {
+			t.Errorf("%q: text changed %v, same slice %v; want the caller's text itself", ini, out.TextChanged,
+				len(out.Text) > 0 && &out.Text[0] == &in.Text[0])
+		}
+	}
+	tr.noTempFiles(t)
+}
+
 // Processors edit the recipient list: a section added for a user number
 // becomes a mailbox recipient, a removed section's recipient gets nothing.
 func TestNativeEditsRecipients(t *testing.T) {

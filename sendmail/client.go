@@ -310,18 +310,33 @@ func dial(ctx context.Context, ip net.IP, port int, local4, local6 string, timeo
 	return conn, nil
 }
 
-// writeData copies a message into the DATA stream and flushes it: lines
-// end in CRLF, a leading dot is doubled (RFC 5321 §4.5.2), and a last line
-// without an end of line still gets one before the terminating ".".
+// writeData copies a stored message into the DATA stream and flushes it.
+// Only CR LF ends a line on the wire (RFC 5321 §2.3.8): a bare LF or a
+// bare CR in the stored text ends a line too, and CRs just before a line
+// end are dropped, so a next hop that ends the data on <LF>.<LF> or
+// <CR>.<CR> cannot be made to end it early (SMTP smuggling). A line that
+// starts with "." gets another (RFC 5321 §4.5.2), a last line without an
+// end of line still gets one before the terminating ".", and the
+// Return-Path field of the stored trace stays behind: it is added by the
+// final delivery only (RFC 5321 §4.4).
 func writeData(bw *bufio.Writer, msg []byte) error {
+	h := headerFilter{inHeader: true}
 	for len(msg) > 0 {
 		line := msg
-		rest := []byte(nil)
-		if i := bytes.IndexByte(msg, '\n'); i >= 0 {
-			line, rest = msg[:i], msg[i+1:]
+		msg = nil
+		if i := bytes.IndexAny(line, "\r\n"); i >= 0 {
+			line, msg = line[:i], line[i:]
+			// One line end: CRs, then at most one LF, or a lone CR.
+			end := len(msg) - len(bytes.TrimLeft(msg, "\r"))
+			if end < len(msg) && msg[end] == '\n' {
+				end++
+			} else if end > 1 {
+				end = 1 // CR CR text: each bare CR ends a line
+			}
+			msg = msg[end:]
 		}
-		if n := len(line); n > 0 && line[n-1] == '\r' {
-			line = line[:n-1]
+		if !h.keep(line) {
+			continue
 		}
 		if len(line) > 0 && line[0] == '.' {
 			if err := bw.WriteByte('.'); err != nil {
@@ -334,10 +349,30 @@ func writeData(bw *bufio.Writer, msg []byte) error {
 		if _, err := bw.WriteString("\r\n"); err != nil {
 			return err
 		}
-		msg = rest
 	}
 	if _, err := bw.WriteString(".\r\n"); err != nil {
 		return err
 	}
 	return bw.Flush()
+}
+
+// headerFilter follows the header section (RFC 5322 §2.2) line by line
+// and drops the Return-Path fields in it, continuation lines included.
+type headerFilter struct {
+	inHeader, dropping bool
+}
+
+func (h *headerFilter) keep(line []byte) bool {
+	switch {
+	case !h.inHeader:
+		return true
+	case len(line) == 0:
+		h.inHeader = false
+		return true
+	case line[0] == ' ' || line[0] == '\t':
+		return !h.dropping
+	}
+	name, _, ok := bytes.Cut(line, []byte(":"))
+	h.dropping = ok && strings.EqualFold(strings.TrimSpace(string(name)), "Return-Path")
+	return !h.dropping
 }

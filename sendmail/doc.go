@@ -27,7 +27,9 @@
 //
 // Standards followed: RFC 5321 §3.3 and §4.1 (the dialogue; RSET before a
 // further transaction on one connection, §4.1.1.5), §4.5.2 (transparency),
-// §4.5.3.2 (timeouts), §5.1 (MX selection, implicit MX), §6.1 (a possible
+// §4.5.3.2 (timeouts), §2.3.8 (only CR LF ends a line on the wire,
+// whatever line ends the stored text holds), §4.4 (the stored Return-Path
+// is not passed on), §5.1 (MX selection, implicit MX), §6.1 (a possible
 // duplicate rather than a loss when a connection breaks after the data);
 // RFC 7505 (null MX); RFC 2920 (pipelining); RFC 3207 (STARTTLS); RFC 4954
 // with RFC 4616 (PLAIN) and RFC 2195 (CRAM-MD5); RFC 1870 (SIZE); RFC 6152

@@ -76,7 +76,9 @@ func TestWriteData(t *testing.T) {
 		"bare\nlf\n":         "bare\r\nlf\r\n.\r\n",
 		"":                   ".\r\n",
 		"x\r\n.\r\n":         "x\r\n..\r\n.\r\n",
-		"cr\rinside\r\n":     "cr\rinside\r\n.\r\n",
+		"cr\rinside\r\n":     "cr\r\ninside\r\n.\r\n",
+		"crcr\r\r\n.\r":      "crcr\r\n..\r\n.\r\n",
+		"a\r\rb":             "a\r\n\r\nb\r\n.\r\n",
 		"\r\n\r\nbody\r\n":   "\r\n\r\nbody\r\n.\r\n",
 		".leading and more.": "..leading and more.\r\n.\r\n",
 	}

@@ -79,6 +79,11 @@ type Config struct {
 	MaxRecipients int
 	// MaxMsgSize in bytes of message text; 0 is unlimited.
 	MaxMsgSize int64
+	// MaxDataInFlight bounds the octets of message text held in memory by
+	// all DATA transactions of the server together; a message that does
+	// not fit is answered 452 4.3.1 and its text dropped as it arrives. 0
+	// is unlimited.
+	MaxDataInFlight int64
 	// MaxBadCommands is how many syntax and sequence errors a session may
 	// make; one more disconnects it. 0 means DefaultMaxBadCommands.
 	MaxBadCommands int

@@ -16,14 +16,32 @@ import (
 
 // body is the message text read after DATA.
 type body struct {
-	text    []byte
-	size    int64 // octets received, CR LF line ends counted
-	tooLong bool  // a line was over 1000 octets
-	tooBig  bool  // size went over MaxMsgSize
-	// bareDot is set when a lone dot arrived with a bare LF on either side.
-	// Other MTAs may read such a line as the end of the data and the text
-	// after it as new commands (SMTP smuggling), so the message is refused.
+	buf     *textBuf // the text kept; nil once it is given up
+	size    int64    // octets received, CR LF line ends counted
+	tooLong bool     // a line was over 1000 octets
+	tooBig  bool     // size went over MaxMsgSize
+	// noRoom is set when the server's budget for message text in memory
+	// (Config.MaxDataInFlight) had no room for the message.
+	noRoom bool
+	// bareDot is set when a lone dot arrived with a bare CR or LF on
+	// either side. Other MTAs may read such a line as the end of the data
+	// and the text after it as new commands (SMTP smuggling), so the
+	// message is refused.
 	bareDot bool
+}
+
+// text returns the message text kept, valid until drop.
+func (b *body) text() []byte {
+	if b.buf == nil {
+		return nil
+	}
+	return b.buf.bytes()
+}
+
+// drop gives the text's memory back; nothing of it is kept from then on.
+func (b *body) drop() {
+	b.buf.free()
+	b.buf = nil
 }
 
 // data answers DATA (RFC 5321 §4.1.1.4): read the text, check it, deliver
@@ -40,9 +58,16 @@ func (s *session) data(arg string) {
 		s.badCommand(503, "5.5.1", "Bad sequence of commands: send RCPT first")
 		return
 	}
+	b := &body{buf: newTextBuf(&s.srv.budget, s.cfg.MaxDataInFlight, s.cfg.MaxMsgSize)}
+	defer b.drop()
+	if !b.buf.grow(0) { // the first share of the budget, before 354
+		s.log.Warn(fmt.Sprintf("SMTP %s [%s] DATA deferred: too much message text in memory (MaxDataInFlight %d)", s.host, s.ip, s.cfg.MaxDataInFlight))
+		s.reply(452, "4.3.1", "Insufficient system storage, try again later")
+		s.resetTx()
+		return
+	}
 	s.reply354("Send the mail data, end with <CRLF>.<CRLF>")
-	b, err := s.readBody()
-	if err != nil {
+	if err := s.readBody(b); err != nil {
 		s.log.Info(fmt.Sprintf("SMTP %s [%s] message from %s not received: %v", s.host, s.ip, s.tx.reversePath, err))
 		s.resetTx()
 		s.readFailed(err)
@@ -59,31 +84,32 @@ func (s *session) data(arg string) {
 // 3463 defines none for 3xx replies.
 func (s *session) reply354(text string) { s.writeLine("354 " + text) }
 
-// readBody reads the message text up to the lone dot, undoing dot
-// stuffing (RFC 5321 §4.5.2) and ending every line with CR LF. Text over
-// the limits is read to its end and dropped, so the client sees the
-// refusal as the answer to its final dot.
-func (s *session) readBody() (*body, error) {
-	b := &body{}
-	var buf bytes.Buffer
+// readBody reads the message text up to the lone dot into b, undoing dot
+// stuffing (RFC 5321 §4.5.2). Every line is kept with CR LF: a bare LF
+// ends a line, and so does a bare CR (RFC 5322 §2.3 allows CR and LF only
+// together; old BBS and Mac software ends lines with CR alone), so the
+// text stored holds no bare CR or LF for SendMail to pass on. Text over
+// the limits is read to its end and dropped as it arrives, so the client
+// sees the refusal as the answer to its final dot.
+func (s *session) readBody(b *body) error {
 	inHeader := true
 	prevCRLF := true // the DATA command ended the line before
 	for {
 		line, err := s.readLine(maxTextLine)
 		if errors.Is(err, errLineTooLong) {
 			b.tooLong = true
+			b.drop()
 			prevCRLF = true
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 		crlf := s.lineCRLF
-		if len(line) == 1 && line[0] == '.' {
-			// Only <CRLF>.<CRLF> ends the data (RFC 5321 §4.1.1.4).
-			if crlf && prevCRLF {
-				break
-			}
+		if len(line) == 1 && line[0] == '.' && crlf && prevCRLF {
+			break // only <CRLF>.<CRLF> ends the data (RFC 5321 §4.1.1.4)
+		}
+		if loneDot(line) {
 			b.bareDot = true
 		}
 		prevCRLF = crlf
@@ -91,17 +117,44 @@ func (s *session) readBody() (*body, error) {
 			line = line[1:]
 		}
 		s.traceBody(&inHeader, line)
-		b.size += int64(len(line)) + 2
-		if s.cfg.MaxMsgSize > 0 && b.size > s.cfg.MaxMsgSize {
-			b.tooBig = true
-		}
-		if !b.tooBig && !b.tooLong {
-			buf.Write(line)
-			buf.WriteString("\r\n")
+		s.keepLine(b, line)
+	}
+	return nil
+}
+
+// loneDot reports whether a line as received (without its LF, and
+// without the CR before it when there was one) holds a dot standing alone
+// between line ends of any kind, CR and LF included.
+func loneDot(line []byte) bool {
+	for seg := range bytes.SplitSeq(line, []byte("\r")) {
+		if len(seg) == 1 && seg[0] == '.' {
+			return true
 		}
 	}
-	b.text = buf.Bytes()
-	return b, nil
+	return false
+}
+
+// keepLine adds one line, dot-unstuffed, to the text: CRs at its end are
+// dropped (Windows text mode turns CR LF into CR CR LF), and a CR inside
+// it ends a line.
+func (s *session) keepLine(b *body, line []byte) {
+	line = bytes.TrimRight(line, "\r")
+	for {
+		seg, rest, more := bytes.Cut(line, []byte("\r"))
+		b.size += int64(len(seg)) + 2
+		if s.cfg.MaxMsgSize > 0 && b.size > s.cfg.MaxMsgSize && !b.tooBig {
+			b.tooBig = true
+			b.drop()
+		}
+		if b.buf != nil && !b.buf.add(seg) {
+			b.noRoom = true
+			b.drop()
+		}
+		if !more {
+			return
+		}
+		line = rest
+	}
 }
 
 // traceBody logs received text lines when DEBUG_RX_HEADER/BODY are set.
@@ -128,23 +181,27 @@ func (s *session) finish(b *body) error {
 		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: size %d over %d", s.host, s.ip, s.tx.reversePath, b.size, s.cfg.MaxMsgSize))
 		return envelope.Replyf(552, "5.3.4", "Message size (%d) exceeds maximum: %d bytes", b.size, s.cfg.MaxMsgSize)
 	case b.bareDot:
-		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: lone dot with a bare LF (possible SMTP smuggling)", s.host, s.ip, s.tx.reversePath))
+		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: lone dot with a bare CR or LF (possible SMTP smuggling)", s.host, s.ip, s.tx.reversePath))
 		return envelope.Replyf(554, "5.6.0", "Message refused: a line holding only \".\" must end in CR LF")
-	case len(b.text) == 0:
+	case b.noRoom:
+		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s deferred: too much message text in memory (MaxDataInFlight %d)", s.host, s.ip, s.tx.reversePath, s.cfg.MaxDataInFlight))
+		return envelope.Replyf(452, "4.3.1", "Insufficient system storage, try again later")
+	case len(b.text()) == 0:
 		return envelope.Replyf(554, "5.6.0", "No message text")
 	case s.tx.telegram != "":
 		// A telegram has no header: only its reverse path can be a twit.
 		if err := s.checkTwit(headerInfo{}); err != nil {
 			return err
 		}
-		return s.sendTelegrams(b.text)
+		return s.sendTelegrams(b.text())
 	}
-	msg, hdr := scanHeader(b.text)
+	msg, hdr := scanHeader(b.text())
 	if err := s.checkHeader(hdr); err != nil {
 		return err
 	}
+	plain := msg
 	msg, tagged, drop := s.dnsblMessage(msg, hdr)
-	if s.spamMessage(b.text, drop) { // spam.go: bait, known spam, DNSBL_IGNORE
+	if s.spamMessage(plain, drop) { // spam.go: bait, known spam, DNSBL_IGNORE
 		s.reply(250, "2.0.0", "OK")
 		return nil
 	}
@@ -306,13 +363,15 @@ type headerInfo struct {
 
 // scanHeader reads the header section (RFC 5322 §2.2) of msg, removes any
 // Return-Path field (the server writes its own, RFC 5321 §4.4) and reports
-// the fields the server acts on, unfolded (§2.2.3). msg is returned
-// unchanged when nothing was removed.
+// the fields the server acts on, unfolded (§2.2.3). A field is removed in
+// place, without copying the message: the header before it moves up over
+// it and the text returned is the tail of msg, whose first octets are then
+// left over. msg is returned unchanged when nothing was removed.
 func scanHeader(msg []byte) ([]byte, headerInfo) {
 	var info headerInfo
-	var out []byte
 	var field, value []byte // the field being read and its unfolded value
 	dropping := false
+	cut, dropStart := 0, 0 // msg[cut:] is the text kept; where the dropped field starts
 	pos := 0
 	for pos < len(msg) {
 		line, end := lineAt(msg, pos)
@@ -325,24 +384,30 @@ func scanHeader(msg []byte) ([]byte, headerInfo) {
 				break
 			}
 			inspectField(&info, field, value)
+			if dropping {
+				cut = removeSpan(msg, cut, dropStart, pos)
+			}
 			field, value = name, append(value[:0], bytes.TrimRight(v, "\r\n")...)
 			dropping = headerIs(name, "Return-Path")
-			if dropping && out == nil {
-				out = append(make([]byte, 0, len(msg)), msg[:pos]...)
-			}
+			dropStart = pos
 		} else if field != nil {
 			value = append(value, bytes.TrimRight(line, "\r\n")...)
-		}
-		if !dropping && out != nil {
-			out = append(out, line...)
 		}
 		pos = end
 	}
 	inspectField(&info, field, value)
-	if out == nil {
-		return msg, info
+	if dropping {
+		cut = removeSpan(msg, cut, dropStart, pos)
 	}
-	return append(out, msg[pos:]...), info
+	return msg[cut:], info
+}
+
+// removeSpan removes msg[from:to] from the text msg[cut:] by moving the
+// octets before it up, and returns the new cut. Only header octets move.
+func removeSpan(msg []byte, cut, from, to int) int {
+	n := to - from
+	copy(msg[cut+n:to], msg[cut:from])
+	return cut + n
 }
 
 func headerIs(name []byte, want string) bool {

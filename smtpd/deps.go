@@ -49,7 +49,11 @@ type Maildrop interface {
 	// every recipient in env.Rcpts; only then does the client get 250.
 	// msg is the message text as received (CRLF line ends, dot-unstuffed,
 	// any Return-Path header removed); each Rcpt.Trace goes in front of it.
-	// Deliver must return when ctx is cancelled (server shutdown).
+	// msg is valid only until Deliver returns: the server gives its memory
+	// back then (it may live outside the Go heap, where a later access
+	// faults), so an implementation that keeps it must copy it.
+	// Deliver must return when ctx is cancelled (server shutdown), and
+	// must not leave anything running that still reads msg.
 	Deliver(ctx context.Context, env *envelope.Envelope, msg []byte) error
 }
 
@@ -114,6 +118,9 @@ type RateLimiter interface {
 type Processors interface {
 	// Process returns what to do with the message. An error is a local
 	// failure: the client gets a temporary 451 and nothing is stored.
+	// in.Text is valid only until the message is finished; Process must
+	// not keep it, or anything still reading it, after it returns
+	// (ProcessResult.Text may be in.Text itself).
 	Process(ctx context.Context, in *ProcessInput) (*ProcessResult, error)
 }
 
@@ -154,6 +161,7 @@ type ProcessResult struct {
 // SpamHashes is the spam hash database: the bodies of mail sent to spam
 // bait (and, with DNSBL_SPAMHASH, of mail from DNS-listed clients). The
 // implementation normalises and hashes the body itself (store.HashBody).
+// body is valid only during the call.
 type SpamHashes interface {
 	// AddSpam records body as spam, or records it again; a body with
 	// nothing to hash (white space only) is ignored.

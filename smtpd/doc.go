@@ -9,7 +9,15 @@
 // 3463), STARTTLS (RFC 3207), implicit TLS (RFC 8314 §3.3) and AUTH (RFC
 // 4954) with PLAIN (RFC 4616), LOGIN and CRAM-MD5 (RFC 2195). Line limits
 // are those of RFC 5321 §4.5.3.1; dot-stuffing follows §4.5.2; each stored
-// copy gets Return-Path and Received trace fields (§4.4).
+// copy gets Return-Path and Received trace fields (§4.4). Bare CRs and LFs
+// in message text become CR LF line ends (§2.3.8, RFC 5322 §2.3), and a
+// lone dot beside one refuses the message (SMTP smuggling), data.go.
+//
+// Message text is held once, in a buffer that never copies itself as it
+// grows, under a byte budget shared by all sessions (Config.MaxDataInFlight;
+// textbuf.go): a DATA that finds no room gets 452 4.3.1 (RFC 3463 §3.4),
+// and text over a limit is dropped as it streams. The text handed to
+// Maildrop, Processors and SpamHashes is valid only during their call.
 //
 // One receive pipeline, in a fixed order, is laid out in pipeline.go:
 // accept limits, reverse DNS, connection checks, greeting, HELO/AUTH,

@@ -1,6 +1,7 @@
 package smtpd_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -26,6 +27,7 @@ func (f *fakeProcessors) Process(_ context.Context, in *smtpd.ProcessInput) (*sm
 	seen, env := *in, *in.Env // the server goes on to change Env
 	env.Rcpts = slices.Clone(in.Env.Rcpts)
 	seen.Env = &env
+	seen.Text = bytes.Clone(in.Text) // in.Text is valid only during the call
 	f.seen = append(f.seen, seen)
 	if f.err != nil {
 		return nil, f.err

@@ -44,6 +44,9 @@ type Server struct {
 	perIP     map[string]int
 	wg        sync.WaitGroup
 
+	// budget counts the message text all sessions hold (textbuf.go).
+	budget dataBudget
+
 	spamMu  sync.Mutex // serialises spam.log appends
 	blockMu sync.Mutex // serialises automatic spamblock.cfg entries
 }
@@ -317,3 +320,8 @@ func (c *conn) isStopped() bool {
 
 // tlsServer wraps the connection for implicit TLS or after STARTTLS.
 func tlsServer(c *conn, cfg *tls.Config) *tls.Conn { return tls.Server(c, cfg) }
+
+// DataInFlight reports the octets of message text the sessions hold in
+// memory now, as counted against Config.MaxDataInFlight (in steps of
+// 1 MiB per message).
+func (s *Server) DataInFlight() int64 { return s.budget.inUse() }

@@ -38,17 +38,22 @@ func TestRemoteCopiesShareTrace(t *testing.T) {
 	}
 }
 
-// A lone dot with a bare LF on either side never ends the data: a client
-// cannot smuggle a second message past this server (or past an MTA behind
-// it that reads LF.LF as the end). The message is refused after the real
-// <CRLF>.<CRLF>, nothing is stored, and the "smuggled" commands were only
-// text.
-func TestBareLFDotIsNotEndOfData(t *testing.T) {
+// A lone dot with a bare LF or a bare CR on either side never ends the
+// data: a client cannot smuggle a second message past this server (or
+// past an MTA behind it that reads LF.LF, CR.CR or CR.CRLF as the end).
+// The message is refused after the real <CRLF>.<CRLF>, nothing is stored,
+// and the "smuggled" commands were only text.
+func TestBareLineEndDotIsNotEndOfData(t *testing.T) {
 	t.Parallel()
 	for name, smuggle := range map[string]string{
-		"LF.LF":   "hello\n.\n",
-		"CRLF.LF": "hello\r\n.\n",
-		"LF.CRLF": "hello\n.\r\n",
+		"LF.LF":     "hello\n.\n",
+		"CRLF.LF":   "hello\r\n.\n",
+		"LF.CRLF":   "hello\n.\r\n",
+		"CR.CR":     "hello\r.\r",
+		"CR.CRLF":   "hello\r.\r\n",
+		"CRLF.CR":   "hello\r\n.\r",
+		"CRLF.CRCR": "hello\r\n.\r\r\n",
+		"LF.CR":     "hello\n.\r",
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -61,6 +66,22 @@ func TestBareLFDotIsNotEndOfData(t *testing.T) {
 			}
 			c.cmd("NOOP", "250 ")
 		})
+	}
+}
+
+// The stored text has CR LF line ends only: a bare LF or a bare CR ends a
+// line, CRs before a line end are dropped, and a dot after a bare CR is
+// text (it was no line start on the wire, so it is not unstuffed).
+func TestBareLineEndsNormalised(t *testing.T) {
+	t.Parallel()
+	ts, c := openData(t, nil, "MAIL FROM:<joe@remote.example>", "sysop@bbs.example")
+	c.cmd("From: joe@remote.example\r\nSubject: ends\r\n\r\n"+
+		"lf\ncr\rmid\r..dot after cr\r\ncrcrlf\r\r\n..stuffed\r\nend\r\n.", "250 ")
+	_, msg := ts.drop.last()
+	want := "From: joe@remote.example\r\nSubject: ends\r\n\r\n" +
+		"lf\r\ncr\r\nmid\r\n..dot after cr\r\ncrcrlf\r\n.stuffed\r\nend\r\n"
+	if string(msg) != want {
+		t.Fatalf("stored %q\nwant   %q", msg, want)
 	}
 }
 

@@ -27,7 +27,8 @@ func (db *DB) Stats() (Stats, error) {
 		s.Users = tx.Bucket([]byte(bucketUsers)).Stats().KeyN
 		s.Netmail = tx.Bucket([]byte(bucketNetmail)).Stats().KeyN
 		s.Queue = tx.Bucket([]byte(bucketQueue)).Stats().KeyN
-		s.Bodies = tx.Bucket([]byte(bucketBodies)).Stats().KeyN
+		// Not Stats().KeyN: a big text's own bucket would count twice.
+		s.Bodies = countKeys(tx.Bucket([]byte(bucketBodies)))
 		s.Messages = countNested(tx.Bucket([]byte(bucketMail)))
 		s.Posts = countNested(tx.Bucket([]byte(bucketSubs)))
 		s.Bytes = tx.Size()
@@ -37,6 +38,16 @@ func (db *DB) Stats() (Stats, error) {
 		return Stats{}, fmt.Errorf("store: stats: %w", err)
 	}
 	return s, nil
+}
+
+// countKeys counts the keys of b itself, nested buckets as one each.
+func countKeys(b *bolt.Bucket) int {
+	n := 0
+	_ = b.ForEach(func([]byte, []byte) error {
+		n++
+		return nil
+	})
+	return n
 }
 
 // countNested counts the keys of the buckets nested in parent.

@@ -16,8 +16,10 @@ import (
 // SchemaVersion is the layout version this code writes into bucket meta.
 // A mailbase written by a newer version is refused rather than misread; an
 // older one is upgraded by Open. Version 2 added the queue's due index
-// (bucket queue.due).
-const SchemaVersion = 2
+// (bucket queue.due); version 3 keeps large texts in buckets of their own
+// (deliver.go, bigBody), which older code would not find. Upgrading to 3
+// changes nothing stored: both kinds of text are read.
+const SchemaVersion = 3
 
 // Defaults for Options. The group-commit figures were chosen with
 // BenchmarkDeliverParallel (see docs/mailbase.md): a batch of up to 64

@@ -223,6 +223,17 @@ func appendRecord(b *bolt.Bucket, rec record) (uint64, error) {
 	return id, b.Put(u64(id), v)
 }
 
+// bigBody is the size from which a text gets a bucket of its own. bbolt
+// rewrites a whole leaf when one key is added to it, and a leaf holds up
+// to four entries however large they are: stored side by side, every new
+// text would rewrite (and read back, and copy through memory) the few
+// before it. A text in its own bucket sits alone in its leaf, and the new
+// one touches only the small bucket headers.
+const bigBody = 32 << 10
+
+// bodyText is the key of the text inside a big body's bucket.
+var bodyText = []byte("text")
+
 // putBody stores a message text with its reference count.
 func putBody(tx *bolt.Tx, msg []byte, refs uint32) (uint64, error) {
 	bodies := tx.Bucket([]byte(bucketBodies))
@@ -231,10 +242,30 @@ func putBody(tx *bolt.Tx, msg []byte, refs uint32) (uint64, error) {
 		return 0, err
 	}
 	bodies.FillPercent = appendFill
-	if err := bodies.Put(u64(id), msg); err != nil {
+	if len(msg) >= bigBody {
+		b, err := bodies.CreateBucket(u64(id))
+		if err == nil {
+			err = b.Put(bodyText, msg)
+		}
+		if err != nil {
+			return 0, err
+		}
+	} else if err := bodies.Put(u64(id), msg); err != nil {
 		return 0, err
 	}
 	return id, tx.Bucket([]byte(bucketRefs)).Put(u64(id), u32(refs))
+}
+
+// getBody returns the stored text of body k (a plain value, or the value
+// inside the body's own bucket), nil when there is none.
+func getBody(bodies *bolt.Bucket, k []byte) []byte {
+	if v := bodies.Get(k); v != nil {
+		return v
+	}
+	if b := bodies.Bucket(k); b != nil {
+		return b.Get(bodyText)
+	}
+	return nil
 }
 
 // unrefBody drops one reference to a text and deletes the text with the
@@ -252,13 +283,17 @@ func unrefBody(tx *bolt.Tx, id uint64) error {
 	if err := refs.Delete(u64(id)); err != nil {
 		return err
 	}
-	return tx.Bucket([]byte(bucketBodies)).Delete(u64(id))
+	bodies := tx.Bucket([]byte(bucketBodies))
+	if bodies.Bucket(u64(id)) != nil {
+		return bodies.DeleteBucket(u64(id))
+	}
+	return bodies.Delete(u64(id))
 }
 
 // readBody returns trace followed by the text of body id, copied out of
 // the transaction so the caller may use it after the transaction ends.
 func readBody(tx *bolt.Tx, id uint64, trace []byte) ([]byte, error) {
-	text := tx.Bucket([]byte(bucketBodies)).Get(u64(id))
+	text := getBody(tx.Bucket([]byte(bucketBodies)), u64(id))
 	if text == nil {
 		return nil, fmt.Errorf("body %d: %w", id, ErrNotFound)
 	}

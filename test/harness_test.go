@@ -64,6 +64,9 @@ type bbs struct {
 	ports ports
 	mail  map[string]string // extra or overriding [Mail] keys
 	glob  map[string]string // extra [Global] keys
+	// exe, when set, is the binary to run instead of the -race build
+	// (memory measurements need a plain one, see plainBinary).
+	exe string
 
 	mu      sync.Mutex
 	cleanup bool // the stop-and-dump cleanup is registered
@@ -156,7 +159,11 @@ func (b *bbs) launch() bool {
 	b.writeIni()
 	b.mu.Lock()
 	b.log = &syncBuffer{}
-	b.cmd = exec.Command(bin, "serve", "-ctrl", b.ctrl)
+	exe := bin
+	if b.exe != "" {
+		exe = b.exe
+	}
+	b.cmd = exec.Command(exe, "serve", "-ctrl", b.ctrl)
 	b.cmd.Stdout, b.cmd.Stderr = b.log, b.log
 	b.cmd.Env = append(os.Environ(), "SBBSCTRL=")
 	if err := b.cmd.Start(); err != nil {

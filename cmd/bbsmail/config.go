@@ -48,6 +48,7 @@ func smtpdConfig(cfg *ctrl.Config, tc *tls.Config, log *slog.Logger) smtpd.Confi
 		MaxInactivity:      m.MaxInactivity,
 		MaxRecipients:      m.MaxRecipients,
 		MaxMsgSize:         m.MaxMsgSize,
+		MaxDataInFlight:    m.MaxDataInFlight,
 		MaxBadCommands:     m.MaxBadCommands,
 		LoginAttemptDelay:  m.LoginAttemptDelay,
 		AllowRelay:         o.Has(ctrl.AllowRelay),
