@@ -30,6 +30,7 @@ type fakeGuard struct {
 	requests  int
 	failed    []envelope.LoginAttempt
 	succeeded []string
+	checks    []string // Checking and its end: "begin 1.2.3.4", "end 1.2.3.4"
 }
 
 var (
@@ -65,6 +66,17 @@ func (f *fakeGuard) Succeeded(ip string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.succeeded = append(f.succeeded, ip)
+}
+
+func (f *fakeGuard) Checking(_ context.Context, ip string) (func(), error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.checks = append(f.checks, "begin "+ip)
+	return func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.checks = append(f.checks, "end "+ip)
+	}, nil
 }
 
 func (f *fakeGuard) Allow(string) bool {

@@ -94,6 +94,10 @@ type LoginGuard interface {
 	Failed(a envelope.LoginAttempt) int
 	// Succeeded forgets the failures of ip after a login with a password.
 	Succeeded(ip string)
+	// Checking waits until no other password check from ip is under way
+	// (or ctx ends) and marks one under way; done ends it. smtpd ends it
+	// after reporting the outcome with Failed or Succeeded.
+	Checking(ctx context.Context, ip string) (done func(), err error)
 }
 
 // RateLimiter counts commands per client address or subnet

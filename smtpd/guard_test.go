@@ -27,6 +27,7 @@ type fakeGuard struct {
 	requests  []string      // Allow calls, by address
 	failed    []envelope.LoginAttempt
 	succeeded []string
+	checks    []string // Checking and its end: "begin 1.2.3.4", "end 1.2.3.4"
 }
 
 var (
@@ -62,6 +63,17 @@ func (f *fakeGuard) Succeeded(ip string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.succeeded = append(f.succeeded, ip)
+}
+
+func (f *fakeGuard) Checking(_ context.Context, ip string) (func(), error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.checks = append(f.checks, "begin "+ip)
+	return func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.checks = append(f.checks, "end "+ip)
+	}, nil
 }
 
 func (f *fakeGuard) Allow(ip string) bool {

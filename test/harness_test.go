@@ -58,6 +58,7 @@ type bbs struct {
 	ports ports
 	mail  map[string]string // extra or overriding [Mail] keys
 	glob  map[string]string // extra [Global] keys
+	exe   string            // the binary to run; "" is bin
 
 	mu      sync.Mutex
 	cleanup bool // the stop-and-dump cleanup is registered
@@ -150,7 +151,11 @@ func (b *bbs) launch() bool {
 	b.writeIni()
 	b.mu.Lock()
 	b.log = &syncBuffer{}
-	b.cmd = exec.Command(bin, "serve", "-ctrl", b.ctrl)
+	exe := bin
+	if b.exe != "" {
+		exe = b.exe
+	}
+	b.cmd = exec.Command(exe, "serve", "-ctrl", b.ctrl)
 	b.cmd.Stdout, b.cmd.Stderr = b.log, b.log
 	b.cmd.Env = append(os.Environ(), "SBBSCTRL=")
 	if err := b.cmd.Start(); err != nil {

@@ -1,0 +1,141 @@
+package test
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// loginStorm runs login_storm.py (see its usage) and returns its line.
+func loginStorm(t *testing.T, proto string, port int, sources string, n int, user, wrong string, right ...string) string {
+	t.Helper()
+	args := append([]string{proto, coreHost, itoa(port), sources, itoa(n), user, wrong}, right...)
+	return strings.TrimSpace(python(t, "login_storm.py", args...))
+}
+
+// procStatus reads a kB field (VmHWM, VmRSS) of the server's
+// /proc/PID/status, in MiB.
+func procStatus(t *testing.T, b *bbs, field string) int {
+	t.Helper()
+	b.mu.Lock()
+	pid := b.cmd.Process.Pid
+	b.mu.Unlock()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Skipf("no /proc/PID/status to measure memory with: %v", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+			if err != nil {
+				t.Fatalf("%s in /proc/%d/status: %q", field, pid, line)
+			}
+			return kb / 1024
+		}
+	}
+	t.Fatalf("no %s in /proc/%d/status", field, pid)
+	return 0
+}
+
+// plainBin is bbsmail built without the race detector, whose shadow
+// memory and slowness would measure the detector rather than the server;
+// built once, on first use.
+var plainBin = sync.OnceValues(func() (string, error) {
+	// Beside bin, so that TestMain removes it with bin.
+	exe := filepath.Join(filepath.Dir(bin), "bbsmail-plain")
+	out, err := exec.Command("go", "build", "-o", exe, "../cmd/bbsmail").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return exe, nil
+})
+
+// loginMemoryLimit is the resident size the server may reach while 200
+// failed logins arrive at once (each argon2id check holds 19 MiB).
+const loginMemoryLimit = 300
+
+// 200 failed logins at once, 100 over SMTP AUTH PLAIN and 100 over POP3,
+// each from its own address (so that the per-address queue does not
+// serialise them): the server's peak resident size (VmHWM, the kernel's
+// high-water mark, so no sample can miss the peak) stays under 300 MiB,
+// and its resident size falls back once the checks are over.
+func TestLoginMemoryBound(t *testing.T) {
+	exe, err := plainBin()
+	if err != nil {
+		t.Fatalf("building bbsmail without -race: %v", err)
+	}
+	b := guardBBS(t)
+	b.exe = exe
+	b.mail["MaxClients"] = "500"
+	b.start()
+	b.addUser("Digital Man", "Storm-Pass-1")
+	before := procStatus(t, b, "VmRSS")
+
+	var wg sync.WaitGroup
+	outs := make([]string, 2)
+	for i, c := range []struct {
+		proto   string
+		port    int
+		sources string
+	}{{"smtp", b.ports.SMTP, "many:127.0.1.1"}, {"pop3", b.ports.POP3, "many:127.0.2.1"}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i] = loginStorm(t, c.proto, c.port, c.sources, 100, "Digital Man", "Wrong-Storm")
+		}()
+	}
+	wg.Wait()
+	if outs[0] != "wrong 535x100" || outs[1] != "wrong ERRx100" {
+		t.Errorf("200 wrong passwords: SMTP %q, POP3 %q; want 535 and -ERR for each", outs[0], outs[1])
+	}
+	peak := procStatus(t, b, "VmHWM")
+	t.Logf("resident size: %d MiB before, peak %d MiB during 200 concurrent failed logins", before, peak)
+	if peak >= loginMemoryLimit {
+		t.Errorf("peak resident size %d MiB during 200 concurrent failed logins, want under %d MiB", peak, loginMemoryLimit)
+	}
+	// The arenas are garbage once the checks end: the memory goes back.
+	var rss int
+	waitFor(t, 30*time.Second, "the resident size to fall back", func() bool {
+		rss = procStatus(t, b, "VmRSS")
+		return rss < before+(peak-before)/2
+	})
+	t.Logf("resident size after the logins: %d MiB", rss)
+}
+
+// Connections opened ahead of time do not get around the temporary ban:
+// 80 connections from one address, 79 wrong passwords sent at the same
+// moment, then the right one. The checks from one address run one at a
+// time, each after the failures before it are counted, so no more than
+// LoginAttemptTempBanThreshold (20) are checked; the others, and then the
+// right password, are refused because of the ban. SMTP and POP3 alike.
+func TestLoginBanBeforeCheck(t *testing.T) {
+	t.Parallel()
+	b := guardBBS(t)
+	b.mail["MaxClients"] = "500"
+	b.glob["LoginAttemptTempBanThreshold"] = "20"
+	b.glob["LoginAttemptTempBanDuration"] = "10m"
+	b.start()
+	b.addUser("Digital Man", "Ban-Pass-1")
+
+	if out := loginStorm(t, "smtp", b.ports.SMTP, "one:127.0.3.1", 79, "Digital Man", "Wrong-Ban", "Ban-Pass-1"); out != "wrong 535x79 right 535" {
+		t.Errorf("SMTP: %q, want 535 for the 79 wrong passwords and for the right one after them", out)
+	}
+	if out := loginStorm(t, "pop3", b.ports.POP3, "one:127.0.4.1", 79, "Digital Man", "Wrong-Ban", "Ban-Pass-1"); out != "wrong ERRx79 right ERR" {
+		t.Errorf("POP3: %q, want -ERR for the 79 wrong passwords and for the right one after them", out)
+	}
+	// Each password refused without a check because of the ban is logged
+	// so; at most 20 per address were checked.
+	log := b.log.String()
+	for _, c := range []struct{ proto, ip string }{{"SMTP", "127.0.3.1"}, {"POP3", "127.0.4.1"}} {
+		refused := strings.Count(log, c.proto+" ["+c.ip+"] !TEMPORARY BAN")
+		if refused < 80-20 {
+			t.Errorf("%s: %d of 80 logins from %s refused for the ban without a check, want at least 60", c.proto, refused, c.ip)
+		}
+	}
+}
