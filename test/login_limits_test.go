@@ -139,3 +139,30 @@ func TestLoginBanBeforeCheck(t *testing.T) {
 		}
 	}
 }
+
+// sbbs.ini holding RelayPassword while readable by others is warned about,
+// by the server at start-up and by `bbsmail check`; once it is 0600 the
+// warning is gone.
+func TestSecretFileModeWarning(t *testing.T) {
+	t.Parallel()
+	b := newBBS(t)
+	b.mail["RelayServer"], b.mail["RelayPort"] = "127.0.0.1", "1"
+	b.mail["RelayUsername"], b.mail["RelayPassword"] = "bbsuser", "Relay-Secret-12"
+	b.writeIni()
+	ini := filepath.Join(b.ctrl, "sbbs.ini")
+	if err := os.Chmod(ini, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const warning = "sbbs.ini holds the smarthost password (RelayPassword) and is readable by group or others (mode 0644)"
+	b.start()
+	waitFor(t, 10*time.Second, "the start-up warning", func() bool { return b.logContains(warning) })
+	if _, errOut, code := b.run("", "check"); code != 0 || !strings.Contains(errOut, "warning: "+ini) || !strings.Contains(errOut, warning) {
+		t.Errorf("bbsmail check with sbbs.ini 0644 (exit %d): stderr %q, want the warning", code, errOut)
+	}
+	if err := os.Chmod(ini, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := b.run("", "check"); code != 0 || strings.Contains(errOut, "readable by group or others") {
+		t.Errorf("bbsmail check with sbbs.ini 0600 (exit %d): stderr %q, want no warning", code, errOut)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -118,7 +119,7 @@ func checkCmd(dir string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "bbsmail:", err)
 		return 1
 	}
-	for _, w := range cfg.Warnings {
+	for _, w := range slices.Concat(cfg.Warnings, exposedSecrets(cfg)) {
 		fmt.Fprintln(stderr, "warning:", w)
 	}
 	fmt.Fprintf(stdout, "\n%s: configuration OK\n", dir)

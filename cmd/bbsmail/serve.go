@@ -102,6 +102,9 @@ func serve(dir string, logOut io.Writer, ready func(*server)) error {
 	}
 	defer s.db.Close()
 	s.tls = s.loadTLS(cfg)
+	for _, w := range exposedSecrets(cfg) {
+		s.log.Warn("!" + w)
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
