@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bbsmail/bbsmail/envelope"
+	"github.com/bbsmail/bbsmail/netutil"
 )
 
 // ErrBadLogin is what an Authenticator wraps for an unknown user, a wrong
@@ -99,4 +100,9 @@ type Deps struct {
 	Mailbox   Mailbox
 	Guard     LoginGuard
 	RateLimit RateLimiter
+	// Conns counts connections for MaxClients and MaxConnsPerIP. The
+	// wiring shares one with the SMTP server, so the limits span both
+	// protocols as in Synchronet's mail server; nil gives the Server
+	// counts of its own.
+	Conns *netutil.Conns
 }

@@ -33,7 +33,7 @@ var errQuiet = errors.New("connection closed")
 
 // session is one client connection. Only its own goroutine touches it,
 // except raw (closed or given a deadline by Shutdown) and the fields the
-// server guards with its mutex (loggedIn, holdsLock, ident during lock).
+// server guards with its mutex (holdsLock, ident during lock).
 type session struct {
 	srv   *Server
 	cfg   *Config
@@ -60,13 +60,15 @@ type session struct {
 	user      string // name from USER, for the PASS that must follow
 	nospam    bool
 	ident     envelope.Identity
-	loggedIn  bool // guarded by srv.mu
 	holdsLock bool // guarded by srv.mu
 	msgs      []entry
 	updated   bool // QUIT ran the UPDATE state
 	quit      bool
 
 	bad, authCmds, freeCmds int
+	// slot is the connection's place in the connection counts; nil for a
+	// refused one.
+	slot *netutil.Slot
 	// checkDone ends the hold on the address's password check; nil when
 	// none is held.
 	checkDone func()

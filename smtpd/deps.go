@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bbsmail/bbsmail/envelope"
+	"github.com/bbsmail/bbsmail/netutil"
 )
 
 // Authenticator checks BBS credentials for SMTP AUTH.
@@ -182,4 +183,9 @@ type Deps struct {
 	Guard      LoginGuard
 	RateLimit  RateLimiter
 	SpamHash   SpamHashes
+	// Conns counts connections for MaxClients and MaxConnsPerIP. The
+	// wiring shares one with the POP3 server, so the limits span both
+	// protocols as in Synchronet's mail server; nil gives the Server
+	// counts of its own.
+	Conns *netutil.Conns
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/bbsmail/bbsmail/ctrl"
 	"github.com/bbsmail/bbsmail/guard"
 	"github.com/bbsmail/bbsmail/mailproc"
+	"github.com/bbsmail/bbsmail/netutil"
 	"github.com/bbsmail/bbsmail/pop3d"
 	"github.com/bbsmail/bbsmail/sendmail"
 	"github.com/bbsmail/bbsmail/smtpd"
@@ -182,13 +183,16 @@ func (s *server) build(ctx context.Context, cfg *ctrl.Config) error {
 	s.procs.cur.Store(set)
 	s.resolver = newSwapResolver(cfg, s.db, s.procs)
 	s.guard = guard.New(guardSettings(cfg, s.log))
+	// One mail server, as in Synchronet: MaxClients and
+	// MaxConcurrentConnections count SMTP and POP3 clients together.
+	conns := &netutil.Conns{}
 	s.smtp = smtpd.New(smtpdConfig(cfg, s.tls, s.log), smtpd.Deps{
 		Auth: a, Resolver: s.resolver, Maildrop: &maildrop{db: s.db, wake: wake}, Telegrams: telegrams{db: s.db},
 		Guard: s.guard, RateLimit: s.guard, Processors: s.procs,
-		SpamHash: spamHashes{db: s.db},
+		SpamHash: spamHashes{db: s.db}, Conns: conns,
 	})
 	s.pop = pop3d.New(pop3dConfig(cfg, s.tls, s.log), pop3d.Deps{
-		Auth: a, Mailbox: mailbox{db: s.db}, Guard: s.guard, RateLimit: s.guard,
+		Auth: a, Mailbox: mailbox{db: s.db}, Guard: s.guard, RateLimit: s.guard, Conns: conns,
 	})
 	return nil
 }
