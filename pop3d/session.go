@@ -329,6 +329,10 @@ func (s *session) authCommand(cmd command) error {
 		s.log.Warn(fmt.Sprintf("POP3 !TOO MANY COMMANDS without login from %s", s.ip))
 		return &replyError{Text: "Too many commands without login", Close: true}
 	}
+	if (cmd.Verb == "USER" || cmd.Verb == "PASS" || cmd.Verb == "APOP") && !s.plaintextAllowed() {
+		s.log.Info(fmt.Sprintf("POP3 [%s] %s refused before STLS (DisablePlaintextAuth)", s.ip, cmd.Verb))
+		return &replyError{Text: "[AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections."}
+	}
 	switch cmd.Verb {
 	case "USER":
 		if strings.TrimSpace(cmd.Arg) == "" {
@@ -354,9 +358,20 @@ func (s *session) authCommand(cmd command) error {
 	return badCommand("Unknown command")
 }
 
+// plaintextAllowed reports whether USER/PASS and APOP may be used now:
+// always over TLS or from the server's own address, else unless
+// DisablePlaintextAuth is set.
+func (s *session) plaintextAllowed() bool {
+	return !s.cfg.DisablePlaintextAuth || s.tls || s.own
+}
+
 func (s *session) capa() {
 	s.send("+OK Capability list follows")
 	for _, c := range []string{"TOP", "USER", "PIPELINING", "UIDL", "RESP-CODES", "AUTH-RESP-CODE"} {
+		// RFC 2595 §4: USER is not announced where it is refused.
+		if c == "USER" && s.state == stateAuth && !s.plaintextAllowed() {
+			continue
+		}
 		s.send(c)
 	}
 	impl := "IMPLEMENTATION bbsmail"

@@ -166,3 +166,33 @@ func TestSecretFileModeWarning(t *testing.T) {
 		t.Errorf("bbsmail check with sbbs.ini 0600 (exit %d): stderr %q, want no warning", code, errOut)
 	}
 }
+
+// DisablePlaintextAuth: poplib from 127.0.0.2 (not the server's own
+// address) is refused USER before STLS and logs in after it; the server's
+// own address still logs in without TLS. Without the key (Synchronet's
+// default) 127.0.0.2 logs in without TLS.
+func TestLoginPlaintextRefusedBeforeSTLS(t *testing.T) {
+	t.Parallel()
+	for _, on := range []bool{true, false} {
+		t.Run(fmt.Sprintf("DisablePlaintextAuth=%v", on), func(t *testing.T) {
+			t.Parallel()
+			b := guardBBS(t)
+			b.mail["DisablePlaintextAuth"] = strconv.FormatBool(on)
+			b.start()
+			b.addUser("Digital Man", "Plain-Pass-1")
+			want := "OK 0 messages"
+			if on {
+				want = "ERR -ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections."
+			}
+			if out := guardClient(t, "pop3-login", b.ports.POP3, guardStranger, "Digital Man", "Plain-Pass-1"); out != want {
+				t.Errorf("USER/PASS from %s without TLS: %q, want %q", guardStranger, out, want)
+			}
+			if out := guardClient(t, "pop3-stls-login", b.ports.POP3, guardStranger, "Digital Man", "Plain-Pass-1"); out != "OK 0 messages" {
+				t.Errorf("USER/PASS from %s after STLS: %q, want a login", guardStranger, out)
+			}
+			if out := guardClient(t, "pop3-login", b.ports.POP3, coreHost, "Digital Man", "Plain-Pass-1"); out != "OK 0 messages" {
+				t.Errorf("USER/PASS from the server's own address without TLS: %q, want a login", out)
+			}
+		})
+	}
+}
