@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -91,8 +92,10 @@ func TestLoginMemoryBound(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if outs[0] != "wrong 535x100" || outs[1] != "wrong ERRx100" {
-		t.Errorf("200 wrong passwords: SMTP %q, POP3 %q; want 535 and -ERR for each", outs[0], outs[1])
+	// A check that waited for a hashing slot longer than the queue allows
+	// (a slow or busy machine) is answered 454, a temporary failure.
+	if !regexp.MustCompile(`^wrong (454x\d+ )?535x\d+$`).MatchString(outs[0]) || outs[1] != "wrong ERRx100" {
+		t.Errorf("200 wrong passwords: SMTP %q, POP3 %q; want 535 (or 454) and -ERR for each", outs[0], outs[1])
 	}
 	peak := procStatus(t, b, "VmHWM")
 	t.Logf("resident size: %d MiB before, peak %d MiB during 200 concurrent failed logins", before, peak)
@@ -120,6 +123,10 @@ func TestLoginBanBeforeCheck(t *testing.T) {
 	b.mail["MaxClients"] = "500"
 	b.glob["LoginAttemptTempBanThreshold"] = "20"
 	b.glob["LoginAttemptTempBanDuration"] = "10m"
+	// The checks of one address run one after another; each waits for the
+	// ones before it within MaxInactivity, and argon2 under the race
+	// detector on a busy machine is slow.
+	b.mail["MaxInactivity"] = "5m"
 	b.start()
 	b.addUser("Digital Man", "Ban-Pass-1")
 
