@@ -30,7 +30,9 @@ type fakeGuard struct {
 	requests  int
 	failed    []envelope.LoginAttempt
 	succeeded []string
-	checks    []string // Checking and its end: "begin 1.2.3.4", "end 1.2.3.4"
+	// events is the order of password-check holds and reports:
+	// "begin 1.2.3.4" (Checking), "failed ...", "succeeded ...", "end ...".
+	events []string
 }
 
 var (
@@ -59,6 +61,7 @@ func (f *fakeGuard) Failed(a envelope.LoginAttempt) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.failed = append(f.failed, a)
+	f.events = append(f.events, "failed "+a.IP)
 	return len(f.failed)
 }
 
@@ -66,16 +69,17 @@ func (f *fakeGuard) Succeeded(ip string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.succeeded = append(f.succeeded, ip)
+	f.events = append(f.events, "succeeded "+ip)
 }
 
 func (f *fakeGuard) Checking(_ context.Context, ip string) (func(), error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.checks = append(f.checks, "begin "+ip)
+	f.events = append(f.events, "begin "+ip)
 	return func() {
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		f.checks = append(f.checks, "end "+ip)
+		f.events = append(f.events, "end "+ip)
 	}, nil
 }
 
@@ -331,6 +335,15 @@ func TestGuardLoginReports(t *testing.T) {
 	}
 	if strings.Contains(ts.log.String(), "wrong password") {
 		t.Error("the password is in the log")
+	}
+	// Each check from 127.0.0.2 is held in the guard until its outcome is
+	// reported, so the next check from the address sees it; the server's
+	// own address is never banned and is not held.
+	g.mu.Lock()
+	ev := strings.Join(g.events, ",")
+	g.mu.Unlock()
+	if want := "begin 127.0.0.2,failed 127.0.0.2,end 127.0.0.2,failed 127.0.0.1,begin 127.0.0.2,succeeded 127.0.0.2,end 127.0.0.2"; ev != want {
+		t.Errorf("guard events %q, want %q", ev, want)
 	}
 }
 
