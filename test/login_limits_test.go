@@ -67,6 +67,7 @@ const loginMemoryLimit = 300
 // high-water mark, so no sample can miss the peak) stays under 300 MiB,
 // and its resident size falls back once the checks are over.
 func TestLoginMemoryBound(t *testing.T) {
+	t.Parallel()
 	exe, err := plainBin()
 	if err != nil {
 		t.Fatalf("building bbsmail without -race: %v", err)
