@@ -365,3 +365,36 @@ func TestGuardBanBeforeCredentials(t *testing.T) {
 		t.Errorf("a banned client logged in: %q", succeeded)
 	}
 }
+
+// banningAuth wraps an Authenticator: the client's address becomes banned
+// while its password is checked (a check from another connection of the
+// same client failed meanwhile).
+type banningAuth struct {
+	pop3d.Authenticator
+	g *fakeGuard
+}
+
+func (a banningAuth) Authenticate(ctx context.Context, login, password string) (envelope.Identity, error) {
+	a.g.mu.Lock()
+	a.g.banned = true
+	a.g.mu.Unlock()
+	return a.Authenticator.Authenticate(ctx, login, password)
+}
+
+// A ban that begins while the password is checked wins over the right
+// password: the ban is asked again once the check is over.
+func TestGuardBanDuringCheck(t *testing.T) {
+	t.Parallel()
+	g := &fakeGuard{allow: -1}
+	ts := startServer(t, pop3d.Config{}, false, false, withGuard(g), func(d *pop3d.Deps) {
+		d.Auth = banningAuth{Authenticator: d.Auth, g: g}
+	})
+	c := dialFrom(t, ts.addr, otherClient)
+	c.expect("+OK ")
+	c.cmd("USER alice", "+OK")
+	c.cmd("PASS wonderland", "-ERR [AUTH]")
+	c.expectClosed()
+	if _, _, _, succeeded := g.get(); len(succeeded) != 0 {
+		t.Errorf("a client banned during the check logged in: %q", succeeded)
+	}
+}

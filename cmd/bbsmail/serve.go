@@ -106,6 +106,9 @@ func serve(dir string, logOut io.Writer, ready func(*server)) error {
 	for _, w := range exposedSecrets(cfg) {
 		s.log.Warn("!" + w)
 	}
+	if cfg.Mail.DisablePlaintextAuth && s.tls == nil {
+		s.log.Warn("!DisablePlaintextAuth is set but TLS is off: on port 110 only the server's own address can log in")
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
