@@ -69,7 +69,7 @@ func TestUserCommands(t *testing.T) {
 		t.Fatalf("user list:\n%s", list)
 	}
 	must(t, env, "user", "passwd", "--password", "new", "bob")
-	if ok, _ := db.CheckPassword(2, "new"); !ok {
+	if ok, _ := db.CheckPassword(context.Background(), 2, "new"); !ok {
 		t.Fatal("user passwd did not change the password")
 	}
 	must(t, env, "user", "online", "bob", "on")
@@ -163,7 +163,7 @@ func TestControlSocket(t *testing.T) {
 	if err != nil || code != 0 || strings.TrimSpace(out.String()) != "1" {
 		t.Fatalf("forwarded user add: code %d err %v out %q err %q", code, err, out.String(), errOut.String())
 	}
-	if ok, _ := db.CheckPassword(1, "pw"); !ok {
+	if ok, _ := db.CheckPassword(context.Background(), 1, "pw"); !ok {
 		t.Fatal("the password sent on standard input was not used")
 	}
 	out.Reset()

@@ -1,6 +1,7 @@
 package admin_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,7 +87,7 @@ func TestUserImportTab(t *testing.T) {
 	if sysop.Alias != "Sysop" || sysop.RealName != "Rob Swindell" || sysop.Level != 90 || sysop.Flags1 != "AZ" || !sysop.ExemptW || sysop.Deleted {
 		t.Errorf("user #1 = %+v", sysop)
 	}
-	if ok, _ := db.CheckPassword(1, "secret"); !ok {
+	if ok, _ := db.CheckPassword(context.Background(), 1, "secret"); !ok {
 		t.Error("the imported password does not log in (Synchronet ignores case)")
 	}
 	if gone, _ := db.User(2); !gone.Deleted {
@@ -99,7 +100,7 @@ func TestUserImportTab(t *testing.T) {
 	if u, err := db.UserByAlias("café"); err != nil || u.Number != 6 || u.RealName != "José" {
 		t.Errorf("CP437 alias: %+v %v", u, err)
 	}
-	if ok, _ := db.CheckPassword(6, "pÉw"); !ok {
+	if ok, _ := db.CheckPassword(context.Background(), 6, "pÉw"); !ok {
 		t.Error("a CP437 password does not log in")
 	}
 	// New users continue above the imported numbers.
@@ -143,7 +144,7 @@ func TestUserImportDat(t *testing.T) {
 	if u.Alias != "Sysop" || u.Level != 90 || u.Flags1 != "AZ" {
 		t.Errorf("user #1 = %+v", u)
 	}
-	if ok, _ := db.CheckPassword(1, "password"); !ok {
+	if ok, _ := db.CheckPassword(context.Background(), 1, "password"); !ok {
 		t.Error("the user.dat password does not log in")
 	}
 	if g, _ := db.User(2); !g.Inactive {

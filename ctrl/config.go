@@ -98,13 +98,17 @@ type Mail struct {
 	ArchiveARS         *ars.Expr
 	LoginARS           *ars.Expr
 	NotifyOfflineUsers bool
-	SpamBlockDuration  time.Duration // 0 = spamblock entries never expire
-	DNSBLHeader        string        // DNSBlacklistHeader
-	DNSBLSubject       string        // DNSBlacklistSubject
-	DefaultCharset     string        // accepted, unused (as in Synchronet)
-	DKIMSign           bool
-	DKIMDomain         string
-	DKIMSelector       string
+	// DisablePlaintextAuth (bbsmail's, named after Dovecot's
+	// disable_plaintext_auth) refuses POP3 USER/PASS and APOP before STLS
+	// from any client but the server's own address.
+	DisablePlaintextAuth bool
+	SpamBlockDuration    time.Duration // 0 = spamblock entries never expire
+	DNSBLHeader          string        // DNSBlacklistHeader
+	DNSBLSubject         string        // DNSBlacklistSubject
+	DefaultCharset       string        // accepted, unused (as in Synchronet)
+	DKIMSign             bool
+	DKIMDomain           string
+	DKIMSelector         string
 
 	LogLevel       LogLevel
 	TLSErrorLevel  LogLevel

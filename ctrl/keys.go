@@ -81,6 +81,7 @@ func keyTable(m *Mail) []keyDef {
 		{"ArchiveRequirements", "", "", arsV{&m.ArchiveRequirements, &m.ArchiveARS}},
 		{"LoginRequirements", "LoginRequirements", "", arsV{&m.LoginRequirements, &m.LoginARS}},
 		{"NotifyOfflineUsers", "", "false", boolV{&m.NotifyOfflineUsers}},
+		{"DisablePlaintextAuth", "", "false", boolV{&m.DisablePlaintextAuth}},
 		{"SpamBlockDuration", "", "0", durV{&m.SpamBlockDuration, time.Second}},
 		{"DNSBlacklistHeader", "", "X-DNSBL", strV{&m.DNSBLHeader}},
 		{"DNSBlacklistSubject", "", "SPAM", strV{&m.DNSBLSubject}},

@@ -20,6 +20,11 @@
 // A successful login by a user with a password, or the clear semaphore
 // (Clear), forgets an address.
 //
+// Checking holds one password check per address at a time: the servers
+// hold it from before they ask Banned until they have reported the
+// outcome, so connections opened ahead of time cannot run more guesses at
+// once than TempBanThreshold allows.
+//
 // Passwords: Synchronet writes the password that was tried on the
 // "Details:" line of hack.log. This package never stores, logs or writes
 // a password: it keeps only an HMAC-SHA-256 of the last one tried, under a

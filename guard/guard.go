@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -92,6 +93,9 @@ type Guard struct {
 	mu        sync.Mutex
 	records   map[netip.Addr]*record
 	lastSweep time.Time
+	// checks holds, per address, the password check under way; the
+	// channel is closed when it ends (Checking).
+	checks map[netip.Addr]chan struct{}
 
 	fileMu sync.Mutex // serialises hack.log and ip.can writes
 }
@@ -122,7 +126,7 @@ func WithClock(now func() time.Time) Option { return func(g *Guard) { g.now = no
 
 // New returns a Guard with settings s.
 func New(s Settings, opts ...Option) *Guard {
-	g := &Guard{now: time.Now, records: map[netip.Addr]*record{}}
+	g := &Guard{now: time.Now, records: map[netip.Addr]*record{}, checks: map[netip.Addr]chan struct{}{}}
 	for _, o := range opts {
 		o(g)
 	}
@@ -219,6 +223,45 @@ func (g *Guard) fingerprint(password string) [sha256.Size]byte {
 	var out [sha256.Size]byte
 	copy(out[:], m.Sum(nil))
 	return out
+}
+
+// Checking marks a password check from ip as under way and returns the
+// function that ends it. While one check from an address is under way,
+// another from the same address waits here (until ctx ends, which gives
+// ctx's error). The caller ends the check only after it has reported the
+// outcome (Failed or Succeeded), and asks Banned once it holds the check:
+// so each check sees every failure of the ones before it, and connections
+// opened ahead of time cannot run more guesses at once than the ban
+// threshold allows. An unparsable ip is not held.
+func (g *Guard) Checking(ctx context.Context, ip string) (done func(), err error) {
+	addr, ok := parseIP(ip)
+	if !ok {
+		return func() {}, nil
+	}
+	for {
+		g.mu.Lock()
+		busy, found := g.checks[addr]
+		if !found {
+			ch := make(chan struct{})
+			g.checks[addr] = ch
+			g.mu.Unlock()
+			var once sync.Once
+			return func() {
+				once.Do(func() {
+					g.mu.Lock()
+					delete(g.checks, addr)
+					g.mu.Unlock()
+					close(ch)
+				})
+			}, nil
+		}
+		g.mu.Unlock()
+		select {
+		case <-busy:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("guard: waiting for the previous login check from %s: %w", ip, ctx.Err())
+		}
+	}
 }
 
 // Succeeded forgets the failed logins from ip: call it after a successful

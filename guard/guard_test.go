@@ -1,6 +1,8 @@
 package guard_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -411,5 +413,46 @@ func TestConfigureKeepsCounts(t *testing.T) {
 	}
 	if left, _ := g.Banned("192.0.2.90"); left == 0 {
 		t.Fatal("the lower threshold of the reload does not apply")
+	}
+}
+
+// One password check per address at a time: a second check from the same
+// address waits for the first to end (or for its context), another
+// address does not wait, and ending a check twice is harmless.
+func TestCheckingOnePerAddress(t *testing.T) {
+	t.Parallel()
+	g := guard.New(guard.Settings{})
+	ctx := context.Background()
+	done, err := g.Checking(ctx, "192.0.2.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := g.Checking(ctx, "::ffff:192.0.2.2")
+	if err != nil {
+		t.Fatalf("another address waited: %v", err)
+	}
+	other()
+	short, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := g.Checking(short, "::ffff:192.0.2.1"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("second check from a busy address with its context done: %v, want context.Canceled", err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		d, err := g.Checking(ctx, "192.0.2.1")
+		if err == nil {
+			d()
+		}
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		t.Fatalf("second check from a busy address did not wait (err %v)", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	done()
+	done()
+	if err := <-got; err != nil {
+		t.Fatalf("second check after the first ended: %v", err)
 	}
 }

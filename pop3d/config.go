@@ -20,6 +20,15 @@ type Config struct {
 	// Nil means STLS is not offered and Serve refuses implicit TLS.
 	TLS *tls.Config
 
+	// DisablePlaintextAuth refuses USER/PASS and APOP on a connection
+	// without TLS (before STLS on port 110), as Dovecot's
+	// disable_plaintext_auth does, except from the server's own address (a
+	// client whose address is the one it connected to: software on the
+	// same host using 127.0.0.1, ::1 or the host's own address). Another
+	// loopback address such as 127.0.0.2 counts as remote. CAPA then omits
+	// USER until STLS. Off by default, as in Synchronet.
+	DisablePlaintextAuth bool
+
 	// MaxClients limits the sessions served at once; 0 means no limit.
 	MaxClients int
 	// MaxConnsPerIP limits the connections from one address that have not

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bbsmail/bbsmail/envelope"
+	"github.com/bbsmail/bbsmail/netutil"
 )
 
 // ErrBadLogin is what an Authenticator wraps for an unknown user, a wrong
@@ -77,6 +78,10 @@ type LoginGuard interface {
 	Failed(a envelope.LoginAttempt) int
 	// Succeeded forgets the failures of ip after a login with a password.
 	Succeeded(ip string)
+	// Checking waits until no other password check from ip is under way
+	// (or ctx ends) and marks one under way; done ends it. pop3d ends it
+	// after reporting the outcome with Failed or Succeeded.
+	Checking(ctx context.Context, ip string) (done func(), err error)
 }
 
 // RateLimiter counts commands per client address or subnet
@@ -95,4 +100,9 @@ type Deps struct {
 	Mailbox   Mailbox
 	Guard     LoginGuard
 	RateLimit RateLimiter
+	// Conns counts connections for MaxClients and MaxConnsPerIP. The
+	// wiring shares one with the SMTP server, so the limits span both
+	// protocols as in Synchronet's mail server; nil gives the Server
+	// counts of its own.
+	Conns *netutil.Conns
 }

@@ -101,6 +101,8 @@ func parseDialog(t *testing.T, file string) (cfg pop3d.Config, tlsOn, implTLS bo
 				cfg.MaxClients = n
 			case "maxconnsperip":
 				cfg.MaxConnsPerIP = n
+			case "noplaintext":
+				cfg.DisablePlaintextAuth = true
 			case "idle":
 				if cfg.MaxInactivity, err = time.ParseDuration(val); err != nil {
 					t.Fatalf("%s:%d: %v", file, st.line, err)
@@ -150,12 +152,20 @@ func (d *dialog) client(st step) *client {
 	return d.cur
 }
 
-func (d *dialog) connect(st step, name string) {
+func (d *dialog) connect(st step, name string) { d.connectFrom(st, name, "") }
+
+// connectFrom switches to connection name, opening it from the local
+// address from ("" = any) if it is new.
+func (d *dialog) connectFrom(st step, name, from string) {
 	if c, ok := d.conns[name]; ok {
 		d.cur = c
 		return
 	}
-	conn, err := net.DialTimeout("tcp", d.ts.addr, ioTimeout)
+	dialer := net.Dialer{Timeout: ioTimeout}
+	if from != "" {
+		dialer.LocalAddr = &net.TCPAddr{IP: net.ParseIP(from)}
+	}
+	conn, err := dialer.Dial("tcp", d.ts.addr)
 	if err != nil {
 		d.fail(st, "dial: %v", err)
 	}
@@ -218,7 +228,8 @@ func (d *dialog) step(st step) {
 		sum := md5.Sum([]byte(d.expand(text)))
 		d.vars[name] = hex.EncodeToString(sum[:])
 	case "conn":
-		d.connect(st, st.arg)
+		name, from, _ := strings.Cut(st.arg, " ")
+		d.connectFrom(st, name, from)
 	case "starttls":
 		c := d.client(st)
 		tc := tls.Client(c.conn, d.ts.clientTLS())

@@ -36,7 +36,13 @@
 // the lists; the server's own address is never banned or throttled. Every
 // failed login is reported to the tracker (Deps.Guard), which is shared
 // with the SMTP server and keeps the counts, hack.log and automatic ip.can
-// entries; a successful login with a password clears the address. In the
+// entries; a successful login with a password clears the address. The
+// password checks of one address run one at a time (LoginGuard.Checking),
+// each after the failure before it is reported, and the ban is asked
+// before and after each. With Config.DisablePlaintextAuth, USER/PASS and
+// APOP need TLS except from the server's own address. MaxClients and
+// MaxConnsPerIP are counted in Deps.Conns, which the wiring shares with
+// the SMTP server. In the
 // TRANSACTION state each command counts toward the rate limit
 // (Deps.RateLimit); over it the client gets "-ERR [SYS/TEMP]" and is
 // disconnected.

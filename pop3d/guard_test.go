@@ -30,6 +30,9 @@ type fakeGuard struct {
 	requests  int
 	failed    []envelope.LoginAttempt
 	succeeded []string
+	// events is the order of password-check holds and reports:
+	// "begin 1.2.3.4" (Checking), "failed ...", "succeeded ...", "end ...".
+	events []string
 }
 
 var (
@@ -58,6 +61,7 @@ func (f *fakeGuard) Failed(a envelope.LoginAttempt) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.failed = append(f.failed, a)
+	f.events = append(f.events, "failed "+a.IP)
 	return len(f.failed)
 }
 
@@ -65,6 +69,18 @@ func (f *fakeGuard) Succeeded(ip string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.succeeded = append(f.succeeded, ip)
+	f.events = append(f.events, "succeeded "+ip)
+}
+
+func (f *fakeGuard) Checking(_ context.Context, ip string) (func(), error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.events = append(f.events, "begin "+ip)
+	return func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.events = append(f.events, "end "+ip)
+	}, nil
 }
 
 func (f *fakeGuard) Allow(string) bool {
@@ -320,6 +336,15 @@ func TestGuardLoginReports(t *testing.T) {
 	if strings.Contains(ts.log.String(), "wrong password") {
 		t.Error("the password is in the log")
 	}
+	// Each check from 127.0.0.2 is held in the guard until its outcome is
+	// reported, so the next check from the address sees it; the server's
+	// own address is never banned and is not held.
+	g.mu.Lock()
+	ev := strings.Join(g.events, ",")
+	g.mu.Unlock()
+	if want := "begin 127.0.0.2,failed 127.0.0.2,end 127.0.0.2,failed 127.0.0.1,begin 127.0.0.2,succeeded 127.0.0.2,end 127.0.0.2"; ev != want {
+		t.Errorf("guard events %q, want %q", ev, want)
+	}
 }
 
 // A client banned after it connected gets no more guesses on the
@@ -338,5 +363,38 @@ func TestGuardBanBeforeCredentials(t *testing.T) {
 	c.expectClosed()
 	if _, _, _, succeeded := g.get(); len(succeeded) != 0 {
 		t.Errorf("a banned client logged in: %q", succeeded)
+	}
+}
+
+// banningAuth wraps an Authenticator: the client's address becomes banned
+// while its password is checked (a check from another connection of the
+// same client failed meanwhile).
+type banningAuth struct {
+	pop3d.Authenticator
+	g *fakeGuard
+}
+
+func (a banningAuth) Authenticate(ctx context.Context, login, password string) (envelope.Identity, error) {
+	a.g.mu.Lock()
+	a.g.banned = true
+	a.g.mu.Unlock()
+	return a.Authenticator.Authenticate(ctx, login, password)
+}
+
+// A ban that begins while the password is checked wins over the right
+// password: the ban is asked again once the check is over.
+func TestGuardBanDuringCheck(t *testing.T) {
+	t.Parallel()
+	g := &fakeGuard{allow: -1}
+	ts := startServer(t, pop3d.Config{}, false, false, withGuard(g), func(d *pop3d.Deps) {
+		d.Auth = banningAuth{Authenticator: d.Auth, g: g}
+	})
+	c := dialFrom(t, ts.addr, otherClient)
+	c.expect("+OK ")
+	c.cmd("USER alice", "+OK")
+	c.cmd("PASS wonderland", "-ERR [AUTH]")
+	c.expectClosed()
+	if _, _, _, succeeded := g.get(); len(succeeded) != 0 {
+		t.Errorf("a client banned during the check logged in: %q", succeeded)
 	}
 }

@@ -32,9 +32,8 @@ type Server struct {
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
 	sessions  map[*session]struct{}
-	pending   map[string]int  // connections per IP not logged in yet
+	conns     *netutil.Conns  // MaxClients and MaxConnsPerIP counts
 	locked    map[uint32]bool // mailboxes with a session in TRANSACTION state
-	active    int             // admitted connections
 	wg        sync.WaitGroup
 }
 
@@ -45,8 +44,11 @@ func New(cfg Config, deps Deps) *Server {
 		stopped:   make(chan struct{}),
 		listeners: map[net.Listener]struct{}{},
 		sessions:  map[*session]struct{}{},
-		pending:   map[string]int{},
+		conns:     deps.Conns,
 		locked:    map[uint32]bool{},
+	}
+	if s.conns == nil {
+		s.conns = &netutil.Conns{}
 	}
 	s.cfg.Store(cfg.withDefaults())
 	return s
@@ -98,42 +100,41 @@ func (s *Server) accept(c net.Conn, implicitTLS bool) {
 	ip := remoteIP(c)
 	verdict := admitted
 	s.mu.Lock()
-	switch {
-	case s.shutting.Load():
+	if s.shutting.Load() {
 		s.mu.Unlock()
 		_ = c.Close()
 		return
-	case cfg.MaxConnsPerIP > 0 && s.pending[ip] >= cfg.MaxConnsPerIP && (cfg.Exempt == nil || !cfg.Exempt.Match(ip)):
-		verdict = tooManyFromIP
-	case cfg.MaxClients > 0 && s.active >= cfg.MaxClients:
+	}
+	slot, v := s.conns.Admit(ip, netutil.Limits{
+		MaxClients: cfg.MaxClients, MaxPerIP: cfg.MaxConnsPerIP,
+		ExemptIP: cfg.Exempt != nil && cfg.Exempt.Match(ip),
+	})
+	switch v {
+	case netutil.TooManyClients:
 		verdict = tooManyClients
-	default:
-		s.active++
-		s.pending[ip]++
+	case netutil.TooManyFromIP:
+		verdict = tooManyFromIP
 	}
 	sess := newSession(s, cfg, c, ip, s.seq.Add(1))
+	sess.slot = slot
 	s.sessions[sess] = struct{}{}
 	s.wg.Add(1)
 	s.mu.Unlock()
 
 	go func() {
 		defer s.wg.Done()
-		defer s.forget(sess, verdict == admitted)
+		defer s.forget(sess)
 		sess.run(implicitTLS, verdict)
 	}()
 }
 
 // forget releases everything a connection held in the server.
-func (s *Server) forget(sess *session, counted bool) {
+func (s *Server) forget(sess *session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.sessions, sess)
-	if !counted {
-		return
-	}
-	s.active--
-	if !sess.loggedIn {
-		s.decPending(sess.ip)
+	if sess.slot != nil {
+		sess.slot.Release()
 	}
 	s.unlockLocked(sess)
 }
@@ -153,14 +154,6 @@ func (s *Server) unlockLocked(sess *session) {
 	}
 }
 
-func (s *Server) decPending(ip string) {
-	if s.pending[ip] <= 1 {
-		delete(s.pending, ip)
-	} else {
-		s.pending[ip]--
-	}
-}
-
 // lock takes the mailbox for a session that has just logged in; false when
 // another session has it. A logged-in connection no longer counts toward
 // MaxConnsPerIP.
@@ -172,8 +165,7 @@ func (s *Server) lock(sess *session, id envelope.Identity) bool {
 	}
 	s.locked[id.User] = true
 	sess.ident, sess.holdsLock = id, true
-	sess.loggedIn = true
-	s.decPending(sess.ip)
+	sess.slot.LoggedIn()
 	return true
 }
 

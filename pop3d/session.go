@@ -33,7 +33,7 @@ var errQuiet = errors.New("connection closed")
 
 // session is one client connection. Only its own goroutine touches it,
 // except raw (closed or given a deadline by Shutdown) and the fields the
-// server guards with its mutex (loggedIn, holdsLock, ident during lock).
+// server guards with its mutex (holdsLock, ident during lock).
 type session struct {
 	srv   *Server
 	cfg   *Config
@@ -60,13 +60,18 @@ type session struct {
 	user      string // name from USER, for the PASS that must follow
 	nospam    bool
 	ident     envelope.Identity
-	loggedIn  bool // guarded by srv.mu
 	holdsLock bool // guarded by srv.mu
 	msgs      []entry
 	updated   bool // QUIT ran the UPDATE state
 	quit      bool
 
 	bad, authCmds, freeCmds int
+	// slot is the connection's place in the connection counts; nil for a
+	// refused one.
+	slot *netutil.Slot
+	// checkDone ends the hold on the address's password check; nil when
+	// none is held.
+	checkDone func()
 }
 
 func newSession(srv *Server, cfg *Config, c net.Conn, ip string, id uint64) *session {
@@ -107,6 +112,7 @@ func (s *session) interrupt() { _ = s.raw.SetReadDeadline(time.Now()) }
 // run serves the connection until QUIT, an error or Shutdown.
 func (s *session) run(implicitTLS bool, verdict admission) {
 	defer s.cancel()
+	defer s.endCheck()
 	defer func() { _ = s.conn.Close() }()
 	// The mailbox is free before the client sees the connection close, so
 	// a client that reconnects at once (after a dropped connection, or a
@@ -323,6 +329,10 @@ func (s *session) authCommand(cmd command) error {
 		s.log.Warn(fmt.Sprintf("POP3 !TOO MANY COMMANDS without login from %s", s.ip))
 		return &replyError{Text: "Too many commands without login", Close: true}
 	}
+	if (cmd.Verb == "USER" || cmd.Verb == "PASS" || cmd.Verb == "APOP") && !s.plaintextAllowed() {
+		s.log.Info(fmt.Sprintf("POP3 [%s] %s refused before STLS (DisablePlaintextAuth)", s.ip, cmd.Verb))
+		return &replyError{Text: "[AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections."}
+	}
 	switch cmd.Verb {
 	case "USER":
 		if strings.TrimSpace(cmd.Arg) == "" {
@@ -348,9 +358,20 @@ func (s *session) authCommand(cmd command) error {
 	return badCommand("Unknown command")
 }
 
+// plaintextAllowed reports whether USER/PASS and APOP may be used now:
+// always over TLS or from the server's own address, else unless
+// DisablePlaintextAuth is set.
+func (s *session) plaintextAllowed() bool {
+	return !s.cfg.DisablePlaintextAuth || s.tls || s.own
+}
+
 func (s *session) capa() {
 	s.send("+OK Capability list follows")
 	for _, c := range []string{"TOP", "USER", "PIPELINING", "UIDL", "RESP-CODES", "AUTH-RESP-CODE"} {
+		// RFC 2595 §4: USER is not announced where it is refused.
+		if c == "USER" && s.state == stateAuth && !s.plaintextAllowed() {
+			continue
+		}
 		s.send(c)
 	}
 	impl := "IMPLEMENTATION bbsmail"
@@ -453,32 +474,25 @@ func (s *session) login(c credentials, verify func(context.Context, string) (env
 		prot = "POP3S"
 	}
 	ctx := envelope.WithClient(s.ctx, envelope.Client{IP: s.ip, Host: s.host, Protocol: prot})
-	var id envelope.Identity
-	var hasPassword bool
-	var err error
-	if s.bannedNow() {
-		// Banned since it connected: with many connections opened before
-		// the ban, the client must not keep guessing on them.
-		err = fmt.Errorf("client temporarily banned: %w", ErrBadLogin)
-	} else {
-		id, hasPassword, err = verify(ctx, login)
-	}
-	if err == nil && id.User == 0 {
-		err = fmt.Errorf("user number 0: %w", ErrBadLogin)
-	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.MaxInactivity)
+	defer cancel()
+	id, hasPassword, err := s.check(ctx, login, verify)
 	if err != nil {
 		if !errors.Is(err, ErrBadLogin) {
+			s.endCheck()
 			s.log.Error(fmt.Sprintf("POP3 !ERROR checking credentials for user: %s", login), "err", err)
 			return &replyError{Text: "[SYS/TEMP] Authentication unavailable, try again later", Close: true}
 		}
 		s.log.Warn(fmt.Sprintf("POP3 [%s] !AUTHENTICATION FAILURE (%s) for user: %s", s.ip, method, login))
 		s.loginFailed(c, login)
+		s.endCheck()
 		s.pause(s.cfg.LoginAttemptDelay)
 		return &replyError{Text: "[AUTH] Authentication failure", Close: true}
 	}
 	if g := s.srv.deps.Guard; g != nil && hasPassword {
 		g.Succeeded(s.ip)
 	}
+	s.endCheck()
 	if !s.srv.lock(s, id) {
 		s.log.Warn(fmt.Sprintf("POP3 !MAILBOX IN USE for %s from %s", id.Alias, s.ip))
 		return &replyError{Text: "[IN-USE] Mailbox already locked", Close: true}
@@ -504,6 +518,41 @@ func (s *session) login(c credentials, verify func(context.Context, string) (env
 	n, size := s.totals()
 	s.send(fmt.Sprintf("+OK %s has %d messages (%d octets)", id.Alias, n, size))
 	return nil
+}
+
+// check runs verify as the only password check from the client's address
+// (LoginGuard.Checking), refusing a client banned before or during it. The
+// caller reports the outcome to the guard, then calls endCheck.
+func (s *session) check(ctx context.Context, login string, verify func(context.Context, string) (envelope.Identity, bool, error)) (envelope.Identity, bool, error) {
+	g := s.srv.deps.Guard
+	if g != nil && !s.own && !s.exempt {
+		done, err := g.Checking(ctx, s.ip)
+		if err != nil {
+			return envelope.Identity{}, false, fmt.Errorf("waiting for the previous login check: %w", err)
+		}
+		s.checkDone = done
+	}
+	// Banned since it connected: with many connections opened before the
+	// ban, the client must not keep guessing on them.
+	if s.bannedNow() {
+		return envelope.Identity{}, false, fmt.Errorf("client temporarily banned: %w", ErrBadLogin)
+	}
+	id, hasPassword, err := verify(ctx, login)
+	if err == nil && id.User == 0 {
+		err = fmt.Errorf("user number 0: %w", ErrBadLogin)
+	}
+	if err == nil && s.bannedNow() {
+		err = fmt.Errorf("client temporarily banned during the check: %w", ErrBadLogin)
+	}
+	return id, hasPassword, err
+}
+
+// endCheck lets the next password check from the client's address begin.
+func (s *session) endCheck() {
+	if s.checkDone != nil {
+		s.checkDone()
+		s.checkDone = nil
+	}
 }
 
 // pause waits before a failure reply, cut short by Shutdown.

@@ -182,8 +182,9 @@ func (s *session) authCommand(arg string) {
 
 // runSASL drives a SASL exchange until success, failure or cancel.
 func (s *session) runSASL(srv sasl.Server, resp []byte) {
-	// Whatever happens, the password does not outlive the exchange.
-	defer func() { s.authTry = authAttempt{} }()
+	// Whatever happens, the password does not outlive the exchange, nor
+	// does the hold on the address's password check.
+	defer s.endAttempt()
 	for {
 		challenge, done, err := srv.Next(resp)
 		if err != nil {
@@ -272,18 +273,21 @@ func (s *session) saslServer(mech string) sasl.Server {
 }
 
 // checkPassword asks the Authenticator; on success the session is
-// authenticated.
+// authenticated. A ban that began while the password was checked wins.
 func (s *session) checkPassword(login, password string) error {
 	s.authLogin = cleanArg(login)
 	s.authTry.tried, s.authTry.hasPassword = password, password != ""
-	if s.bannedNow() {
-		return authError(errBanned)
-	}
 	ctx, cancel := context.WithTimeout(s.clientContext(), s.cfg.MaxInactivity)
 	defer cancel()
+	if err := s.beginCheck(ctx); err != nil {
+		return err
+	}
 	id, err := s.deps.Auth.Authenticate(ctx, login, password)
 	if err != nil {
 		return authError(err)
+	}
+	if s.bannedNow() {
+		return authError(errBanned)
 	}
 	s.auth = &id
 	return nil
@@ -292,11 +296,11 @@ func (s *session) checkPassword(login, password string) error {
 func (s *session) checkSecret(login, digest string) (string, error) {
 	s.authLogin = cleanArg(login)
 	s.authTry.tried, s.authTry.digest = digest, true
-	if s.bannedNow() {
-		return "", authError(errBanned)
-	}
 	ctx, cancel := context.WithTimeout(s.clientContext(), s.cfg.MaxInactivity)
 	defer cancel()
+	if err := s.beginCheck(ctx); err != nil {
+		return "", err
+	}
 	id, secret, err := s.deps.Auth.Secret(ctx, login)
 	if err != nil {
 		return "", authError(err)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bbsmail/bbsmail/envelope"
+	"github.com/bbsmail/bbsmail/netutil"
 )
 
 // Authenticator checks BBS credentials for SMTP AUTH.
@@ -102,6 +103,10 @@ type LoginGuard interface {
 	Failed(a envelope.LoginAttempt) int
 	// Succeeded forgets the failures of ip after a login with a password.
 	Succeeded(ip string)
+	// Checking waits until no other password check from ip is under way
+	// (or ctx ends) and marks one under way; done ends it. smtpd ends it
+	// after reporting the outcome with Failed or Succeeded.
+	Checking(ctx context.Context, ip string) (done func(), err error)
 }
 
 // RateLimiter counts commands per client address or subnet
@@ -190,4 +195,9 @@ type Deps struct {
 	Guard      LoginGuard
 	RateLimit  RateLimiter
 	SpamHash   SpamHashes
+	// Conns counts connections for MaxClients and MaxConnsPerIP. The
+	// wiring shares one with the POP3 server, so the limits span both
+	// protocols as in Synchronet's mail server; nil gives the Server
+	// counts of its own.
+	Conns *netutil.Conns
 }

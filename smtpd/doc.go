@@ -70,7 +70,10 @@
 // lines) counts toward MaxRequestsPerPeriod: over it, 421 and disconnect.
 // The server's own address (a client whose IP is the connection's local
 // address) is never banned or throttled but is rate-limited; clients in
-// ipfilter_exempt.cfg escape all three.
+// ipfilter_exempt.cfg escape all three. The password checks of one address
+// run one at a time (LoginGuard.Checking), each after the failure before it
+// is reported, with the ban asked before and after each. MaxClients and
+// MaxConnsPerIP are counted in Deps.Conns, shared with POP3.
 //
 // Sender checks (senders.go): after AUTH, on every port, the reverse path
 // and every From and Sender header address must be the user's own

@@ -1,6 +1,7 @@
 package smtpd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -91,12 +92,46 @@ type authAttempt struct {
 	tried       string // the password, or the CRAM-MD5 digest
 	digest      bool
 	hasPassword bool // the account has a non-empty password
+	// done ends the client address's password check in the guard
+	// (LoginGuard.Checking); nil when none is held.
+	done func()
 }
 
-// loginFailed reports a failed AUTH to the tracker.
+// endAttempt forgets the attempt, ending its hold on the address's
+// password check.
+func (s *session) endAttempt() {
+	if s.authTry.done != nil {
+		s.authTry.done()
+	}
+	s.authTry = authAttempt{}
+}
+
+// beginCheck runs before credentials are checked: it waits for any other
+// check from the client's address to end (LoginGuard.Checking), then
+// refuses a client banned meanwhile. One check per address at a time, each
+// seeing the failures reported before it, is what keeps connections opened
+// ahead of time from running more guesses than the ban threshold.
+func (s *session) beginCheck(ctx context.Context) error {
+	if s.deps.Guard != nil && !s.own && !s.exempt && s.authTry.done == nil {
+		done, err := s.deps.Guard.Checking(ctx, s.ip)
+		if err != nil {
+			// The previous check from the address did not end in time:
+			// the client may try again.
+			return &envelope.Reply{Code: 454, Enhanced: "4.7.0", Text: "Temporary authentication failure, try again later", Err: err}
+		}
+		s.authTry.done = done
+	}
+	if s.bannedNow() {
+		return authError(errBanned)
+	}
+	return nil
+}
+
+// loginFailed reports a failed AUTH to the tracker, then lets the next
+// check from the address begin.
 func (s *session) loginFailed() {
 	a := s.authTry
-	s.authTry = authAttempt{}
+	defer s.endAttempt()
 	if s.deps.Guard == nil {
 		return
 	}
@@ -117,7 +152,7 @@ func (s *session) loginFailed() {
 // the user has a password (an account without one proves nothing).
 func (s *session) loginSucceeded() {
 	a := s.authTry
-	s.authTry = authAttempt{}
+	defer s.endAttempt()
 	if s.deps.Guard != nil && a.hasPassword {
 		s.deps.Guard.Succeeded(s.ip)
 	}

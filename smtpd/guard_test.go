@@ -27,6 +27,9 @@ type fakeGuard struct {
 	requests  []string      // Allow calls, by address
 	failed    []envelope.LoginAttempt
 	succeeded []string
+	// events is the order of password-check holds and reports:
+	// "begin 1.2.3.4" (Checking), "failed ...", "succeeded ...", "end ...".
+	events []string
 }
 
 var (
@@ -55,6 +58,7 @@ func (f *fakeGuard) Failed(a envelope.LoginAttempt) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.failed = append(f.failed, a)
+	f.events = append(f.events, "failed "+a.IP)
 	return len(f.failed)
 }
 
@@ -62,6 +66,18 @@ func (f *fakeGuard) Succeeded(ip string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.succeeded = append(f.succeeded, ip)
+	f.events = append(f.events, "succeeded "+ip)
+}
+
+func (f *fakeGuard) Checking(_ context.Context, ip string) (func(), error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.events = append(f.events, "begin "+ip)
+	return func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.events = append(f.events, "end "+ip)
+	}, nil
 }
 
 func (f *fakeGuard) Allow(ip string) bool {
@@ -77,6 +93,7 @@ func (f *fakeGuard) snapshot() fakeGuard {
 	return fakeGuard{
 		asked: append([]string(nil), f.asked...), requests: append([]string(nil), f.requests...),
 		failed: append([]envelope.LoginAttempt(nil), f.failed...), succeeded: append([]string(nil), f.succeeded...),
+		events: append([]string(nil), f.events...),
 	}
 }
 
@@ -253,6 +270,13 @@ func TestGuardAuthReports(t *testing.T) {
 	if strings.Contains(ts.log.String(), "wrong-pw") {
 		t.Error("the password is in the log")
 	}
+	// Each check from 127.0.0.2 is held in the guard until its outcome is
+	// reported, so the next check from the address sees it; the server's
+	// own address is never banned and is not held.
+	want := "begin 127.0.0.2,failed 127.0.0.2,end 127.0.0.2,failed 127.0.0.1,begin 127.0.0.2,succeeded 127.0.0.2,end 127.0.0.2"
+	if ev := strings.Join(got.events, ","); ev != want {
+		t.Errorf("guard events %q, want %q", ev, want)
+	}
 }
 
 // A client banned after it connected (it opened many connections before
@@ -271,5 +295,35 @@ func TestGuardBanBeforeCredentials(t *testing.T) {
 	c.expectClosed()
 	if got := g.snapshot(); len(got.succeeded) != 0 {
 		t.Errorf("a banned client logged in: %q", got.succeeded)
+	}
+}
+
+// banningAuth is the fake Authenticator, except that the client's address
+// becomes banned while its password is checked (a check from another
+// connection of the same client failed meanwhile).
+type banningAuth struct {
+	fakeAuth
+	g *fakeGuard
+}
+
+func (a banningAuth) Authenticate(ctx context.Context, login, password string) (envelope.Identity, error) {
+	a.g.mu.Lock()
+	a.g.banned = true
+	a.g.mu.Unlock()
+	return a.fakeAuth.Authenticate(ctx, login, password)
+}
+
+// A ban that begins while the password is checked wins over the right
+// password: the ban is asked again once the check is over.
+func TestGuardBanDuringCheck(t *testing.T) {
+	t.Parallel()
+	g := &fakeGuard{allow: -1}
+	ts := startServer(t, smtpd.MTA, nil, withGuard(g), func(d *smtpd.Deps) { d.Auth = banningAuth{g: g} })
+	c := ts.dialFrom(t, otherClient)
+	c.expect("220 ")
+	c.cmd("AUTH PLAIN "+base64.StdEncoding.EncodeToString([]byte("\x00guest\x00guestpw")), "535 ")
+	c.expectClosed()
+	if got := g.snapshot(); len(got.succeeded) != 0 {
+		t.Errorf("a client banned during the check logged in: %q", got.succeeded)
 	}
 }

@@ -17,7 +17,9 @@ import (
 var ErrServerClosed = errors.New("smtpd: server closed")
 
 // Server is an SMTP server. One Server may serve several listeners (ports
-// 25, 587 and 465 on each interface); MaxClients counts over all of them.
+// 25, 587 and 465 on each interface); MaxClients and MaxConnsPerIP count
+// over all of them, and over the POP3 server too when the wiring gives
+// both the same Deps.Conns.
 type Server struct {
 	cfg  atomic.Pointer[Config]
 	deps Deps
@@ -41,7 +43,7 @@ type Server struct {
 	closing   bool
 	listeners map[net.Listener]struct{}
 	sessions  map[*session]struct{}
-	perIP     map[string]int
+	conns     *netutil.Conns
 	wg        sync.WaitGroup
 
 	// budget counts the message text all sessions hold (textbuf.go).
@@ -61,7 +63,10 @@ func New(cfg Config, deps Deps) *Server {
 		stopping:  make(chan struct{}),
 		listeners: map[net.Listener]struct{}{},
 		sessions:  map[*session]struct{}{},
-		perIP:     map[string]int{},
+		conns:     deps.Conns,
+	}
+	if s.conns == nil {
+		s.conns = &netutil.Conns{}
 	}
 	s.stopCtx, s.stopCancel = context.WithCancel(context.Background())
 	s.cfg.Store(cfg.withDefaults())
@@ -155,18 +160,22 @@ func (s *Server) admit(c net.Conn, mode Mode) {
 
 	s.mu.Lock()
 	var refuse string
-	switch {
-	case s.closing:
+	if s.closing {
 		refuse = "421 4.3.2 Service shutting down"
-	case cfg.MaxClients > 0 && len(s.sessions) >= cfg.MaxClients:
-		refuse = "421 4.3.2 System Error: Maximum active clients reached, try again later"
-	case cfg.MaxConnsPerIP > 0 && s.perIP[ip] >= cfg.MaxConnsPerIP &&
-		(cfg.ConnLimitExempt == nil || !cfg.ConnLimitExempt.Match(ip)):
-		refuse = "421 4.7.0 System Error: Maximum connections exceeded, try again later"
-	}
-	if refuse == "" {
-		s.sessions[ss] = struct{}{}
-		s.perIP[ip]++
+	} else {
+		slot, verdict := s.conns.Admit(ip, netutil.Limits{
+			MaxClients: cfg.MaxClients, MaxPerIP: cfg.MaxConnsPerIP,
+			ExemptIP: cfg.ConnLimitExempt != nil && cfg.ConnLimitExempt.Match(ip),
+		})
+		switch verdict {
+		case netutil.TooManyClients:
+			refuse = "421 4.3.2 System Error: Maximum active clients reached, try again later"
+		case netutil.TooManyFromIP:
+			refuse = "421 4.7.0 System Error: Maximum connections exceeded, try again later"
+		default:
+			ss.slot = slot
+			s.sessions[ss] = struct{}{}
+		}
 	}
 	s.wg.Add(1)
 	s.mu.Unlock()
@@ -202,8 +211,8 @@ func (s *Server) serveSession(ss *session) {
 	defer func() {
 		s.mu.Lock()
 		delete(s.sessions, ss)
-		s.uncountLocked(ss)
 		s.mu.Unlock()
+		ss.slot.Release()
 	}()
 	ss.serve()
 }
@@ -212,21 +221,7 @@ func (s *Server) serveSession(ss *session) {
 // MaxConcurrentConnections limits clients that have not logged in, as in
 // Synchronet, so users behind one NAT address are not locked out by each
 // other.
-func (s *Server) loggedIn(ss *session) {
-	s.mu.Lock()
-	s.uncountLocked(ss)
-	s.mu.Unlock()
-}
-
-func (s *Server) uncountLocked(ss *session) {
-	if ss.ipUncounted {
-		return
-	}
-	ss.ipUncounted = true
-	if s.perIP[ss.ip]--; s.perIP[ss.ip] <= 0 {
-		delete(s.perIP, ss.ip)
-	}
-}
+func (s *Server) loggedIn(ss *session) { ss.slot.LoggedIn() }
 
 func (s *Server) newID() string {
 	return strconv.FormatUint(s.nextID.Add(1), 36)

@@ -56,9 +56,8 @@ type session struct {
 	// (never banned or throttled); exempt when it is in ipfilter_exempt.cfg
 	// (Config.FilterExempt), decided once its host name is known.
 	own, exempt bool
-	// ipUncounted is set once the session no longer counts toward
-	// MaxConnsPerIP (after AUTH, or at its end). Guarded by Server.mu.
-	ipUncounted  bool
+	// slot is the session's place in the connection counts.
+	slot         *netutil.Slot
 	serverIP     string
 	port         int
 	tls          bool

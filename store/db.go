@@ -79,6 +79,8 @@ type DB struct {
 	// empty (spamhash.go).
 	spamAny atomic.Bool
 	spamMu  sync.Mutex
+	// checks counts password verifications (PasswordChecks).
+	checks atomic.Uint64
 }
 
 // Bucket names. Sub-buckets of mail, subs and telegrams are named by the

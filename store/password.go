@@ -1,12 +1,18 @@
 package store
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
 	"crypto/subtle"
+	"errors"
 	"fmt"
+	"runtime"
+	"runtime/debug"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -41,32 +47,110 @@ type passwordHash struct {
 // so the verifier is made from the lower-cased password.
 func foldPassword(pw string) []byte { return []byte(strings.ToLower(pw)) }
 
-func newPasswordHash(pw string) (*passwordHash, error) {
+// MaxHashWait bounds how long a password check waits for a free hashing
+// slot when the caller's context allows longer. A check that waits longer
+// fails with ErrBusy, which the servers answer as a temporary failure.
+const MaxHashWait = 30 * time.Second
+
+// ErrBusy means every hashing slot stayed taken for MaxHashWait (or until
+// the caller's context ended): the login should be retried later.
+var ErrBusy = errors.New("password checks are all busy")
+
+// hashSlots bounds the argon2 computations running at once in the process.
+// Each one holds argonMemory (19 MiB) for its whole run, so without a
+// bound a burst of logins turns straight into memory: 100 at once took a
+// server from 34 MiB to 1.8 GiB. With one slot per processor the checks
+// take as long as they would anyway (they are CPU-bound) and the arenas
+// alive at any moment are at most GOMAXPROCS × 19 MiB. The slots are
+// shared by every DB of the process, since memory is the process's.
+var hashSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
+
+// hashUsers counts the computations running or waiting for a slot; the
+// last one to finish hands the arenas' memory back to the system.
+var hashUsers atomic.Int32
+
+// freeing is set while a memory release runs, so that they do not pile up.
+var freeing atomic.Bool
+
+// hashGate runs fn in a hashing slot, waiting for one until ctx ends or
+// MaxHashWait passes.
+func hashGate(ctx context.Context, fn func()) error {
+	hashUsers.Add(1)
+	defer func() {
+		if hashUsers.Add(-1) == 0 {
+			releaseMemory()
+		}
+	}()
+	t := time.NewTimer(MaxHashWait)
+	defer t.Stop()
+	select {
+	case hashSlots <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", ErrBusy, ctx.Err())
+	case <-t.C:
+		return fmt.Errorf("%w for %s", ErrBusy, MaxHashWait)
+	}
+	defer func() { <-hashSlots }()
+	fn()
+	return nil
+}
+
+// releaseMemory returns the freed argon2 arenas to the operating system
+// once no check is running or waiting. The Go runtime would otherwise keep
+// the pages of a burst for minutes (its scavenger works slowly), and a
+// mail server's resident size should fall back after an attack. It runs in
+// the background: the check that ended does not wait for a collection.
+func releaseMemory() {
+	if !freeing.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer freeing.Store(false)
+		debug.FreeOSMemory()
+	}()
+}
+
+func newPasswordHash(ctx context.Context, pw string) (*passwordHash, error) {
 	salt := make([]byte, argonSaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return nil, fmt.Errorf("password salt: %w", err)
 	}
-	return &passwordHash{
+	h := &passwordHash{
 		Alg: "argon2id", Version: argon2.Version,
 		Time: argonTime, Memory: argonMemory, Threads: argonThreads,
 		Salt: salt,
-		Hash: argon2.IDKey(foldPassword(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen),
-	}, nil
+	}
+	err := hashGate(ctx, func() {
+		h.Hash = argon2.IDKey(foldPassword(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
 }
 
 // verify reports whether pw matches, comparing in constant time.
-func (h *passwordHash) verify(pw string) (bool, error) {
+func (h *passwordHash) verify(ctx context.Context, pw string) (bool, error) {
 	if h.Alg != "argon2id" || h.Version != argon2.Version || len(h.Hash) == 0 {
 		return false, fmt.Errorf("password hash %s v%d: %w", h.Alg, h.Version, ErrInvalid)
 	}
-	got := argon2.IDKey(foldPassword(pw), h.Salt, h.Time, h.Memory, h.Threads, uint32(len(h.Hash)))
+	var got []byte
+	err := hashGate(ctx, func() {
+		got = argon2.IDKey(foldPassword(pw), h.Salt, h.Time, h.Memory, h.Threads, uint32(len(h.Hash)))
+	})
+	if err != nil {
+		return false, err
+	}
 	return subtle.ConstantTimeCompare(got, h.Hash) == 1, nil
 }
 
-// dummyVerify spends the time of a real verification, so that a login
-// for a user who does not exist is not answered measurably faster.
-func dummyVerify(pw string) {
-	argon2.IDKey(foldPassword(pw), make([]byte, argonSaltLen), argonTime, argonMemory, argonThreads, argonKeyLen)
+// dummyVerify spends the time (and the memory) of a real verification, so
+// that a login for a user who does not exist is not answered measurably
+// faster.
+func dummyVerify(ctx context.Context, pw string) error {
+	return hashGate(ctx, func() {
+		argon2.IDKey(foldPassword(pw), make([]byte, argonSaltLen), argonTime, argonMemory, argonThreads, argonKeyLen)
+	})
 }
 
 // sealSecret encrypts the password with AES-256-GCM under key. The user

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -153,7 +154,7 @@ func (db *DB) insertUser(u User, password string, number uint32) (uint32, error)
 		}
 		var err error
 		// Hashing takes tens of milliseconds: do it outside the write lock.
-		if hash, err = newPasswordHash(password); err != nil {
+		if hash, err = newPasswordHash(context.Background(), password); err != nil {
 			return 0, fmt.Errorf("store: add user %q: %w", u.Alias, err)
 		}
 	}
@@ -398,7 +399,7 @@ func (db *DB) SetPassword(num uint32, password string) error {
 			return fmt.Errorf("store: set password of user %d: %w", num, ErrNoKey)
 		}
 		var err error
-		if hash, err = newPasswordHash(password); err != nil {
+		if hash, err = newPasswordHash(context.Background(), password); err != nil {
 			return fmt.Errorf("store: set password of user %d: %w", num, err)
 		}
 	}
@@ -422,9 +423,11 @@ func (db *DB) SetPassword(num uint32, password string) error {
 }
 
 // CheckPassword reports whether password is user num's password. Case is
-// ignored, as in Synchronet. A user without a password never matches. The
-// caller decides what deleted or inactive accounts may do.
-func (db *DB) CheckPassword(num uint32, password string) (bool, error) {
+// ignored, as in Synchronet. A user without a password never matches, after
+// a verification all the same. The caller decides what deleted or inactive
+// accounts may do. The check waits for a hashing slot while ctx allows (at
+// most MaxHashWait); it then fails with ErrBusy.
+func (db *DB) CheckPassword(ctx context.Context, num uint32, password string) (bool, error) {
 	var hash *passwordHash
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		rec, err := getUser(tx, num)
@@ -434,18 +437,38 @@ func (db *DB) CheckPassword(num uint32, password string) (bool, error) {
 		return err
 	})
 	if err != nil || hash == nil {
-		dummyVerify(password)
+		if derr := db.DummyCheck(ctx, password); derr != nil {
+			return false, derr
+		}
 		if err != nil {
 			return false, fmt.Errorf("store: check password: %w", err)
 		}
 		return false, nil
 	}
-	ok, err := hash.verify(password)
+	db.checks.Add(1)
+	ok, err := hash.verify(ctx, password)
 	if err != nil {
 		return false, fmt.Errorf("store: check password of user %d: %w", num, err)
 	}
 	return ok, nil
 }
+
+// DummyCheck spends what a password verification spends, time and memory,
+// and matches nothing. A login that fails before there is a verifier to
+// check (an unknown user, a deleted account) calls it, so that it is not
+// answered measurably sooner than a wrong password for a real user.
+func (db *DB) DummyCheck(ctx context.Context, password string) error {
+	db.checks.Add(1)
+	if err := dummyVerify(ctx, password); err != nil {
+		return fmt.Errorf("store: check password: %w", err)
+	}
+	return nil
+}
+
+// PasswordChecks counts the password verifications (CheckPassword and
+// DummyCheck alike) this DB has begun: what a monitor, or a test that every
+// failed login costs the same, reads.
+func (db *DB) PasswordChecks() uint64 { return db.checks.Load() }
 
 // Secret returns user num's password as it was set, for the
 // challenge-response logins (APOP, CRAM-MD5) that need the secret itself.

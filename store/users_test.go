@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -205,7 +206,7 @@ func TestPasswordAndSecret(t *testing.T) {
 		{"Tr0ub4dor&3-Hors", false},
 		{"", false},
 	} {
-		ok, err := db.CheckPassword(num, c.pw)
+		ok, err := db.CheckPassword(context.Background(), num, c.pw)
 		if err != nil || ok != c.want {
 			t.Errorf("CheckPassword(%q) = %v, %v; want %v", c.pw, ok, err, c.want)
 		}
@@ -213,7 +214,7 @@ func TestPasswordAndSecret(t *testing.T) {
 	if secret, err := db.Secret(num); err != nil || secret != password {
 		t.Fatalf("Secret = %q, %v; want the password as set", secret, err)
 	}
-	if _, err := db.CheckPassword(42, password); !errors.Is(err, store.ErrNotFound) {
+	if _, err := db.CheckPassword(context.Background(), 42, password); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("CheckPassword of a missing user: %v", err)
 	}
 	if err := db.Close(); err != nil {
@@ -240,7 +241,7 @@ func TestPasswordAndSecret(t *testing.T) {
 	if _, err := other.Secret(num); err == nil {
 		t.Fatal("secret decrypted with the wrong key")
 	}
-	if ok, err := other.CheckPassword(num, password); !ok || err != nil {
+	if ok, err := other.CheckPassword(context.Background(), num, password); !ok || err != nil {
 		t.Fatalf("password check must not need the key: %v %v", ok, err)
 	}
 }
@@ -255,10 +256,10 @@ func TestSetPassword(t *testing.T) {
 	if err := db.SetPassword(num, "second"); err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := db.CheckPassword(num, "first"); ok {
+	if ok, _ := db.CheckPassword(context.Background(), num, "first"); ok {
 		t.Fatal("old password still accepted")
 	}
-	if ok, _ := db.CheckPassword(num, "second"); !ok {
+	if ok, _ := db.CheckPassword(context.Background(), num, "second"); !ok {
 		t.Fatal("new password refused")
 	}
 	if s, err := db.Secret(num); err != nil || s != "second" {
@@ -268,7 +269,7 @@ func TestSetPassword(t *testing.T) {
 	if err := db.SetPassword(num, ""); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := db.CheckPassword(num, ""); ok || err != nil {
+	if ok, err := db.CheckPassword(context.Background(), num, ""); ok || err != nil {
 		t.Fatalf("empty password: %v %v; want no match", ok, err)
 	}
 	if _, err := db.Secret(num); !errors.Is(err, store.ErrNotFound) {

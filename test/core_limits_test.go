@@ -5,12 +5,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
-// MaxClients = 2: a third simultaneous SMTP client is told 421 and
-// disconnected, and so is a third POP3 client (with -ERR); once a session
-// ends, a new client is served again.
+// MaxClients = 2 counts SMTP and POP3 clients together, as Synchronet's
+// mail server does: with two SMTP sessions open, a third SMTP client is
+// told 421 and disconnected, and so is a POP3 client (with -ERR); once a
+// session ends, a new client is served again, on either protocol.
 func TestCoreLimitMaxClients(t *testing.T) {
 	t.Parallel()
 	b := newBBS(t)
@@ -22,21 +22,16 @@ func TestCoreLimitMaxClients(t *testing.T) {
 	if !extra.closed() {
 		t.Fatal("the client over MaxClients was not disconnected")
 	}
-	first.send("QUIT")
-	first.expect("221 ")
-	waitFor(t, 10*time.Second, "a free slot after QUIT", func() bool {
-		c := dial(t, b.addr(b.ports.SMTP))
-		ok := strings.HasPrefix(c.reply(), "220 ")
-		c.c.Close()
-		return ok
-	})
-
-	coreHold(t, b, b.ports.POP3, 2, "+OK ")
 	p3 := dial(t, b.addr(b.ports.POP3))
 	p3.expect("-ERR System Error: Maximum active clients reached")
 	if !p3.closed() {
-		t.Fatal("the POP3 client over MaxClients was not disconnected")
+		t.Fatal("the POP3 client over MaxClients (counted with the SMTP ones) was not disconnected")
 	}
+	first.send("QUIT")
+	first.expect("221 ")
+	coreHold(t, b, b.ports.POP3, 1, "+OK ")
+	extra = dial(t, b.addr(b.ports.SMTP))
+	extra.expect("421 4.3.2 System Error: Maximum active clients reached")
 }
 
 // MaxConcurrentConnections limits the simultaneous connections from one
@@ -69,6 +64,16 @@ func TestCoreLimitConnectionsPerIP(t *testing.T) {
 				t.Fatal("the refused connection stays open")
 			case !c.refused && !strings.HasPrefix(r, "220 "):
 				t.Fatalf("third connection from an exempt address: got %q, want 220", r)
+			}
+			// The limit spans both protocols: POP3 from the same
+			// address is refused too.
+			p3 := dial(t, b.addr(b.ports.POP3))
+			r = p3.reply()
+			switch {
+			case c.refused && r != "-ERR System Error: Maximum connections exceeded, try again later":
+				t.Fatalf("POP3 from 127.0.0.1 with two SMTP connections open: got %q, want -ERR maximum connections", r)
+			case !c.refused && !strings.HasPrefix(r, "+OK "):
+				t.Fatalf("POP3 from an exempt address: got %q, want +OK", r)
 			}
 		})
 	}

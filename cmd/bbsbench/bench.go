@@ -105,10 +105,21 @@ func (b *bench) runAll(ctx context.Context) {
 		sourceReuse: b.addRow("inbound, smtp-source -d (reused)"),
 	}
 	outRow := b.addRow("outbound, full queue to smtp-sink")
+	var loginRow *row
+	if b.cfg.logins > 0 {
+		loginRow = b.addRow(fmt.Sprintf("%d concurrent failed logins, memory", b.cfg.logins))
+		loginRow.pf.note = "-"
+	}
 
 	b.inbound(ctx, b.bbsTarget(), rows)
 	if ctx.Err() != nil {
 		return
+	}
+	if loginRow != nil {
+		b.logins(ctx, &loginRow.bbs)
+		if ctx.Err() != nil {
+			return
+		}
 	}
 	b.bbsOutbound(ctx, &outRow.bbs)
 	if ctx.Err() != nil {

@@ -20,6 +20,9 @@
 //     SendMail is off; the server is restarted with SendMail relaying to
 //     Postfix's smtp-sink (RELAY_TX) and default concurrency, and timed
 //     until the queue is empty.
+//   - logins: -logins SMTP clients, each from its own loopback address,
+//     send a wrong AUTH PLAIN password at the same moment; it prints the
+//     server's peak resident size (VmHWM) and its size afterwards.
 //   - Postfix baseline (-postfix, root only): the same inbound and
 //     outbound runs against a private Postfix instance on loopback with its
 //     queue on disk, delivering to the same kind of sink.
@@ -31,7 +34,7 @@
 //
 //	go run ./cmd/bbsbench -bin bin/bbsmail [-clients 20] [-messages 5000 | -duration 10s]
 //	    [-size 4096] [-outbound 2000] [-postfix=true] [-smtp-source=true] [-keep]
-//	    [-sendmail-concurrency N] [-sendmail-per-host N]
+//	    [-sendmail-concurrency N] [-sendmail-per-host N] [-logins 200]
 package main
 
 import (
@@ -63,6 +66,9 @@ type config struct {
 	// leaves the server's defaults, which is what the figure is about.
 	sendConc    int
 	sendPerHost int
+	// logins is the number of concurrent failed logins of the memory
+	// run; 0 skips it.
+	logins int
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -80,6 +86,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.smtpSource, "smtp-source", true, "also run Postfix's smtp-source when installed")
 	fs.IntVar(&c.sendConc, "sendmail-concurrency", 0, "SendMailConcurrency for the outbound run (0: the server's default)")
 	fs.IntVar(&c.sendPerHost, "sendmail-per-host", 0, "SendMailPerHost for the outbound run (0: the server's default)")
+	fs.IntVar(&c.logins, "logins", 200, "concurrent failed SMTP logins for the memory run (0 skips it)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directory (trees, logs, Postfix queue) for inspection")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -95,6 +102,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, errors.New("-size must be 256 bytes..10 MiB")
 	case c.outbound < 0:
 		return c, errors.New("-outbound must not be negative")
+	case c.logins < 0 || c.logins > 5000:
+		return c, errors.New("-logins must be 0..5000")
 	case c.sendConc < 0 || c.sendConc > 1000 || c.sendPerHost < 0 || c.sendPerHost > 1000:
 		return c, errors.New("-sendmail-concurrency and -sendmail-per-host must be 0..1000")
 	}

@@ -80,6 +80,31 @@ func TestAuthAdapter(t *testing.T) {
 	}
 }
 
+// Every failed login costs one argon2 verification, as a wrong password
+// for a real user does, so an unknown name is not answered sooner: the
+// unknown, deleted, inactive and password-less paths run the dummy check.
+func TestAuthEveryFailureVerifies(t *testing.T) {
+	db := testDB(t)
+	_, _ = db.AddUser(store.User{Alias: "Digital Man"}, "pw")
+	gone, _ := db.AddUser(store.User{Alias: "gone"}, "pw")
+	idle, _ := db.AddUser(store.User{Alias: "idle"}, "pw")
+	_, _ = db.AddUser(store.User{Alias: "nopass"}, "")
+	_ = db.DeleteUser(gone)
+	_ = db.UpdateUser(idle, func(u *store.User) error { u.Inactive = true; return nil })
+	cfg := &ctrl.Config{}
+	a := auth{db: db, sys: func() *ctrl.Config { return cfg }}
+	for _, c := range []struct{ login, pw string }{
+		{"digital man", "pw"}, {"digital man", "wrong"}, {"nobody", "pw"}, {"", "pw"}, {"!!!", "pw"},
+		{"gone", "pw"}, {"idle", "pw"}, {"nopass", "pw"}, {"2", "pw"},
+	} {
+		before := db.PasswordChecks()
+		_, _ = a.Authenticate(context.Background(), c.login, c.pw)
+		if n := db.PasswordChecks() - before; n != 1 {
+			t.Errorf("login %q/%q ran %d password verifications, want 1", c.login, c.pw, n)
+		}
+	}
+}
+
 // LoginRequirements turns away users who do not meet it, over any login
 // method, and may test the client's protocol and address.
 func TestAuthLoginRequirements(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"slices"
 
 	"github.com/bbsmail/bbsmail/ctrl"
 	"github.com/bbsmail/bbsmail/mailproc"
@@ -36,7 +37,7 @@ func checkCmd(dir string, stdout, stderr io.Writer) int {
 	if err := cfg.Dump(stdout); err != nil {
 		return fail(err)
 	}
-	for _, w := range cfg.Warnings {
+	for _, w := range slices.Concat(cfg.Warnings, exposedSecrets(cfg)) {
 		fmt.Fprintln(stderr, "warning:", w)
 	}
 	for _, w := range procWarnings {

@@ -21,6 +21,7 @@ import (
 	"github.com/bbsmail/bbsmail/ctrl"
 	"github.com/bbsmail/bbsmail/guard"
 	"github.com/bbsmail/bbsmail/mailproc"
+	"github.com/bbsmail/bbsmail/netutil"
 	"github.com/bbsmail/bbsmail/pop3d"
 	"github.com/bbsmail/bbsmail/sendmail"
 	"github.com/bbsmail/bbsmail/smtpd"
@@ -102,6 +103,12 @@ func serve(dir string, logOut io.Writer, ready func(*server)) error {
 	}
 	defer s.db.Close()
 	s.tls = s.loadTLS(cfg)
+	for _, w := range exposedSecrets(cfg) {
+		s.log.Warn("!" + w)
+	}
+	if cfg.Mail.DisablePlaintextAuth && s.tls == nil {
+		s.log.Warn("!DisablePlaintextAuth is set but TLS is off: on port 110 only the server's own address can log in")
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -179,13 +186,16 @@ func (s *server) build(ctx context.Context, cfg *ctrl.Config) error {
 	s.procs.cur.Store(set)
 	s.resolver = newSwapResolver(cfg, s.db, s.procs)
 	s.guard = guard.New(guardSettings(cfg, s.log))
+	// One mail server, as in Synchronet: MaxClients and
+	// MaxConcurrentConnections count SMTP and POP3 clients together.
+	conns := &netutil.Conns{}
 	s.smtp = smtpd.New(smtpdConfig(cfg, s.tls, s.log), smtpd.Deps{
 		Auth: a, Resolver: s.resolver, Maildrop: &maildrop{db: s.db, wake: wake}, Telegrams: telegrams{db: s.db},
 		Guard: s.guard, RateLimit: s.guard, Processors: s.procs,
-		SpamHash: spamHashes{db: s.db},
+		SpamHash: spamHashes{db: s.db}, Conns: conns,
 	})
 	s.pop = pop3d.New(pop3dConfig(cfg, s.tls, s.log), pop3d.Deps{
-		Auth: a, Mailbox: mailbox{db: s.db}, Guard: s.guard, RateLimit: s.guard,
+		Auth: a, Mailbox: mailbox{db: s.db}, Guard: s.guard, RateLimit: s.guard, Conns: conns,
 	})
 	return nil
 }

@@ -9,6 +9,9 @@ loopback but is not the server's own 127.0.0.1).
 ACTIONS
   pop3-login USER PASSWORD   USER/PASS with poplib; prints "OK <n> messages"
                              or "ERR <reply>"
+  pop3-stls-login USER PASSWORD
+                             STLS (certificate not checked), then USER/PASS;
+                             prints like pop3-login
   pop3-greet                 prints "OK <greeting>" or "ERR <reply>"
   smtp-greet                 prints "OK <code>" for the greeting, or
                              "CLOSED" when the server hangs up without a word
@@ -19,6 +22,7 @@ ACTIONS
 import poplib
 import smtplib
 import socket
+import ssl
 import sys
 
 
@@ -37,9 +41,15 @@ def text(b):
     return b.decode("latin-1") if isinstance(b, bytes) else str(b)
 
 
-def pop3_login(host, port, source, user, password):
+def pop3_login(host, port, source, user, password, stls=False):
     try:
         p = POP3From(host, port, source)
+        if stls:
+            # The test server's certificate is self-signed.
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            p.stls(context=ctx)
         p.user(user)
         p.pass_(password)
         n, _ = p.stat()
@@ -92,6 +102,8 @@ def main(argv):
     rest = argv[5:]
     if action == "pop3-login":
         out = pop3_login(host, port, source, rest[0], rest[1])
+    elif action == "pop3-stls-login":
+        out = pop3_login(host, port, source, rest[0], rest[1], stls=True)
     elif action == "pop3-greet":
         out = pop3_greet(host, port, source)
     elif action == "smtp-greet":
