@@ -26,6 +26,7 @@ var forbidden = map[string][]string{
 	"smtpd":        {"/ctrl", "/store", "/pop3d", "/sendmail", "/route", "/admin", "/guard", "go.etcd.io/bbolt"},
 	"pop3d":        {"/ctrl", "/store", "/smtpd", "/sendmail", "/route", "/admin", "/guard", "go.etcd.io/bbolt"},
 	"sendmail":     {"/ctrl", "/store", "/smtpd", "/pop3d", "/route", "/admin", "/guard", "go.etcd.io/bbolt"},
+	"mailauth":     {module + "/", "go.etcd.io/bbolt"},
 	"dnsbl":        {"/ctrl", "/store", "/smtpd", "/pop3d", "/sendmail", "/route", "/admin", "/guard", "go.etcd.io/bbolt"},
 	"guard":        {module + "/", "go.etcd.io/bbolt"},
 	"ars":          {module + "/", "go.etcd.io/bbolt", "github.com/"},
