@@ -12,8 +12,23 @@
 // and ZoneLine write the record to publish (§3.6.1, split into 255-octet
 // strings as RFC 1035 §3.3.14 requires).
 //
+// Checking (verify.go, dmarc.go) judges a message from an unauthenticated
+// client: SPF (RFC 7208) for the MAIL FROM domain, or postmaster@<HELO>
+// for the null path (§2.4); every DKIM signature, up to five (RFC 6376
+// §6); DMARC (RFC 7489 §6.6) for the single From domain, with the
+// organizational domain's record as fallback (§6.6.3, the public suffix
+// list giving organizational domains, §3.2) and relaxed or strict
+// alignment (§3.1). Lookups go through a Resolver the caller gives (the
+// server's DNSServer), bounded by one timeout per message; a lookup that
+// fails is a temperror result, never an error. Field formats the verdict
+// as an Authentication-Results header field (RFC 8601 §2.2), and
+// StripForged removes fields that claim our authserv-id (§5). Rules
+// (policy.go) turn a verdict into accept, tag or refuse, acting only on a
+// definite fail: DMARC p=reject or p=quarantine, SPF -all.
+//
 // What it deliberately does not do: it reads no configuration (the wiring
 // passes keys and plain values), stores nothing and decides nothing about
 // where a signature goes in the message: Sign returns the header field and
-// the caller puts it in front of the copies that leave the system.
+// the caller puts it in front of the copies that leave the system. Nor
+// does it send DMARC reports, apply pct=, check ARC, or cache lookups.
 package mailauth

@@ -116,7 +116,7 @@ func (s *session) traceBody(inHeader *bool, line []byte) {
 }
 
 // finish runs the end-of-data stages in order: limits, empty text,
-// telegram delivery, header checks, DNSBL ignore or tag, spam bait and
+// telegram delivery, header checks, SPF/DKIM/DMARC, DNSBL ignore or tag, spam bait and
 // the spam hash database, mail processors, trace headers, Deliver, 250,
 // notifications.
 func (s *session) finish(b *body) error {
@@ -143,12 +143,16 @@ func (s *session) finish(b *body) error {
 	if err := s.checkHeader(hdr); err != nil {
 		return err
 	}
+	msg, authSpam, err := s.mailAuth(msg) // mailauth.go: SPF, DKIM, DMARC on the text as it came
+	if err != nil {
+		return err
+	}
 	msg, tagged, drop := s.dnsblMessage(msg, hdr)
 	if s.spamMessage(b.text, drop) { // spam.go: bait, known spam, DNSBL_IGNORE
 		s.reply(250, "2.0.0", "OK")
 		return nil
 	}
-	env := s.envelope(hdr.spam || tagged)
+	env := s.envelope(hdr.spam || tagged || authSpam)
 	p, err := s.runProcessors(env, msg, hdr) // mailproc.ini, before the trace
 	if err != nil || p.done {
 		return err

@@ -3,12 +3,18 @@ package test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bbsmail/bbsmail/mailauth"
 )
 
 // The mail authentication system tests: outbound DKIM signatures checked
@@ -158,4 +164,161 @@ func TestDKIMCheckCommand(t *testing.T) {
 	if _, errOut, code := b.run("", "dkim", "check"); code == 0 || !strings.Contains(errOut, "no published record matches") {
 		t.Errorf("dkim check with a new key: exit %d, %q; want a mismatch", code, errOut)
 	}
+}
+
+// inboundKey writes a new RSA key for dkimpy (PKCS#1 PEM) to dir/name.pem
+// and returns the file and the record that publishes it at
+// sel._domainkey.dom.
+func inboundKey(t *testing.T, dir, name, sel, dom string) (file, record string) {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file = filepath.Join(dir, name+".pem")
+	p := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
+	if err := os.WriteFile(file, p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := mailauth.TXTRecord(k.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return file, mailauth.ZoneLine(mailauth.RecordName(sel, dom), rec)
+}
+
+// inboundCase is one message sent to the sysop by a stranger.
+type inboundCase struct {
+	name     string
+	src      string // client address: 127.0.0.2 is in the test domains' SPF, 127.0.0.3 is not
+	from     string // MAIL FROM and From
+	key      string // "" = unsigned, else key file
+	sel, dom string
+	alter    string
+	extra    string // header lines added in front
+	want     string // SENT 250 or the refusal
+	results  []string
+}
+
+// Inbound mail from strangers, signed by dkimpy and sent by smtplib,
+// through the real server with SPF, DKIM and DMARC answered by the
+// in-process DNS server: each stored copy carries our
+// Authentication-Results with the expected verdicts; with DMARCReject and
+// DMARCQuarantine on, a p=reject failure is refused with 550 5.7.1 and a
+// p=quarantine failure is stored as spam; an Authentication-Results
+// claiming our host name is removed, another host's kept.
+func TestMailAuthInbound(t *testing.T) {
+	t.Parallel()
+	py := dkimPython(t)
+	dir := t.TempDir()
+	keyA, recNone := inboundKey(t, dir, "a", "s1", "none.test")
+	keyB, _ := inboundKey(t, dir, "b", "s1", "none.test")
+	recReject := strings.Replace(recNone, "s1._domainkey.none.test", "s1._domainkey.reject.test", 1)
+	recOther := strings.Replace(recNone, "s1._domainkey.none.test", "s1._domainkey.other.test", 1)
+	spf := func(d, rule string) string { return d + `. IN TXT "v=spf1 ` + rule + `"` }
+	dmarc := func(d, p string) string { return "_dmarc." + d + `. IN TXT "v=DMARC1; p=` + p + `"` }
+	dnsSrv := startOutboundDNS(t, []string{recNone, recReject, recOther,
+		spf("none.test", "ip4:127.0.0.2 -all"), dmarc("none.test", "none"),
+		spf("reject.test", "ip4:127.0.0.2 -all"), dmarc("reject.test", "reject"),
+		spf("quarantine.test", "ip4:127.0.0.2 -all"), dmarc("quarantine.test", "quarantine"),
+		spf("soft.test", "~all"),
+	})
+	b := newBBS(t)
+	coreWrite(t, filepath.Join(b.ctrl, "ipfilter_exempt.cfg"), "; nobody is exempt here\n")
+	b.mail["DNSServer"] = dnsSrv.addr
+	b.mail["DMARCReject"] = "true"
+	b.mail["DMARCQuarantine"] = "true"
+	b.start()
+	b.addUser("Sysop", "Mailauth-Pass-1")
+
+	const in, out = "127.0.0.2", "127.0.0.3"
+	signedA := func(dom string) (string, string, string) { return keyA, "s1", dom }
+	cases := []inboundCase{
+		{name: "good", src: in, from: "carol@none.test", want: "SENT 250",
+			results: []string{"spf=pass smtp.mailfrom=carol@none.test", "dkim=pass header.d=none.test", "dmarc=pass header.from=none.test"}},
+		{name: "body altered", src: in, from: "carol@none.test", alter: "body", want: "SENT 250",
+			results: []string{"spf=pass", "dkim=fail", "dmarc=pass"}},
+		{name: "header altered", src: in, from: "carol@none.test", alter: "header", want: "SENT 250",
+			results: []string{"dkim=fail"}},
+		{name: "wrong key", src: out, from: "carol@none.test", key: keyB, sel: "s1", dom: "none.test", want: "SENT 250",
+			results: []string{"spf=fail", "dkim=fail", "dmarc=fail"}},
+		{name: "missing record", src: in, from: "carol@none.test", key: keyA, sel: "s9", dom: "none.test", want: "SENT 250",
+			results: []string{"dkim=permerror"}},
+		{name: "softfail", src: out, from: "dave@soft.test", want: "SENT 250", results: []string{"spf=softfail", "dkim=none", "dmarc=none"}},
+		{name: "no SPF record", src: out, from: "erin@nowhere.test", want: "SENT 250", results: []string{"spf=none"}},
+		{name: "reject unaligned", src: out, from: "frank@reject.test", key: keyA, sel: "s1", dom: "other.test",
+			want: "REFUSED 550 5.7.1 Message refused: DMARC policy of reject.test (p=reject)"},
+		{name: "reject aligned", src: out, from: "frank@reject.test", want: "SENT 250", results: []string{"spf=fail", "dkim=pass header.d=reject.test", "dmarc=pass"}},
+		{name: "quarantine", src: out, from: "gina@quarantine.test", want: "SENT 250", results: []string{"spf=fail", "dmarc=fail"}},
+		{name: "forged results", src: in, from: "carol@none.test", want: "SENT 250",
+			extra:   "Authentication-Results: bbs.test; dkim=pass header.d=paypal.test\r\nAuthentication-Results: mx.elsewhere.test; spf=pass\r\n",
+			results: []string{"dkim=pass header.d=none.test"}},
+	}
+	for i := range cases {
+		c := &cases[i]
+		if c.key == "" && c.want == "SENT 250" && c.name != "softfail" && c.name != "no SPF record" && c.name != "quarantine" {
+			c.key, c.sel, c.dom = signedA(strings.SplitN(c.from, "@", 2)[1])
+		}
+	}
+	for _, c := range cases {
+		subject := "mailauth " + c.name
+		msg := c.extra + "From: <" + c.from + ">\r\nTo: <sysop@bbs.test>\r\nSubject: " + subject + "\r\n\r\nHello from " + c.from + ".\r\n"
+		f := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")+".eml")
+		if err := os.WriteFile(f, []byte(msg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args := []string{filepath.Join("testdata", "interop", "mailauth_send.py"), coreHost, itoa(b.ports.SMTP), c.src, c.from, "sysop@bbs.test", f}
+		if c.key != "" {
+			args = append(args, c.key, c.sel, c.dom, c.alter)
+		}
+		outb, err := exec.Command(py, args...).CombinedOutput()
+		if got := strings.TrimSpace(string(outb)); err != nil || !strings.HasPrefix(got, c.want) {
+			t.Errorf("%s: %q (%v), want %q", c.name, got, err, c.want)
+			continue
+		}
+		if c.want != "SENT 250" {
+			continue
+		}
+		stored := b.mailauthStored("sysop", subject)
+		hdr, _, _ := strings.Cut(stored, "\r\n\r\n")
+		unfolded := strings.ReplaceAll(hdr, ";\r\n\t", "; ")
+		if n := strings.Count(hdr, "Authentication-Results: bbs.test;"); n != 1 {
+			t.Errorf("%s: %d Authentication-Results of ours, want 1:\n%s", c.name, n, hdr)
+		}
+		for _, r := range c.results {
+			if !strings.Contains(unfolded, "; "+r) {
+				t.Errorf("%s: Authentication-Results lack %q:\n%s", c.name, r, hdr)
+			}
+		}
+		switch c.name {
+		case "forged results":
+			if strings.Contains(hdr, "paypal.test") || !strings.Contains(hdr, "Authentication-Results: mx.elsewhere.test; spf=pass") {
+				t.Errorf("forged results: want ours only for bbs.test and the other host's kept:\n%s", hdr)
+			}
+		case "quarantine":
+			if !strings.Contains(hdr, "Subject: SPAM: mailauth quarantine") {
+				t.Errorf("quarantined message not tagged:\n%s", hdr)
+			}
+		}
+	}
+	if row, ok := routingRowWith(b.routingMailbox("sysop"), "mailauth quarantine"); !ok || !strings.Contains(row, "spam") {
+		t.Errorf("the quarantined message is not flagged spam: %q", row)
+	}
+	if row, ok := routingRowWith(b.routingMailbox("sysop"), "mailauth good"); !ok || strings.Contains(row, "spam") {
+		t.Errorf("a good message is flagged spam: %q", row)
+	}
+	if !b.logContains("dmarc=fail (reject.test p=reject)") {
+		t.Error("the log does not show the refused message's verdict")
+	}
+}
+
+// mailauthStored returns the stored message of alias whose subject
+// contains subject, as `bbsmail mail read` prints it.
+func (b *bbs) mailauthStored(alias, subject string) string {
+	b.t.Helper()
+	row, ok := routingRowWith(b.routingMailbox(alias), subject)
+	if !ok {
+		b.t.Fatalf("no message %q for %s", subject, alias)
+	}
+	return b.must("mail", "read", alias, routingFields(row)[0])
 }

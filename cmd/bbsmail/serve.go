@@ -47,7 +47,9 @@ type server struct {
 	// procs are mailproc.ini's processors, swapped by a reload.
 	procs *processors
 	// dkim signs outbound copies; a reload swaps its keys.
-	dkim   *signer
+	dkim *signer
+	// auth judges SPF, DKIM and DMARC of inbound mail.
+	auth   *authCheck
 	smtp   *smtpd.Server
 	pop    *pop3d.Server
 	sender *sendmail.Sender
@@ -187,10 +189,11 @@ func (s *server) build(ctx context.Context, cfg *ctrl.Config) error {
 	s.procs.cur.Store(set)
 	s.resolver = newSwapResolver(cfg, s.db, s.procs)
 	s.guard = guard.New(guardSettings(cfg, s.log))
+	s.auth = newAuthCheck(cfg)
 	s.smtp = smtpd.New(smtpdConfig(cfg, s.tls, s.log), smtpd.Deps{
 		Auth: a, Resolver: s.resolver, Maildrop: &maildrop{db: s.db, wake: wake, sign: s.dkim, log: s.log}, Telegrams: telegrams{db: s.db},
 		Guard: s.guard, RateLimit: s.guard, Processors: s.procs,
-		SpamHash: spamHashes{db: s.db},
+		SpamHash: spamHashes{db: s.db}, MailAuth: s.auth,
 	})
 	s.pop = pop3d.New(pop3dConfig(cfg, s.tls, s.log), pop3d.Deps{
 		Auth: a, Mailbox: mailbox{db: s.db}, Guard: s.guard, RateLimit: s.guard,
@@ -332,6 +335,7 @@ func (s *server) reload(why string) {
 	s.mu.Unlock()
 	s.level.Set(cfg.Mail.LogLevel.Slog())
 	s.resolver.set(cfg)
+	s.auth.set(cfg)
 	s.guard.Configure(guardSettings(cfg, s.log))
 	s.smtp.SetConfig(smtpdConfig(cfg, s.tls, s.log))
 	s.pop.SetConfig(pop3dConfig(cfg, s.tls, s.log))

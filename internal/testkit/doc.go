@@ -1,6 +1,6 @@
 // Package testkit holds what the project's tests share: a log buffer that
-// server goroutines and the test may use at once, and self-signed
-// certificates for loopback TLS peers.
+// server goroutines and the test may use at once, self-signed
+// certificates for loopback TLS peers, and an in-process DNS server.
 //
 // Only tests import it (a test in the repository root checks that); it
 // imports nothing of the project.

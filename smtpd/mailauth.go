@@ -1,0 +1,40 @@
+package smtpd
+
+import (
+	"fmt"
+)
+
+// mailAuth runs Deps.MailAuth on the message as it arrived, before the
+// DNSBL tag or a processor can change the text (a changed Subject would
+// break the sender's DKIM signature). It returns the text with the
+// Authentication-Results field in front, and whether the sysop's rules
+// tag the message as spam; a refusal is an error. Without MailAuth the
+// text is returned as it is.
+func (s *session) mailAuth(msg []byte) ([]byte, bool, error) {
+	if s.deps.MailAuth == nil {
+		return msg, false, nil
+	}
+	r := s.deps.MailAuth.Check(s.ctx, &MailAuthInput{
+		ClientIP: s.ip, Helo: s.helo, ReversePath: s.tx.reversePath,
+		Authenticated: s.auth != nil,
+		Exempt:        s.exempt || listed(s.cfg.RelayHosts, s.ip, s.clientHost()),
+		Text:          msg,
+	})
+	if r.Text == nil {
+		r.Text = msg
+	}
+	if r.Summary != "" {
+		s.log.Info(fmt.Sprintf("SMTP %s [%s] mail from %s: %s", s.host, s.ip, angle(s.tx.reversePath), r.Summary))
+	}
+	switch {
+	case r.Reject != nil:
+		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] REFUSED MAIL from %s: %s", s.host, s.ip, angle(s.tx.reversePath), r.Reason))
+		s.spamLog("REFUSED", rcptList(s.tx.rcpts), r.Reason)
+		return nil, false, r.Reject
+	case r.Spam:
+		s.log.Info(fmt.Sprintf("SMTP %s [%s] TAGGED MAIL from %s: %s", s.host, s.ip, angle(s.tx.reversePath), r.Reason))
+		s.spamLog("TAGGED", rcptList(s.tx.rcpts), r.Reason)
+		return tagMessage(r.Text, "X-Spam-Flag", "YES ("+r.Reason+")", s.cfg.DNSBLSubject), true, nil
+	}
+	return r.Text, false, nil
+}
