@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -180,5 +181,29 @@ func TestDecide(t *testing.T) {
 		if d.Action != c.want || (c.code != "" && d.Enhanced != c.code) {
 			t.Errorf("%s: %v %s (%s), want %v %s", c.name, d.Action, d.Enhanced, d.Reason, c.want, c.code)
 		}
+	}
+}
+
+// A DNS server that never answers: every check ends as temperror when the
+// per-message time runs out, and the strictest rules still accept the
+// message.
+func TestCheckTimeout(t *testing.T) {
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	silent := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "udp", pc.LocalAddr().String())
+	}}
+	c := &Checker{Resolver: silent, Timeout: 300 * time.Millisecond}
+	k := newTestKey(t, "s1", "example.test")
+	v := c.Check(context.Background(), Input{IP: "192.0.2.1", Helo: "mx", MailFrom: "carol@example.test", Msg: []byte(k.sign(t, inbound))})
+	if v.SPF.Result != TempError || len(v.DKIM) != 1 || v.DKIM[0].Result != TempError || v.DMARC.Result != TempError {
+		t.Errorf("got %s, want temperror everywhere", v.Summary())
+	}
+	if d := (Rules{DMARCReject: true, DMARCQuarantine: true, SPFFail: Refuse}).Decide(v); d.Action != Accept {
+		t.Errorf("a DNS timeout led to %v (%s)", d.Action, d.Reason)
 	}
 }
