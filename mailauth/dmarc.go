@@ -44,10 +44,10 @@ func (c *Checker) checkDMARC(ctx context.Context, msg []byte, s SPF, sigs []DKIM
 		d.Result = None
 		return d
 	case dmarc.IsTempFail(err):
-		d.Result, d.Reason = TempError, err.Error()
+		d.Result, d.Reason = TempError, reason(err)
 		return d
 	case err != nil:
-		d.Result, d.Reason = PermError, err.Error()
+		d.Result, d.Reason = PermError, reason(err)
 		return d
 	}
 	d.Policy = rec.Policy

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -136,15 +137,14 @@ func (c *Checker) checkSPF(ctx context.Context, in Input) SPF {
 	return s
 }
 
-// reason is the text of err for a reader of the header: a DNS error
-// without the resolver's address, which is nobody else's business.
+// reason is the text of err for a reader of the header: without the
+// address of our resolver, which is nobody else's business ("lookup NAME
+// on 10.0.0.53:53: no such host" becomes "lookup NAME: no such host").
 func reason(err error) string {
-	var de *net.DNSError
-	if errors.As(err, &de) {
-		return de.Name + ": " + de.Err
-	}
-	return err.Error()
+	return resolverAddr.ReplaceAllString(err.Error(), "$1:")
 }
+
+var resolverAddr = regexp.MustCompile(`(lookup \S+) on \S+:`)
 
 func (c *Checker) checkDKIM(ctx context.Context, msg []byte) []DKIM {
 	verifs, err := dkim.VerifyWithOptions(bytes.NewReader(msg), &dkim.VerifyOptions{
@@ -153,7 +153,7 @@ func (c *Checker) checkDKIM(ctx context.Context, msg []byte) []DKIM {
 	})
 	if err != nil && !errors.Is(err, dkim.ErrTooManySignatures) {
 		// The header itself could not be read.
-		return []DKIM{{Result: PermError, Reason: err.Error()}}
+		return []DKIM{{Result: PermError, Reason: reason(err)}}
 	}
 	out := make([]DKIM, 0, len(verifs))
 	for _, v := range verifs {
@@ -161,11 +161,11 @@ func (c *Checker) checkDKIM(ctx context.Context, msg []byte) []DKIM {
 		switch e := v.Err; {
 		case e == nil:
 		case dkim.IsTempFail(e):
-			d.Result, d.Reason = TempError, e.Error()
+			d.Result, d.Reason = TempError, reason(e)
 		case dkim.IsPermFail(e):
-			d.Result, d.Reason = PermError, e.Error()
+			d.Result, d.Reason = PermError, reason(e)
 		default:
-			d.Result, d.Reason = Fail, e.Error()
+			d.Result, d.Reason = Fail, reason(e)
 		}
 		out = append(out, d)
 	}

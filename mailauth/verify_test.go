@@ -106,6 +106,9 @@ func TestCheck(t *testing.T) {
 			if v.SPF.Result != tc.spf || v.DMARC.Result != tc.dmarc || fmt.Sprint(dk) != fmt.Sprint(tc.dkim) {
 				t.Errorf("got %s (%+v), want spf=%s dkim=%v dmarc=%s", v.Summary(), v, tc.spf, tc.dkim, tc.dmarc)
 			}
+			if f := string(v.Field("bbs.test")); strings.Contains(f, " on ") {
+				t.Errorf("the field names our resolver: %s", f)
+			}
 			if tc.dmarc == Fail && v.DMARC.Policy != tc.policy {
 				t.Errorf("policy %q, want %q", v.DMARC.Policy, tc.policy)
 			}
