@@ -116,9 +116,9 @@ func (s *session) traceBody(inHeader *bool, line []byte) {
 }
 
 // finish runs the end-of-data stages in order: limits, empty text,
-// telegram delivery, header checks, SPF/DKIM/DMARC, DNSBL ignore or tag, spam bait and
-// the spam hash database, mail processors, trace headers, Deliver, 250,
-// notifications.
+// telegram delivery, header checks, SPF/DKIM/DMARC, DNSBL ignore or tag,
+// spam bait and the spam hash database, mail processors, trace headers,
+// Deliver, 250, notifications.
 func (s *session) finish(b *body) error {
 	switch {
 	case b.tooLong:
@@ -148,11 +148,12 @@ func (s *session) finish(b *body) error {
 		return err
 	}
 	msg, tagged, drop := s.dnsblMessage(msg, hdr)
+	msg, tagged = s.tagAuthSpam(msg, authSpam, tagged)
 	if s.spamMessage(b.text, drop) { // spam.go: bait, known spam, DNSBL_IGNORE
 		s.reply(250, "2.0.0", "OK")
 		return nil
 	}
-	env := s.envelope(hdr.spam || tagged || authSpam)
+	env := s.envelope(hdr.spam || tagged)
 	p, err := s.runProcessors(env, msg, hdr) // mailproc.ini, before the trace
 	if err != nil || p.done {
 		return err

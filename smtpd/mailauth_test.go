@@ -65,9 +65,9 @@ func TestMailAuthVerdicts(t *testing.T) {
 		t.Fatalf("tagged: %q", r)
 	}
 	env, msg := ts.drop.last()
-	if !env.Spam || !strings.Contains(string(msg), "X-Spam-Flag: YES (DMARC quarantine)\r\n") ||
-		!strings.Contains(string(msg), "Authentication-Results: bbs.example; spf=pass\r\n") || !strings.Contains(string(msg), "Subject: SPAM: ") {
-		t.Errorf("tagged message: spam %v\n%s", env.Spam, msg)
+	if !env.Spam || !strings.Contains(string(msg), "Authentication-Results: bbs.example; spf=pass\r\n") ||
+		!strings.Contains(string(msg), "Subject: SPAM: tag\r\n") {
+		t.Errorf("tagged message (listed too, so tagged once): spam %v\n%s", env.Spam, msg)
 	}
 	seen := ma.seen()
 	if got := string(seen[1].Text); !strings.Contains(got, "Subject: tag\r\n") || seen[1].Authenticated || seen[1].ClientIP != "127.0.0.1" || seen[1].Helo != "client.example" || seen[1].ReversePath != "carol@example.com" {

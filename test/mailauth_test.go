@@ -296,7 +296,7 @@ func TestMailAuthInbound(t *testing.T) {
 				t.Errorf("forged results: want ours only for bbs.test and the other host's kept:\n%s", hdr)
 			}
 		case "quarantine":
-			if !strings.Contains(hdr, "Subject: SPAM: mailauth quarantine") {
+			if !strings.Contains(hdr, "Subject: SPAM: mailauth quarantine") || strings.Contains(hdr, "SPAM: SPAM:") || !strings.Contains(hdr, "X-Spam-Flag: YES (DMARC policy of quarantine.test (p=quarantine)") {
 				t.Errorf("quarantined message not tagged:\n%s", hdr)
 			}
 		}
