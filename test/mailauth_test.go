@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -321,4 +322,75 @@ func (b *bbs) mailauthStored(alias, subject string) string {
 		b.t.Fatalf("no message %q for %s", subject, alias)
 	}
 	return b.must("mail", "read", alias, routingFields(row)[0])
+}
+
+// mailauthSend sends text (unsigned) from src with mailauth_send.py and
+// returns what the script printed.
+func (b *bbs) mailauthSend(py, src, from, text string) string {
+	b.t.Helper()
+	f := filepath.Join(b.t.TempDir(), "msg.eml")
+	if err := os.WriteFile(f, []byte(text), 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	out, err := exec.Command(py, filepath.Join("testdata", "interop", "mailauth_send.py"), coreHost, itoa(b.ports.SMTP),
+		src, from, "sysop@bbs.test", f).CombinedOutput()
+	if err != nil {
+		b.t.Fatalf("mailauth_send.py: %v\n%s", err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// SPFFail = refuse refuses a client the sender's SPF record excludes with
+// 550 5.7.23, and lets softfail through; with every rule on, a DNS server
+// that never answers costs MailAuthTimeout and the message is accepted
+// with temperror verdicts.
+func TestMailAuthSPFRefuseAndTimeout(t *testing.T) {
+	t.Parallel()
+	py := dkimPython(t)
+	msg := func(from string) string {
+		return "From: <" + from + ">\r\nTo: <sysop@bbs.test>\r\nSubject: spf " + from + "\r\n\r\nHello.\r\n"
+	}
+	t.Run("refuse", func(t *testing.T) {
+		t.Parallel()
+		dnsSrv := startOutboundDNS(t, []string{`fail.test. IN TXT "v=spf1 ip4:127.0.0.2 -all"`, `soft.test. IN TXT "v=spf1 ~all"`})
+		b := newBBS(t)
+		coreWrite(t, filepath.Join(b.ctrl, "ipfilter_exempt.cfg"), "; nobody is exempt here\n")
+		b.mail["DNSServer"] = dnsSrv.addr
+		b.mail["SPFFail"] = "refuse"
+		b.start()
+		b.addUser("Sysop", "Mailauth-Pass-1")
+		if got := b.mailauthSend(py, "127.0.0.3", "x@fail.test", msg("x@fail.test")); !strings.HasPrefix(got, "REFUSED 550 5.7.23 ") {
+			t.Errorf("SPF fail: %q, want 550 5.7.23", got)
+		}
+		if got := b.mailauthSend(py, "127.0.0.2", "x@fail.test", msg("x@fail.test")); got != "SENT 250" {
+			t.Errorf("SPF pass: %q", got)
+		}
+		if got := b.mailauthSend(py, "127.0.0.3", "x@soft.test", msg("x@soft.test")); got != "SENT 250" {
+			t.Errorf("SPF softfail: %q", got)
+		}
+	})
+	t.Run("timeout", func(t *testing.T) {
+		t.Parallel()
+		silent, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer silent.Close()
+		b := newBBS(t)
+		coreWrite(t, filepath.Join(b.ctrl, "ipfilter_exempt.cfg"), "; nobody is exempt here\n")
+		b.mail["DNSServer"] = silent.LocalAddr().String()
+		b.mail["MailAuthTimeout"] = "1s"
+		b.mail["SPFFail"] = "refuse"
+		b.mail["DMARCReject"] = "true"
+		b.mail["DMARCQuarantine"] = "true"
+		b.start()
+		b.addUser("Sysop", "Mailauth-Pass-1")
+		if got := b.mailauthSend(py, "127.0.0.3", "x@slow.test", msg("x@slow.test")); got != "SENT 250" {
+			t.Fatalf("with a silent DNS server: %q, want SENT 250", got)
+		}
+		stored := b.mailauthStored("sysop", "spf x@slow.test")
+		if !strings.Contains(stored, "spf=temperror") || !strings.Contains(stored, "dmarc=temperror") {
+			t.Errorf("want temperror verdicts:\n%s", stored)
+		}
+	})
 }
