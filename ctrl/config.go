@@ -109,6 +109,13 @@ type Mail struct {
 	DKIMSign             bool
 	DKIMDomain           string
 	DKIMSelector         string
+	// bbsmail: SPF, DKIM and DMARC checks of mail from unauthenticated
+	// clients (docs/mail-auth.md). The three rules are off by default.
+	MailAuthCheck   bool
+	MailAuthTimeout time.Duration // for all the lookups of one message
+	DMARCReject     bool          // refuse DMARC failures under p=reject
+	DMARCQuarantine bool          // tag DMARC failures under p=quarantine (and p=reject without DMARCReject)
+	SPFFail         string        // accept, tag or refuse an SPF fail
 
 	LogLevel       LogLevel
 	TLSErrorLevel  LogLevel

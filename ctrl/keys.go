@@ -89,6 +89,11 @@ func keyTable(m *Mail) []keyDef {
 		{"DKIMSign", "", "false", boolV{&m.DKIMSign}},
 		{"DKIMDomain", "", "", strV{&m.DKIMDomain}},
 		{"DKIMSelector", "", "mail", strV{&m.DKIMSelector}},
+		{"MailAuthCheck", "", "true", boolV{&m.MailAuthCheck}},
+		{"MailAuthTimeout", "", "20s", durV{&m.MailAuthTimeout, time.Second}},
+		{"DMARCReject", "", "false", boolV{&m.DMARCReject}},
+		{"DMARCQuarantine", "", "false", boolV{&m.DMARCQuarantine}},
+		{"SPFFail", "", "accept", enumV{&m.SPFFail, []string{"accept", "tag", "refuse"}}},
 
 		{"LogLevel", "LogLevel", "Informational", levelV{&m.LogLevel}},
 		{"TLSErrorLevel", "TLSErrorLevel", "Warning", levelV{&m.TLSErrorLevel}},
@@ -142,6 +147,23 @@ func (v arsV) Set(s string) error {
 	return nil
 }
 func (v arsV) String() string { return *v.s }
+
+// enumV is one of a few words, compared without case.
+type enumV struct {
+	p     *string
+	words []string
+}
+
+func (v enumV) Set(s string) error {
+	for _, w := range v.words {
+		if strings.EqualFold(strings.TrimSpace(s), w) {
+			*v.p = w
+			return nil
+		}
+	}
+	return fmt.Errorf("%q is not one of %s", s, strings.Join(v.words, ", "))
+}
+func (v enumV) String() string { return *v.p }
 
 type secretV struct{ p *string }
 

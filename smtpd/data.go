@@ -169,9 +169,9 @@ func (s *session) traceBody(inHeader *bool, line []byte) {
 }
 
 // finish runs the end-of-data stages in order: limits, empty text,
-// telegram delivery, header checks, DNSBL ignore or tag, spam bait and
-// the spam hash database, mail processors, trace headers, Deliver, 250,
-// notifications.
+// telegram delivery, header checks, SPF/DKIM/DMARC, DNSBL ignore or tag,
+// spam bait and the spam hash database, mail processors, trace headers,
+// Deliver, 250, notifications.
 func (s *session) finish(b *body) error {
 	switch {
 	case b.tooLong:
@@ -200,7 +200,12 @@ func (s *session) finish(b *body) error {
 		return err
 	}
 	plain := msg
+	msg, authSpam, err := s.mailAuth(msg) // mailauth.go: SPF, DKIM, DMARC on the text as it came
+	if err != nil {
+		return err
+	}
 	msg, tagged, drop := s.dnsblMessage(msg, hdr)
+	msg, tagged = s.tagAuthSpam(msg, authSpam, tagged)
 	if s.spamMessage(plain, drop) { // spam.go: bait, known spam, DNSBL_IGNORE
 		s.reply(250, "2.0.0", "OK")
 		return nil

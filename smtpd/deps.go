@@ -177,6 +177,42 @@ type SpamHashes interface {
 	KnownSpam(ctx context.Context, body []byte) (known bool, id string, added time.Time, err error)
 }
 
+// MailAuth judges the SPF, DKIM and DMARC of a message at the end of
+// DATA, before anything changes its text; the wiring adapts package
+// mailauth to it.
+type MailAuth interface {
+	// Check returns the message to go on with (Authentication-Results
+	// claiming to be ours removed, our own added) and what the sysop's
+	// rules say to do with it. It never fails: a lookup that could not be
+	// made is a temperror in the verdict, and never refuses mail.
+	Check(ctx context.Context, in *MailAuthInput) MailAuthResult
+}
+
+// MailAuthInput is the client and the message as they arrived.
+type MailAuthInput struct {
+	ClientIP, Helo, ReversePath string
+	// Authenticated clients (SMTP AUTH) are not judged: only forged
+	// results are removed from their mail.
+	Authenticated bool
+	// Exempt clients (relay.cfg, ipfilter_exempt.cfg) are judged, and the
+	// verdict recorded, but the rules never act on it.
+	Exempt bool
+	Text   []byte
+}
+
+// MailAuthResult is the outcome of MailAuth.Check.
+type MailAuthResult struct {
+	Text []byte
+	// Summary is the verdict for the log ("spf=pass dkim=none ..."); ""
+	// when nothing was judged.
+	Summary string
+	// Reject, when not nil, refuses the message; Spam tags it as a
+	// DNS-blacklisted message is tagged. Reason says why, for spam.log.
+	Reject *envelope.Reply
+	Spam   bool
+	Reason string
+}
+
 // Deps are the server's collaborators. Resolver and Maildrop are
 // required. Without Auth the server offers no AUTH; without Telegrams it
 // offers no SEND/SOML/SAML and sends no new-mail notifications; without
@@ -200,4 +236,6 @@ type Deps struct {
 	// protocols as in Synchronet's mail server; nil gives the Server
 	// counts of its own.
 	Conns *netutil.Conns
+	// MailAuth, when set, judges SPF, DKIM and DMARC at the end of DATA.
+	MailAuth MailAuth
 }

@@ -27,8 +27,9 @@ import (
 //     entry (spam.go, spamblock.go), email.can, DNSBL_BADUSER, resolve,
 //     relay rule
 //  9. DATA: read with limits (data.go), twitlist.cfg, header checks
-//     (subject.can, email.can on From and To), DNSBL_CHKRECVHDRS
-//     (recvhdrs.go), DNSBL ignore or tag, spam hash database and spam bait
+//     (subject.can, email.can on From and To), SPF/DKIM/DMARC verdict
+//     and rules (mailauth.go), DNSBL_CHKRECVHDRS (recvhdrs.go), DNSBL
+//     ignore or tag, spam hash database and spam bait
 //     drop (spam.go), mail processors (mailproc.go), Received trace,
 //     Deliver, 250, notify
 //

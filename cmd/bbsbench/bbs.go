@@ -43,6 +43,14 @@ type serverOpts struct {
 	submission bool // listen on the submission port and let users relay
 	sendConc   int  // SendMailConcurrency when > 0
 	perHost    int  // SendMailPerHost when > 0
+	// mailAuth turns the SPF/DKIM/DMARC checks on (every other run has
+	// them off, so its figures are those of the plain path); dnsServer is
+	// then the local server that answers them.
+	mailAuth  bool
+	dnsServer string
+	// dkim, "rsa" or "ed25519", makes a signing key of that type and
+	// turns DKIMSign on.
+	dkim string
 }
 
 // newTree copies the sample tree src to a fresh directory under parent and
@@ -81,9 +89,16 @@ func (t *bbsTree) writeIni(o serverOpts) error {
 	b.WriteString("\n[Mail]\n")
 	fmt.Fprintf(&b, "\tSMTPPort = %d\n\tSubmissionPort = %d\n\tPOP3Port = %d\n", t.smtp, t.sub, t.pop3)
 	fmt.Fprintf(&b, "\tMaxClients = %d\n\tMaxMsgsWaiting = 0\n\tMaxInactivity = 1m\n", o.maxClients)
-	// A DNS server nobody answers on: nothing the bench does may leave
-	// the machine.
-	b.WriteString("\tDNSServer = 127.0.0.1:1\n")
+	// A DNS server nobody answers on, unless the run has its own local
+	// one: nothing the bench does may leave the machine.
+	dns := "127.0.0.1:1"
+	if o.dnsServer != "" {
+		dns = o.dnsServer
+	}
+	fmt.Fprintf(&b, "\tDNSServer = %s\n\tMailAuthCheck = %t\n", dns, o.mailAuth)
+	if o.dkim != "" {
+		b.WriteString("\tDKIMSign = true\n")
+	}
 	if o.sendmail && o.relayPort > 0 {
 		opts = append(opts, "RELAY_TX")
 		fmt.Fprintf(&b, "\tRelayServer = 127.0.0.1\n\tRelayPort = %d\n", o.relayPort)

@@ -110,6 +110,9 @@ func (b *bench) runAll(ctx context.Context) {
 		loginRow = b.addRow(fmt.Sprintf("%d concurrent failed logins, memory", b.cfg.logins))
 		loginRow.pf.note = "-"
 	}
+	fillRow := b.addRow("  queueing on port 587, DKIM off")
+	fillRow.pf.note = "n/a"
+	auth := b.addAuthRows()
 
 	b.inbound(ctx, b.bbsTarget(), rows)
 	if ctx.Err() != nil {
@@ -121,7 +124,11 @@ func (b *bench) runAll(ctx context.Context) {
 			return
 		}
 	}
-	b.bbsOutbound(ctx, &outRow.bbs)
+	b.bbsOutbound(ctx, &outRow.bbs, &fillRow.bbs)
+	if ctx.Err() != nil {
+		return
+	}
+	b.authRuns(ctx, auth)
 	if ctx.Err() != nil {
 		return
 	}
@@ -316,6 +323,11 @@ func (b *bench) startBBS(ctx context.Context, o serverOpts) (*bbsTree, *child, e
 	}
 	if err := t.addUser(ctx); err != nil {
 		return nil, nil, err
+	}
+	if o.dkim != "" {
+		if _, err := t.cli(ctx, "", "dkim", "keygen", "--type", o.dkim); err != nil {
+			return nil, nil, err
+		}
 	}
 	srv, err := t.start(ctx, b.procs, o)
 	if err != nil {

@@ -12,8 +12,9 @@ import (
 func drainLimit(n int) time.Duration { return 2*time.Minute + time.Duration(n)*50*time.Millisecond }
 
 // bbsOutbound queues -outbound messages with SendMail off, restarts the
-// server with SendMail relaying to smtp-sink, and times the drain.
-func (b *bench) bbsOutbound(ctx context.Context, f *figure) {
+// server with SendMail relaying to smtp-sink, and times the drain; fill
+// gets the rate of queueing.
+func (b *bench) bbsOutbound(ctx context.Context, f, fill *figure) {
 	n := b.cfg.outbound
 	if n == 0 {
 		f.note = "-outbound 0"
@@ -25,25 +26,28 @@ func (b *bench) bbsOutbound(ctx context.Context, f *figure) {
 		b.printf("   skipped: smtp-sink not found (Debian package postfix)\n\n")
 		return
 	}
-	if err := b.bbsDrain(ctx, n, f); err != nil {
+	if err := b.bbsDrain(ctx, n, f, fill, ""); err != nil {
 		b.fail(ctx, f, "outbound run", err)
 	}
 	b.printf("\n")
 }
 
-func (b *bench) bbsDrain(ctx context.Context, n int, f *figure) error {
-	opts := serverOpts{maxClients: b.maxClients(), submission: true, sendConc: b.cfg.sendConc, perHost: b.cfg.sendPerHost}
+// bbsDrain queues n messages and times their delivery into f; fill, when
+// not nil, gets the rate of queueing them (where DKIM signing happens,
+// with dkim "rsa" or "ed25519").
+func (b *bench) bbsDrain(ctx context.Context, n int, f, fill *figure, dkim string) error {
+	opts := serverOpts{maxClients: b.maxClients(), submission: true, sendConc: b.cfg.sendConc, perHost: b.cfg.sendPerHost, dkim: dkim}
 	t, srv, err := b.startBBS(ctx, opts)
 	if err != nil {
 		return err
 	}
 	// Authenticated submission to a remote address is what queues mail
 	// for SendMail; NO_SENDMAIL keeps it there.
-	fill := runLoad(ctx, loadSpec{addr: t.subAddr(), clients: b.cfg.clients, messages: n, size: b.cfg.size,
+	filled := runLoad(ctx, loadSpec{addr: t.subAddr(), clients: b.cfg.clients, messages: n, size: b.cfg.size,
 		reuse: true, from: localRcpt, to: remoteRcpt, user: benchUser, pass: benchPass})
-	if fill.accepted != n {
+	if filled.accepted != n {
 		srv.stop(30 * time.Second)
-		return fmt.Errorf("queueing: %d of %d accepted (first error: %v)", fill.accepted, n, fill.firstErr)
+		return fmt.Errorf("queueing: %d of %d accepted (first error: %v)", filled.accepted, n, filled.firstErr)
 	}
 	q, err := t.queueLen(ctx)
 	srv.stop(30 * time.Second)
@@ -53,7 +57,11 @@ func (b *bench) bbsDrain(ctx context.Context, n int, f *figure) error {
 	if q != n {
 		return fmt.Errorf("%d messages accepted on port 587 but the queue holds %d", n, q)
 	}
-	b.printf("   queued %d messages on port 587 in %.3fs (%.1f msgs/s, SendMail off)\n", n, fill.elapsed.Seconds(), fill.rate())
+	b.printf("   queued %d messages on port 587 in %.3fs (%.1f msgs/s, SendMail off)\n", n, filled.elapsed.Seconds(), filled.rate())
+	if fill != nil {
+		ms := summarize(filled.msgLat)
+		*fill = figure{rate: filled.rate(), p50: ms.p50, p99: ms.p99}
+	}
 
 	sk, err := startSink(ctx, b.procs, b.sink)
 	if err != nil {

@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
 	"strconv"
 	"time"
 
@@ -164,10 +167,16 @@ func (d directory) Online(_ context.Context, user uint32) bool {
 }
 
 // maildrop stores accepted messages and wakes SendMail when some of the
-// copies wait in the outbound queue.
+// copies wait in the outbound queue. Copies for the queue are DKIM-signed
+// here, once per message, whatever put them there: submissions, forwards,
+// bounces and mail processor output all pass through Deliver.
 type maildrop struct {
 	db   *store.DB
 	wake func()
+	sign interface {
+		Sign(msg []byte) ([]byte, error)
+	}
+	log *slog.Logger
 }
 
 var (
@@ -176,6 +185,7 @@ var (
 )
 
 func (m *maildrop) Deliver(_ context.Context, env *envelope.Envelope, msg []byte) error {
+	m.signRemote(env, msg)
 	rc, err := m.db.Deliver(env, msg)
 	if err != nil {
 		return err
@@ -184,6 +194,28 @@ func (m *maildrop) Deliver(_ context.Context, env *envelope.Envelope, msg []byte
 		m.wake()
 	}
 	return nil
+}
+
+// signRemote adds the DKIM-Signature field to the trace of every copy that
+// leaves the system. The trace is each copy's own, so local copies stay as
+// they came and the signature is computed once for all remote ones. A
+// signing failure leaves the mail unsigned rather than undelivered.
+func (m *maildrop) signRemote(env *envelope.Envelope, msg []byte) {
+	if m.sign == nil || !slices.ContainsFunc(env.Rcpts, func(r envelope.Rcpt) bool { return r.Kind == envelope.KindRemote }) {
+		return
+	}
+	field, err := m.sign.Sign(msg)
+	if err != nil && m.log != nil {
+		m.log.Error(fmt.Sprintf("!DKIM: message %s not signed: %v", env.ID, err))
+	}
+	if len(field) == 0 {
+		return
+	}
+	for i := range env.Rcpts {
+		if r := &env.Rcpts[i]; r.Kind == envelope.KindRemote {
+			r.Trace = append(r.Trace[:len(r.Trace):len(r.Trace)], field...)
+		}
+	}
 }
 
 // telegrams keeps short messages for BBS users.

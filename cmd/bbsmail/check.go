@@ -34,6 +34,9 @@ func checkCmd(dir string, stdout, stderr io.Writer) int {
 	if err := checkSecretKey(cfg); err != nil {
 		return fail(err)
 	}
+	if _, err := loadSigner(cfg); err != nil {
+		return fail(err)
+	}
 	if err := cfg.Dump(stdout); err != nil {
 		return fail(err)
 	}

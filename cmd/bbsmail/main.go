@@ -39,6 +39,9 @@ const usage = `usage: bbsmail [-ctrl DIR] COMMAND ...
   queue list | retry [ID] | drop ID | clear-transit
   spam list | clear [--older-than DURATION]
 
+  dkim keygen [--selector S] [--domain D] [--type rsa|ed25519] [--bits N] [--force]
+  dkim check [--selector S] [--domain D]
+
 The control directory is -ctrl DIR, else $SBBSCTRL, else /sbbs/ctrl.
 `
 
@@ -63,6 +66,8 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return demoCmd(args[1:], stdout, stderr)
 	case "check":
 		return checkCmd(dir, stdout, stderr)
+	case "dkim":
+		return dkimCmd(dir, args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "bbsmail %s\n", version)
 		return 0

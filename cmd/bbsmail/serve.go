@@ -46,7 +46,11 @@ type server struct {
 	// as long as the process, across reloads.
 	guard *guard.Guard
 	// procs are mailproc.ini's processors, swapped by a reload.
-	procs  *processors
+	procs *processors
+	// dkim signs outbound copies; a reload swaps its keys.
+	dkim *signer
+	// auth judges SPF, DKIM and DMARC of inbound mail.
+	auth   *authCheck
 	smtp   *smtpd.Server
 	pop    *pop3d.Server
 	sender *sendmail.Sender
@@ -149,6 +153,12 @@ func (s *server) loadTLS(cfg *ctrl.Config) *tls.Config {
 
 // build creates the servers and SendMail from cfg.
 func (s *server) build(ctx context.Context, cfg *ctrl.Config) error {
+	sg, err := loadSigner(cfg)
+	if err != nil {
+		return err
+	}
+	s.dkim = &signer{}
+	s.dkim.set(sg)
 	var wake func()
 	if !cfg.Mail.Options.Has(ctrl.NoSendMail) {
 		n, err := s.db.QueueClearTransit()
@@ -164,7 +174,7 @@ func (s *server) build(ctx context.Context, cfg *ctrl.Config) error {
 		}
 		// Bounces to remote senders go back into the queue: wake SendMail
 		// for them too.
-		drop := &maildrop{db: s.db}
+		drop := &maildrop{db: s.db, sign: s.dkim, log: s.log}
 		s.sender = sendmail.New(sc, sendmail.Deps{Queue: queue{db: s.db}, Maildrop: drop})
 		wake = s.sender.Wake
 		drop.wake = wake
@@ -189,10 +199,11 @@ func (s *server) build(ctx context.Context, cfg *ctrl.Config) error {
 	// One mail server, as in Synchronet: MaxClients and
 	// MaxConcurrentConnections count SMTP and POP3 clients together.
 	conns := &netutil.Conns{}
+	s.auth = newAuthCheck(cfg)
 	s.smtp = smtpd.New(smtpdConfig(cfg, s.tls, s.log), smtpd.Deps{
-		Auth: a, Resolver: s.resolver, Maildrop: &maildrop{db: s.db, wake: wake}, Telegrams: telegrams{db: s.db},
+		Auth: a, Resolver: s.resolver, Maildrop: &maildrop{db: s.db, wake: wake, sign: s.dkim, log: s.log}, Telegrams: telegrams{db: s.db},
 		Guard: s.guard, RateLimit: s.guard, Processors: s.procs,
-		SpamHash: spamHashes{db: s.db}, Conns: conns,
+		SpamHash: spamHashes{db: s.db}, Conns: conns, MailAuth: s.auth,
 	})
 	s.pop = pop3d.New(pop3dConfig(cfg, s.tls, s.log), pop3d.Deps{
 		Auth: a, Mailbox: mailbox{db: s.db}, Guard: s.guard, RateLimit: s.guard, Conns: conns,
@@ -322,12 +333,19 @@ func (s *server) reload(why string) {
 		s.log.Error(fmt.Sprintf("!reload (%s) failed, keeping the running configuration: %v", why, err))
 		return
 	}
+	sg, err := loadSigner(cfg)
+	if err != nil {
+		s.log.Error(fmt.Sprintf("!reload (%s) failed, keeping the running configuration: %v", why, err))
+		return
+	}
 	s.procs.cur.Store(set)
+	s.dkim.set(sg)
 	s.mu.Lock()
 	s.cfg = cfg
 	s.mu.Unlock()
 	s.level.Set(cfg.Mail.LogLevel.Slog())
 	s.resolver.set(cfg)
+	s.auth.set(cfg)
 	s.guard.Configure(guardSettings(cfg, s.log))
 	s.smtp.SetConfig(smtpdConfig(cfg, s.tls, s.log))
 	s.pop.SetConfig(pop3dConfig(cfg, s.tls, s.log))

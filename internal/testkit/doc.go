@@ -1,7 +1,7 @@
 // Package testkit holds what the project's tests share: a log buffer that
 // server goroutines and the test may use at once, self-signed
-// certificates for loopback TLS peers, and a listener of in-memory pipes
-// for session fuzzing.
+// certificates for loopback TLS peers, a listener of in-memory pipes for
+// session fuzzing, and an in-process DNS server.
 //
 // Only tests import it (a test in the repository root checks that); it
 // imports nothing of the project.
