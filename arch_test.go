@@ -30,6 +30,7 @@ var forbidden = map[string][]string{
 	"guard":        {module + "/", "go.etcd.io/bbolt"},
 	"ars":          {module + "/", "go.etcd.io/bbolt", "github.com/"},
 	"mailproc":     {"/ctrl", "/store", "/smtpd", "/pop3d", "/sendmail", "/route", "/admin", "/guard", "go.etcd.io/bbolt"},
+	"ftn":          {module + "/", "go.etcd.io/bbolt", "github.com/"},
 }
 
 // allowedInside lists project packages a package may use although a broader
