@@ -88,6 +88,16 @@ func keyTable(m *Mail) []keyDef {
 		{"DKIMDomain", "", "", strV{&m.DKIMDomain}},
 		{"DKIMSelector", "", "mail", strV{&m.DKIMSelector}},
 
+		// FidoNet netmail (docs/fidonet.md); sbbsecho.ini, when present,
+		// wins for the directories and links.
+		{"FidoOutbound", "", "../fido/outbound", strV{&m.FidoOutbound}},
+		{"FidoInbound", "", "../fido/nonsecure", strV{&m.FidoInbound}},
+		{"FidoSecureInbound", "", "../fido/inbound", strV{&m.FidoSecureInbound}},
+		{"FidoUplink", "", "", strV{&m.FidoUplink}},
+		{"FidoUplinkPacketPwd", "", "", secretV{&m.FidoUplinkPacketPwd}},
+		{"FidoCharset", "", "CP437", strV{&m.FidoCharset}},
+		{"FidoFrequency", "", "1m", durV{&m.FidoFrequency, time.Second}},
+
 		{"LogLevel", "LogLevel", "Informational", levelV{&m.LogLevel}},
 		{"TLSErrorLevel", "TLSErrorLevel", "Warning", levelV{&m.TLSErrorLevel}},
 		{"BindRetryCount", "BindRetryCount", "2", intV{&m.BindRetryCount, 0, maxInt}},

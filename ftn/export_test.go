@@ -104,7 +104,7 @@ func testConfig(t *testing.T) *Config {
 	}
 }
 
-func readPacket(t *testing.T, path string) *Packet {
+func decodeFile(t *testing.T, path string) *Packet {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -151,7 +151,7 @@ func TestExportRoutesAndAppends(t *testing.T) {
 		t.Fatalf("Export = %d, %v", n, err)
 	}
 	up := c.PacketPath(mustAddr(t, "1:2/1"), Normal)
-	p := readPacket(t, up)
+	p := decodeFile(t, up)
 	if p.Header.Password != "PW1" || p.Header.Orig != mustAddr(t, "1:2/3") || p.Header.Dest != mustAddr(t, "1:2/1") || len(p.Messages) != 2 {
 		t.Fatalf("uplink packet %+v", p.Header)
 	}
@@ -172,7 +172,7 @@ func TestExportRoutesAndAppends(t *testing.T) {
 	if m.Date != "02 Mar 26  11:12:13" {
 		t.Errorf("date %q", m.Date)
 	}
-	z2 := readPacket(t, c.PacketPath(mustAddr(t, "2:20/1"), Crash))
+	z2 := decodeFile(t, c.PacketPath(mustAddr(t, "2:20/1"), Crash))
 	if z2.Header.Orig != mustAddr(t, "2:20/30") || len(z2.Messages) != 1 {
 		t.Errorf("zone 2 packet %+v", z2.Header)
 	}
@@ -188,7 +188,7 @@ func TestExportRoutesAndAppends(t *testing.T) {
 	if n, err := c.Export(sp2); err != nil || n != 1 {
 		t.Fatalf("second Export = %d, %v", n, err)
 	}
-	if p := readPacket(t, up); len(p.Messages) != 3 {
+	if p := decodeFile(t, up); len(p.Messages) != 3 {
 		t.Errorf("after appending: %d messages, want 3", len(p.Messages))
 	}
 	if m, _ := filepath.Glob(filepath.Join(c.Outbound, "*.bsy")); len(m) != 0 {
@@ -230,7 +230,7 @@ func TestExportCrash(t *testing.T) {
 			if _, err := c.Export(sp); err != nil {
 				t.Fatal(err)
 			}
-			p := readPacket(t, c.PacketPath(mustAddr(t, "1:2/1"), Normal))
+			p := decodeFile(t, c.PacketPath(mustAddr(t, "1:2/1"), Normal))
 			var subjects []string
 			for _, m := range p.Messages {
 				subjects = append(subjects, m.Subject)

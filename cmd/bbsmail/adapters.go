@@ -161,6 +161,8 @@ func (d directory) Online(_ context.Context, user uint32) bool {
 type maildrop struct {
 	db   *store.DB
 	wake func()
+	// fido wakes the FidoNet exporter when netmail was stored.
+	fido func()
 }
 
 var (
@@ -175,6 +177,9 @@ func (m *maildrop) Deliver(_ context.Context, env *envelope.Envelope, msg []byte
 	}
 	if rc.Remote > 0 && m.wake != nil {
 		m.wake()
+	}
+	if rc.Netmail > 0 && m.fido != nil {
+		m.fido()
 	}
 	return nil
 }

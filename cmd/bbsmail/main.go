@@ -32,7 +32,7 @@ const usage = `usage: bbsmail [-ctrl DIR] COMMAND ...
   user set [--realname R] [--netmail ADDR] [--forward=BOOL] [--exempt-w=BOOL] [--level N] ALIAS
   mail list ALIAS | mail read ALIAS N
   sub list CODE | sub read CODE N
-  netmail list
+  netmail list | export | scan
   telegram list ALIAS [--clear]
   queue list | retry [ID] | drop ID | clear-transit
   spam list | clear [--older-than DURATION]
@@ -67,6 +67,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
+	}
+	if len(args) == 2 && args[0] == "netmail" && (args[1] == "export" || args[1] == "scan") {
+		return netmailCmd(dir, args[1:], stdout, stderr)
 	}
 	if admin.IsCommand(args) {
 		return adminCmd(dir, args, stdin, stdout, stderr)

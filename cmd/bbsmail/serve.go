@@ -49,6 +49,7 @@ type server struct {
 	smtp   *smtpd.Server
 	pop    *pop3d.Server
 	sender *sendmail.Sender
+	fido   *fidoRunner
 
 	listeners []net.Listener
 	wg        sync.WaitGroup
@@ -170,6 +171,13 @@ func (s *server) build(ctx context.Context, cfg *ctrl.Config) error {
 			}
 		}()
 	}
+	s.fido = newFidoRunner(s)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer s.recoverGoroutine("FidoNet")
+		s.fido.run(ctx)
+	}()
 	a := auth{db: s.db, sys: s.config}
 	set, err := loadProcessors(cfg, s.db, s.log)
 	if err != nil {
@@ -180,7 +188,7 @@ func (s *server) build(ctx context.Context, cfg *ctrl.Config) error {
 	s.resolver = newSwapResolver(cfg, s.db, s.procs)
 	s.guard = guard.New(guardSettings(cfg, s.log))
 	s.smtp = smtpd.New(smtpdConfig(cfg, s.tls, s.log), smtpd.Deps{
-		Auth: a, Resolver: s.resolver, Maildrop: &maildrop{db: s.db, wake: wake}, Telegrams: telegrams{db: s.db},
+		Auth: a, Resolver: s.resolver, Maildrop: &maildrop{db: s.db, wake: wake, fido: s.fido.Wake}, Telegrams: telegrams{db: s.db},
 		Guard: s.guard, RateLimit: s.guard, Processors: s.procs,
 		SpamHash: spamHashes{db: s.db},
 	})
