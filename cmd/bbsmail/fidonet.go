@@ -61,7 +61,7 @@ func fidoLink(n ctrl.FidoNode) (ftn.Link, error) {
 	l := ftn.Link{Addr: a, PacketPwd: n.PacketPwd, Flavour: ftn.Normal}
 	if n.Route != "" {
 		if l.Route, err = ftn.ParseAddr(n.Route); err != nil {
-			return ftn.Link{}, fmt.Errorf("Route: %w", err)
+			return ftn.Link{}, fmt.Errorf("route: %w", err)
 		}
 	}
 	switch {
