@@ -31,6 +31,7 @@ var forbidden = map[string][]string{
 	"ars":          {module + "/", "go.etcd.io/bbolt", "github.com/"},
 	"mailproc":     {"/ctrl", "/store", "/smtpd", "/pop3d", "/sendmail", "/route", "/admin", "/guard", "go.etcd.io/bbolt"},
 	"ftn":          {module + "/", "go.etcd.io/bbolt", "github.com/"},
+	"qwk":          {module + "/", "go.etcd.io/bbolt", "github.com/"},
 }
 
 // allowedInside lists project packages a package may use although a broader
@@ -45,6 +46,7 @@ var allowedInside = map[string][]string{
 	"sendmail":     {"/ctrl/pattern", "/ctrl/cescape", "/envelope"},
 	"guard":        {"/ctrl/pattern", "/ctrl/cescape", "/envelope"},
 	"mailproc":     {"/ctrl/ini", "/ctrl/pattern", "/ctrl/cescape", "/envelope"},
+	"qwk":          {"/ftn"},
 }
 
 func TestImportRules(t *testing.T) {

@@ -10,6 +10,12 @@ import "context"
 type Spool interface {
 	// Pending lists the FidoNet netmail that is not packed, oldest first.
 	Pending() ([]Outgoing, error)
+	Marks
+}
+
+// Marks are the mailbase's records of netmail packed into a temporary
+// packet (see Commit).
+type Marks interface {
 	// Pack marks ids as packed into the temporary packet tmp.
 	Pack(ids []uint64, tmp string) error
 	// Unpack clears the marks: the packet never reached the outbound.

@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 )
@@ -76,14 +75,8 @@ func (c *Config) password(hop Addr) string {
 	return ""
 }
 
-// exportTo adds msgs to hop's packet. The order is what makes it exactly
-// once: (1) the new packet, old content included, is written to a
-// temporary file and synced; (2) the mailbase marks the netmail packed
-// into that file; (3) the file is renamed over the packet and the
-// directory synced; (4) the netmail leaves the mailbase. A crash before
-// (3) leaves the temporary file, and Recover removes it and unmarks the
-// netmail; a crash after (3) leaves no temporary file, and Recover
-// completes (4).
+// exportTo adds msgs to hop's packet under the node's .bsy lock; Commit
+// makes it exactly once.
 func (c *Config) exportTo(sp Spool, hop Addr, fl Flavour, msgs []Outgoing) (int, error) {
 	unlock, ok, err := c.lock(hop)
 	if err != nil {
@@ -107,24 +100,7 @@ func (c *Config) exportTo(sp Spool, hop Addr, fl Flavour, msgs []Outgoing) (int,
 		ids = append(ids, o.ID)
 	}
 	b = append(b, 0, 0)
-	tmp := filepath.Join(filepath.Dir(out), fmt.Sprintf("bbsmail-%d-%d.tmp", ids[0], time.Now().UnixNano()))
-	if err := writeFile(tmp, b); err != nil {
-		return 0, err
-	}
-	if err := sp.Pack(ids, tmp); err != nil {
-		os.Remove(tmp)
-		return 0, err
-	}
-	c.step("packed")
-	if err := os.Rename(tmp, out); err != nil {
-		os.Remove(tmp)
-		return 0, errors.Join(err, sp.Unpack(ids))
-	}
-	if err := syncDir(filepath.Dir(out)); err != nil {
-		return 0, err
-	}
-	c.step("renamed")
-	if err := sp.Exported(ids); err != nil {
+	if err := Commit(sp, ids, out, "bbsmail-", b, c.AfterStep); err != nil {
 		return 0, err
 	}
 	c.log().Info(fmt.Sprintf("FidoNet: wrote %d netmail to %s (%d bytes)", len(ids), out, len(b)))
@@ -149,49 +125,20 @@ func (c *Config) startPacket(out string, hop Addr) ([]byte, error) {
 	return old[:len(old)-2], nil
 }
 
-func (c *Config) step(name string) {
-	if c.AfterStep != nil {
-		c.AfterStep(name)
-	}
-}
-
 // Recover finishes the exports a crash interrupted: a packed netmail whose
 // temporary packet is gone was renamed into the outbound and leaves the
 // mailbase; one whose temporary packet is still there never reached the
 // outbound, so the file goes and the netmail waits again. Temporary
 // packets nobody marked (a crash before step 2) are removed.
 func (c *Config) Recover(sp Spool) error {
-	marks, err := sp.Packed()
-	if err != nil {
-		return err
-	}
-	byTmp := map[string][]uint64{}
-	for id, tmp := range marks {
-		byTmp[tmp] = append(byTmp[tmp], id)
-	}
-	var errs []error
-	for tmp, ids := range byTmp {
-		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-		if _, err := os.Stat(tmp); err == nil {
-			c.log().Warn(fmt.Sprintf("FidoNet: an interrupted export left %s; %d netmail will be packed again", tmp, len(ids)))
-			os.Remove(tmp)
-			errs = append(errs, sp.Unpack(ids))
-		} else {
-			c.log().Info(fmt.Sprintf("FidoNet: an interrupted export had put %d netmail into the outbound; finishing", len(ids)))
-			errs = append(errs, sp.Exported(ids))
-		}
-	}
-	c.removeStrays(marks)
-	return errors.Join(errs...)
+	known, err := RecoverMarks(sp, func(s string) { c.log().Warn("FidoNet: " + s) })
+	c.removeStrays(known)
+	return err
 }
 
 // removeStrays deletes temporary packets and .bsy locks our crashed runs
 // left in the outbound directories.
-func (c *Config) removeStrays(marks map[uint64]string) {
-	known := map[string]bool{}
-	for _, t := range marks {
-		known[t] = true
-	}
+func (c *Config) removeStrays(known map[string]bool) {
 	root := filepath.Clean(c.Outbound)
 	dirs, _ := filepath.Glob(root + "*")
 	for _, d := range dirs {

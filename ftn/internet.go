@@ -25,9 +25,11 @@ type Outgoing struct {
 	// Message is the Internet message (trace header block included).
 	Message  []byte
 	Received time.Time
-	// LocalSender is set when a BBS user sent it: the user's name is the
-	// FidoNet sender and no gateway reply address is needed.
+	// LocalSender is set when a BBS user sent it: the user's name
+	// (SenderName, the alias) is the FidoNet sender and no gateway reply
+	// address is needed.
 	LocalSender bool
+	SenderName  string
 }
 
 // ExportOptions say how a netmail is written.
@@ -43,16 +45,10 @@ type ExportOptions struct {
 // CHRS, REPLYADDR, REPLYTO), the first text/plain part becomes the text in
 // opts.Charset.
 func FromInternet(o Outgoing, opts ExportOptions) Message {
-	hdr, body := splitInternet(o.Message)
-	fromName, fromAddr := sender(hdr.Get("From"))
-	date := o.Received
-	if d, err := mail.ParseDate(hdr.Get("Date")); err == nil {
-		date = d
+	in := ParseInternet(o.Message, o.Received)
+	if o.LocalSender && o.SenderName != "" {
+		in.FromName = o.SenderName
 	}
-	if date.IsZero() {
-		date = time.Now()
-	}
-	subject := decodeWords(hdr.Get("Subject"))
 	k := []Kludge{
 		{"INTL", o.Dest.Boss().String() + " " + opts.Orig.Boss().String()},
 	}
@@ -63,12 +59,12 @@ func FromInternet(o Outgoing, opts ExportOptions) Message {
 		k = append(k, Kludge{"TOPT", strconv.Itoa(int(o.Dest.Point))})
 	}
 	k = append(k, Kludge{"MSGID", fmt.Sprintf("%s %08x", opts.Orig, serial(opts.Orig, o))})
-	if r, ok := replyKludge(hdr.Get("In-Reply-To")); ok {
+	if r, ok := replyKludge(in.InReplyTo); ok {
 		k = append(k, Kludge{"REPLY", r})
 	}
-	k = append(k, Kludge{"PID", opts.PID}, Kludge{"TZUTC", tzutc(date)}, Kludge{"CHRS", opts.Charset.Kludge()})
-	if fromAddr != "" {
-		k = append(k, Kludge{"REPLYADDR", fromAddr})
+	k = append(k, Kludge{"PID", opts.PID}, Kludge{"TZUTC", tzutc(in.Date)}, Kludge{"CHRS", opts.Charset.Kludge()})
+	if in.FromAddr != "" {
+		k = append(k, Kludge{"REPLYADDR", in.FromAddr})
 		if !o.LocalSender {
 			// FSC-0035: replies go to the gateway (us) addressed to UUCP.
 			k = append(k, Kludge{"REPLYTO", opts.Orig.String() + " UUCP"})
@@ -76,12 +72,43 @@ func FromInternet(o Outgoing, opts ExportOptions) Message {
 	}
 	return Message{
 		Orig: opts.Orig, Dest: o.Dest, Attr: AttrPrivate,
-		Date:    FormatDate(date),
+		Date:    FormatDate(in.Date),
 		To:      cut(opts.Charset, o.To, MaxName),
-		From:    cut(opts.Charset, fromName, MaxName),
-		Subject: cut(opts.Charset, subject, MaxSubject),
-		Text:    BuildText(k, textBody(hdr, body), opts.Charset),
+		From:    cut(opts.Charset, in.FromName, MaxName),
+		Subject: cut(opts.Charset, in.Subject, MaxSubject),
+		Text:    BuildText(k, in.Body, opts.Charset),
 	}
+}
+
+// Parsed is what an exporter takes from an Internet message, in UTF-8.
+type Parsed struct {
+	FromName, FromAddr string
+	Subject, InReplyTo string
+	MessageID          string
+	Date               time.Time
+	// Body is the first text/plain part, transfer encoding undone, with
+	// \n line ends.
+	Body string
+}
+
+// ParseInternet reads an Internet message leniently: whatever cannot be
+// read is left empty; the date falls back to received, then now.
+func ParseInternet(msg []byte, received time.Time) Parsed {
+	hdr, body := splitInternet(msg)
+	var p Parsed
+	p.FromName, p.FromAddr = sender(hdr.Get("From"))
+	p.Subject = decodeWords(hdr.Get("Subject"))
+	p.InReplyTo = strings.TrimSpace(hdr.Get("In-Reply-To"))
+	p.MessageID = strings.TrimSpace(hdr.Get("Message-ID"))
+	p.Date = received
+	if d, err := mail.ParseDate(hdr.Get("Date")); err == nil {
+		p.Date = d
+	}
+	if p.Date.IsZero() {
+		p.Date = time.Now()
+	}
+	p.Body = strings.ReplaceAll(strings.ReplaceAll(textBody(hdr, body), "\r\n", "\n"), "\r", "\n")
+	return p
 }
 
 // cut converts s to cs and bounds it to n bytes.

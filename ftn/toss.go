@@ -142,7 +142,7 @@ func (s *Scanner) toss(ctx context.Context, mb Mailboxes, path string, res *Scan
 	if err := os.Remove(path); err != nil {
 		return err
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := SyncDir(filepath.Dir(path)); err != nil {
 		return err
 	}
 	res.Packets++

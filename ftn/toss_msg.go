@@ -32,30 +32,67 @@ func ToInternet(m *Message, host string, now time.Time) Incoming {
 	t := ParseText(m.Text, CP437)
 	dec := func(s string) string { return strings.TrimSpace(t.Charset.Decode([]byte(s))) }
 	to, from, subject := dec(m.To), dec(m.From), dec(m.Subject)
-	date := messageDate(m.Date, t, now)
-	var h bytes.Buffer
-	fmt.Fprintf(&h, "Received: from %s by %s with FTN; %s\r\n", m.Orig, host, now.Format(time.RFC1123Z))
-	fromAddr := localPart(from) + "@" + m.Orig.Domain()
-	if v, ok := t.Kludge("REPLYADDR"); ok && validAddr(v) {
-		fromAddr = strings.Trim(v, "<> ")
+	im := InternetMessage{
+		Received: fmt.Sprintf("from %s by %s with FTN; %s", m.Orig, host, now.Format(time.RFC1123Z)),
+		FromName: from, FromAddr: LocalPart(from) + "@" + m.Orig.Domain(),
+		ToName: to, ToAddr: LocalPart(to) + "@" + m.Dest.Domain(),
+		Subject: subject, Date: messageDate(m.Date, t, now), Body: t.Body,
 	}
-	fmt.Fprintf(&h, "From: %s <%s>\r\n", phrase(from), fromAddr)
-	fmt.Fprintf(&h, "To: %s <%s@%s>\r\n", phrase(to), localPart(to), m.Dest.Domain())
-	fmt.Fprintf(&h, "Subject: %s\r\n", encodeWord(subject))
-	fmt.Fprintf(&h, "Date: %s\r\n", date.Format(time.RFC1123Z))
+	if v, ok := t.Kludge("REPLYADDR"); ok && validAddr(v) {
+		im.FromAddr = strings.Trim(v, "<> ")
+	}
 	msgid, hasID := t.Kludge("MSGID")
 	if hasID {
-		fmt.Fprintf(&h, "Message-ID: %s\r\nX-FTN-MSGID: %s\r\n", MessageID(msgid), clean(msgid))
+		im.Extra = append(im.Extra, "Message-ID: "+MessageID(msgid), "X-FTN-MSGID: "+clean(msgid))
 	}
 	if v, ok := t.Kludge("REPLY"); ok {
-		fmt.Fprintf(&h, "In-Reply-To: %s\r\nX-FTN-REPLY: %s\r\n", MessageID(v), clean(v))
+		im.Extra = append(im.Extra, "In-Reply-To: "+MessageID(v), "X-FTN-REPLY: "+clean(v))
 	}
 	for _, name := range []string{"PID", "TID"} {
 		if v, ok := t.Kludge(name); ok {
-			fmt.Fprintf(&h, "X-FTN-%s: %s\r\n", name, clean(v))
+			im.Extra = append(im.Extra, "X-FTN-"+name+": "+clean(v))
 		}
 	}
-	body := strings.ReplaceAll(t.Body, "\n", "\r\n") + "\r\n"
+	key := ""
+	if hasID {
+		key = "msgid " + clean(msgid)
+	} else {
+		key = Digest(m.Orig.String(), m.Date, m.To, m.From, m.Subject, string(m.Text))
+	}
+	return Incoming{To: to, From: from, Orig: m.Orig, Key: key, Message: im.Bytes()}
+}
+
+// Digest is a duplicate-detection key for a message without an id.
+func Digest(parts ...string) string {
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return "sha256 " + hex.EncodeToString(sum[:])
+}
+
+// InternetMessage is an imported message about to become RFC 5322 text:
+// UTF-8 fields, encoded on output.
+type InternetMessage struct {
+	Received           string // the Received field's value
+	FromName, FromAddr string
+	ToName, ToAddr     string
+	Subject            string
+	Date               time.Time
+	Extra              []string // whole header lines, ASCII
+	Body               string   // UTF-8, \n line ends
+}
+
+// Bytes is the message with CRLF line ends: 8bit text, or
+// quoted-printable when a line is longer than RFC 5322 allows.
+func (im *InternetMessage) Bytes() []byte {
+	var h bytes.Buffer
+	fmt.Fprintf(&h, "Received: %s\r\n", im.Received)
+	fmt.Fprintf(&h, "From: %s <%s>\r\n", phrase(im.FromName), im.FromAddr)
+	fmt.Fprintf(&h, "To: %s <%s>\r\n", phrase(im.ToName), im.ToAddr)
+	fmt.Fprintf(&h, "Subject: %s\r\n", encodeWord(im.Subject))
+	fmt.Fprintf(&h, "Date: %s\r\n", im.Date.Format(time.RFC1123Z))
+	for _, x := range im.Extra {
+		h.WriteString(clean(x) + "\r\n")
+	}
+	body := strings.ReplaceAll(im.Body, "\n", "\r\n") + "\r\n"
 	cte := "8bit"
 	if longLine(body) {
 		cte = "quoted-printable"
@@ -67,14 +104,7 @@ func ToInternet(m *Message, host string, now time.Time) Incoming {
 	}
 	fmt.Fprintf(&h, "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: %s\r\n\r\n", cte)
 	h.WriteString(body)
-	key := ""
-	if hasID {
-		key = "msgid " + clean(msgid)
-	} else {
-		sum := sha256.Sum256(append([]byte(m.Orig.String()+"\x00"+m.Date+"\x00"+m.To+"\x00"+m.From+"\x00"+m.Subject+"\x00"), m.Text...))
-		key = "sha256 " + hex.EncodeToString(sum[:])
-	}
-	return Incoming{To: to, From: from, Orig: m.Orig, Key: key, Message: h.Bytes()}
+	return h.Bytes()
 }
 
 // messageDate reads the FTS-0001 date in the sender's zone (TZUTC).
@@ -121,9 +151,9 @@ func clean(s string) string {
 	}, s)
 }
 
-// localPart makes a name usable left of the @: "John Doe" → John.Doe, the
+// LocalPart makes a name usable left of the @: "John Doe" → John.Doe, the
 // form the router turns back into a name.
-func localPart(name string) string {
+func LocalPart(name string) string {
 	var b strings.Builder
 	for _, r := range name {
 		switch {
@@ -150,6 +180,7 @@ func validAddr(s string) bool {
 
 // phrase quotes a display name, encoding it when it is not ASCII.
 func phrase(s string) string {
+	s = clean(s)
 	if s == "" {
 		return `""`
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/bbsmail/bbsmail/ctrl"
 	"github.com/bbsmail/bbsmail/envelope"
 	"github.com/bbsmail/bbsmail/ftn"
+	"github.com/bbsmail/bbsmail/qwk"
 	"github.com/bbsmail/bbsmail/store"
 )
 
@@ -75,49 +76,99 @@ func fidoLink(n ctrl.FidoNode) (ftn.Link, error) {
 	return l, nil
 }
 
+// netMarks are the packed marks of one network's netmail (ftn.Marks).
+type netMarks struct {
+	db *store.DB
+	nt envelope.NetType
+}
+
+func (m netMarks) Pack(ids []uint64, tmp string) error { return m.db.PackNetmail(ids, tmp) }
+func (m netMarks) Unpack(ids []uint64) error           { return m.db.UnpackNetmail(ids) }
+func (m netMarks) Exported(ids []uint64) error         { return m.db.NetmailExported(ids) }
+func (m netMarks) Packed() (map[uint64]string, error)  { return packedOf(m.db, m.nt) }
+
+// waiting calls fn for each netmail of the network that is not packed,
+// oldest first, with its text.
+func (m netMarks) waiting(fn func(e store.NetmailEntry, text []byte)) error {
+	list, err := m.db.Netmail()
+	if err != nil {
+		return err
+	}
+	packed, err := m.db.NetmailPacked()
+	if err != nil {
+		return err
+	}
+	for _, e := range list {
+		if _, p := packed[e.ID]; p || e.NetType != m.nt {
+			continue
+		}
+		text, err := m.db.NetmailMessage(e.ID)
+		if err != nil {
+			return err
+		}
+		fn(e, text)
+	}
+	return nil
+}
+
 // fidoSpool gives the exporter the mailbase's FidoNet netmail.
 type fidoSpool struct {
-	db  *store.DB
+	netMarks
 	log *slog.Logger
+}
+
+func newFidoSpool(db *store.DB, log *slog.Logger) fidoSpool {
+	return fidoSpool{netMarks{db, envelope.NetFido}, log}
 }
 
 var _ ftn.Spool = fidoSpool{}
 
 func (f fidoSpool) Pending() ([]ftn.Outgoing, error) {
-	list, err := f.db.Netmail()
-	if err != nil {
-		return nil, err
-	}
-	packed, err := f.db.NetmailPacked()
-	if err != nil {
-		return nil, err
-	}
 	var out []ftn.Outgoing
-	for _, e := range list {
-		if e.NetType != envelope.NetFido {
-			continue
-		}
-		if _, p := packed[e.ID]; p {
-			continue
-		}
+	err := f.waiting(func(e store.NetmailEntry, text []byte) {
 		dest, err := ftn.ParseAddr(e.NetAddr)
 		if err != nil {
 			f.log.Warn(fmt.Sprintf("FidoNet: netmail %d to %q: %v; left in the mailbase", e.ID, e.NetAddr, err))
-			continue
+			return
 		}
-		text, err := f.db.NetmailMessage(e.ID)
-		if err != nil {
-			return nil, err
+		out = append(out, ftn.Outgoing{ID: e.ID, To: e.To, Dest: dest, Message: text, Received: e.Received,
+			LocalSender: e.SenderUser != 0, SenderName: senderName(f.db, e.SenderUser)})
+	})
+	return out, err
+}
+
+// senderName is the alias of the BBS user who sent a netmail, "" for
+// Internet senders.
+func senderName(db *store.DB, user uint32) string {
+	if user == 0 {
+		return ""
+	}
+	u, err := db.User(user)
+	if err != nil {
+		return ""
+	}
+	return u.Alias
+}
+
+// packedOf returns the packed marks of one network's netmail: the FidoNet
+// and QWK exporters each recover their own.
+func packedOf(db *store.DB, nt envelope.NetType) (map[uint64]string, error) {
+	marks, err := db.NetmailPacked()
+	if err != nil || len(marks) == 0 {
+		return marks, err
+	}
+	list, err := db.Netmail()
+	if err != nil {
+		return nil, err
+	}
+	out := map[uint64]string{}
+	for _, e := range list {
+		if t, ok := marks[e.ID]; ok && e.NetType == nt {
+			out[e.ID] = t
 		}
-		out = append(out, ftn.Outgoing{ID: e.ID, To: e.To, Dest: dest, Message: text, Received: e.Received, LocalSender: e.SenderUser != 0})
 	}
 	return out, nil
 }
-
-func (f fidoSpool) Pack(ids []uint64, tmp string) error { return f.db.PackNetmail(ids, tmp) }
-func (f fidoSpool) Unpack(ids []uint64) error           { return f.db.UnpackNetmail(ids) }
-func (f fidoSpool) Exported(ids []uint64) error         { return f.db.NetmailExported(ids) }
-func (f fidoSpool) Packed() (map[uint64]string, error)  { return f.db.NetmailPacked() }
 
 // fidoBoxes stores imported netmail: the addressee is found as sbbsecho
 // finds it (a user number, a sysop alias, an alias, a real name), else
@@ -130,15 +181,20 @@ type fidoBoxes struct {
 var _ ftn.Mailboxes = fidoBoxes{}
 
 func (f fidoBoxes) Deliver(_ context.Context, in ftn.Incoming) (string, bool, error) {
-	u, err := f.addressee(in.To)
+	return f.deliver("ftn", in.To, in.Key, in.Message)
+}
+
+// deliver stores an imported message once per key for the user called to.
+func (f fidoBoxes) deliver(id, to, key string, msg []byte) (string, bool, error) {
+	u, err := f.addressee(to)
 	if err != nil {
 		return "", false, err
 	}
 	env := &envelope.Envelope{
-		ID: "ftn", ReversePath: "", ClientIP: "", Received: time.Now(),
+		ID: id, Received: time.Now(),
 		Rcpts: []envelope.Rcpt{{Kind: envelope.KindMailbox, To: u.Alias, User: u.Number}},
 	}
-	_, dup, err := f.db.DeliverOnce(in.Key, env, in.Message)
+	_, dup, err := f.db.DeliverOnce(key, env, msg)
 	return u.Alias, dup, err
 }
 
@@ -169,71 +225,78 @@ func (f fidoBoxes) addressee(name string) (store.User, error) {
 	return f.db.User(1)
 }
 
-// fidoRunner exports netmail and tosses the inbound in the server: every
-// FidoFrequency, when mail for FidoNet arrives, and when data/fidoout.now
-// or data/fidoin.now is touched.
-type fidoRunner struct {
+// netmailRunner exports netmail and tosses what came in, FidoNet and QWK,
+// in the server: every FidoFrequency, when netmail is stored, and when
+// data/fidoout.now, data/fidoin.now or a data/qnet-HUBID.now is touched.
+type netmailRunner struct {
 	s    *server
 	wake chan struct{}
-	mu   sync.Mutex // one pass at a time
+	mu   sync.Mutex // one pass at a time: the two exporters share the marks
 	scan ftn.Scanner
+	qwk  qwk.Config
 }
 
-func newFidoRunner(s *server) *fidoRunner {
-	return &fidoRunner{s: s, wake: make(chan struct{}, 1)}
+func newNetmailRunner(s *server) *netmailRunner {
+	return &netmailRunner{s: s, wake: make(chan struct{}, 1)}
 }
 
 // Wake asks for a pass soon; it never blocks.
-func (r *fidoRunner) Wake() {
+func (r *netmailRunner) Wake() {
 	select {
 	case r.wake <- struct{}{}:
 	default:
 	}
 }
 
-func (r *fidoRunner) run(ctx context.Context) {
-	cfg := r.s.config()
-	sems := []string{filepath.Join(cfg.Paths.Data, "fidoout.now"), filepath.Join(cfg.Paths.Data, "fidoin.now")}
-	seen := stamps(sems)
-	check := time.NewTicker(cfg.Mail.SemFileCheck)
+func (r *netmailRunner) semaphores() string {
+	data := r.s.config().Paths.Data
+	qnet, _ := filepath.Glob(filepath.Join(data, "qnet-*.now"))
+	return stamps(append([]string{filepath.Join(data, "fidoout.now"), filepath.Join(data, "fidoin.now")}, qnet...))
+}
+
+func (r *netmailRunner) run(ctx context.Context) {
+	seen := r.semaphores()
+	check := time.NewTicker(r.s.config().Mail.SemFileCheck)
 	defer check.Stop()
 	last := time.Time{}
 	for {
-		cfg = r.s.config()
-		if time.Since(last) >= cfg.FidoNet.Frequency {
+		if time.Since(last) >= r.s.config().FidoNet.Frequency {
 			last = time.Now()
-			r.pass(ctx, cfg)
+			r.pass(ctx)
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-r.wake:
 			last = time.Now()
-			r.pass(ctx, r.s.config())
+			r.pass(ctx)
 		case <-check.C:
-			if now := stamps(sems); now != seen {
+			if now := r.semaphores(); now != seen {
 				seen = now
 				last = time.Now()
-				r.pass(ctx, r.s.config())
+				r.pass(ctx)
 			}
 		}
 	}
 }
 
 // pass exports, then tosses; errors are logged and the next pass retries.
-func (r *fidoRunner) pass(ctx context.Context, cfg *ctrl.Config) {
-	defer r.s.recoverGoroutine("FidoNet")
+func (r *netmailRunner) pass(ctx context.Context) {
+	defer r.s.recoverGoroutine("netmail")
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	fc, err := fidoConfig(cfg, r.s.log)
-	if err != nil || fc == nil {
-		if err != nil {
-			r.s.log.Error(fmt.Sprintf("!FidoNet: %v", err))
+	cfg, log := r.s.config(), r.s.log
+	if fc, err := fidoConfig(cfg, log); err != nil {
+		log.Error(fmt.Sprintf("!FidoNet: %v", err))
+	} else if fc != nil {
+		if err := fidoPass(ctx, fc, &r.scan, r.s.db, cfg, log, true, true); err != nil {
+			log.Error(fmt.Sprintf("!FidoNet: %v", err))
 		}
-		return
 	}
-	if err := fidoPass(ctx, fc, &r.scan, r.s.db, cfg, r.s.log, true, true); err != nil {
-		r.s.log.Error(fmt.Sprintf("!FidoNet: %v", err))
+	if qwkConfig(cfg, &r.qwk, log) {
+		if err := qwkPass(ctx, &r.qwk, r.s.db, cfg, log, true, true); err != nil {
+			log.Error(fmt.Sprintf("!QWK: %v", err))
+		}
 	}
 }
 
@@ -242,7 +305,7 @@ func fidoPass(ctx context.Context, fc *ftn.Config, sc *ftn.Scanner, db *store.DB
 	var errOut, errIn error
 	if export {
 		var n int
-		n, errOut = fc.Export(fidoSpool{db: db, log: log})
+		n, errOut = fc.Export(newFidoSpool(db, log))
 		if n > 0 {
 			log.Info(fmt.Sprintf("FidoNet: %d netmail exported", n))
 		}

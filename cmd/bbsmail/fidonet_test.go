@@ -59,7 +59,7 @@ func TestFidoExportKill(t *testing.T) {
 				select {}
 			}
 		}
-		_, err := c.Export(fidoSpool{db: db, log: slog.New(slog.DiscardHandler)})
+		_, err := c.Export(newFidoSpool(db, slog.New(slog.DiscardHandler)))
 		t.Fatalf("the export ran to its end (%v) instead of being killed at %q", err, step)
 	}
 	for _, step := range []string{"packed", "renamed"} {
@@ -85,7 +85,7 @@ func TestFidoExportKill(t *testing.T) {
 			db = openKillDB(t, dir)
 			defer db.Close()
 			c := killConfig(dir)
-			if n, err := c.Export(fidoSpool{db: db, log: slog.New(slog.DiscardHandler)}); err != nil {
+			if n, err := c.Export(newFidoSpool(db, slog.New(slog.DiscardHandler))); err != nil {
 				t.Fatalf("export after the kill: %d, %v", n, err)
 			}
 			b, err := os.ReadFile(c.PacketPath(ftn.Addr{Zone: 1, Net: 2, Node: 1}, ftn.Normal))

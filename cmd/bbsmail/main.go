@@ -33,6 +33,7 @@ const usage = `usage: bbsmail [-ctrl DIR] COMMAND ...
   mail list ALIAS | mail read ALIAS N
   sub list CODE | sub read CODE N
   netmail list | export | scan
+  qwk pack HUBID | unpack HUBID
   telegram list ALIAS [--clear]
   queue list | retry [ID] | drop ID | clear-transit
   spam list | clear [--older-than DURATION]
@@ -70,6 +71,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	}
 	if len(args) == 2 && args[0] == "netmail" && (args[1] == "export" || args[1] == "scan") {
 		return netmailCmd(dir, args[1:], stdout, stderr)
+	}
+	if len(args) == 3 && args[0] == "qwk" && (args[1] == "pack" || args[1] == "unpack") {
+		return qwkCmd(dir, args[1:], stdout, stderr)
 	}
 	if admin.IsCommand(args) {
 		return adminCmd(dir, args, stdin, stdout, stderr)

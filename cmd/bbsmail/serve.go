@@ -49,7 +49,7 @@ type server struct {
 	smtp   *smtpd.Server
 	pop    *pop3d.Server
 	sender *sendmail.Sender
-	fido   *fidoRunner
+	fido   *netmailRunner
 
 	listeners []net.Listener
 	wg        sync.WaitGroup
@@ -171,11 +171,11 @@ func (s *server) build(ctx context.Context, cfg *ctrl.Config) error {
 			}
 		}()
 	}
-	s.fido = newFidoRunner(s)
+	s.fido = newNetmailRunner(s)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		defer s.recoverGoroutine("FidoNet")
+		defer s.recoverGoroutine("netmail")
 		s.fido.run(ctx)
 	}()
 	a := auth{db: s.db, sys: s.config}
