@@ -99,6 +99,7 @@ func (s *Scanner) toss(ctx context.Context, mb Mailboxes, path string, res *Scan
 		c.log().Warn(fmt.Sprintf("FidoNet: bad packet %s: %v; renamed to .bad", path, err))
 		return setAside(path)
 	}
+	c.defaultZones(p)
 	if l, ok := c.exactLink(p.Header.Orig); ok && l.PacketPwd != "" && !strings.EqualFold(l.PacketPwd, p.Header.Password) {
 		res.Bad++
 		c.log().Warn(fmt.Sprintf("FidoNet: packet %s from %s has the wrong password; renamed to .bad", path, p.Header.Orig))
@@ -150,6 +151,25 @@ func (s *Scanner) toss(ctx context.Context, mb Mailboxes, path string, res *Scan
 	res.Dups += dups
 	c.log().Info(fmt.Sprintf("FidoNet: tossed %s from %s: %d netmail stored, %d duplicates", path, p.Header.Orig, imported, dups))
 	return nil
+}
+
+// defaultZones puts our main zone where an old (Type-2 without zones)
+// packet leaves it 0: such a packet from a link with a password must not
+// escape the password check by omitting its zone.
+func (c *Config) defaultZones(p *Packet) {
+	z := c.Addrs[0].Zone
+	for _, a := range []*Addr{&p.Header.Orig, &p.Header.Dest} {
+		if a.Zone == 0 {
+			a.Zone = z
+		}
+	}
+	for i := range p.Messages {
+		for _, a := range []*Addr{&p.Messages[i].Orig, &p.Messages[i].Dest} {
+			if a.Zone == 0 {
+				a.Zone = z
+			}
+		}
+	}
 }
 
 func readPacket(path string) (*Packet, os.FileInfo, error) {

@@ -116,6 +116,25 @@ func TestScanImports(t *testing.T) {
 	}
 }
 
+// TestScanZonelessPacket: a Type-2 packet without zones from a link with
+// a password is checked as from our zone, and its netmail reaches us.
+func TestScanZonelessPacket(t *testing.T) {
+	c, dir := tossConfig(t)
+	for i, pwd := range []string{"wrong", "secret"} {
+		h := Header{Orig: Addr{Net: 2, Node: 1}, Dest: Addr{Net: 2, Node: 3}, Password: pwd, Created: time.Now()}
+		b := EncodeHeader(h)
+		b[44], b[45], b[40], b[41] = 0, 0, 0, 0 // no capability word: plain Type-2
+		m := Message{Orig: Addr{Net: 2, Node: 1}, Dest: Addr{Net: 2, Node: 3}, Date: "02 Mar 26  11:12:13", To: "Bob", From: "Al", Subject: "s", Text: []byte("hi\r")}
+		b = append(AppendMessage(b, &m), 0, 0)
+		os.WriteFile(filepath.Join(dir, "0000000"+string(rune('1'+i))+".pkt"), b, 0o644)
+	}
+	mb := &memBoxes{}
+	res, err := (&Scanner{Config: c}).Scan(context.Background(), mb)
+	if err != nil || res.Bad != 1 || res.Imported != 1 {
+		t.Fatalf("Scan = %+v, %v", res, err)
+	}
+}
+
 func TestScanSetsAsideAndLeaves(t *testing.T) {
 	c, dir := tossConfig(t)
 	mail := netmailTo("Bob", "Al", "s", nil, "b", CP437)
