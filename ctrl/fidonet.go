@@ -2,6 +2,7 @@ package ctrl
 
 import (
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"time"
@@ -129,4 +130,32 @@ func (l *loader) fidoNodes(f *ini.File) error {
 		l.c.FidoNet.Nodes = append(l.c.FidoNet.Nodes, n)
 	}
 	return nil
+}
+
+// dumpFidoNet writes the effective FidoNet settings for `bbsmail check`;
+// packet passwords show as (set).
+func (c *Config) dumpFidoNet(w io.Writer) {
+	fn := c.FidoNet
+	fmt.Fprintf(w, "\n[FidoNet] ; from %s\n", fn.Source)
+	fmt.Fprintf(w, "\tOutbound = %s\n\tSecureInbound = %s\n\tInbound = %s\n", fn.Outbound, fn.SecureInbound, fn.Inbound)
+	fmt.Fprintf(w, "\tCharset = %s\n\tFrequency = %s\n", fn.Charset, fn.Frequency)
+	if fn.Semaphore != "" {
+		fmt.Fprintf(w, "\tOutgoingSemaphore = %s\n", fn.Semaphore)
+	}
+	for _, n := range fn.Nodes {
+		fmt.Fprintf(w, "\tnode %s:", n.Addr)
+		if n.PacketPwd != "" {
+			fmt.Fprint(w, " PacketPwd=(set)")
+		}
+		if n.Route != "" {
+			fmt.Fprintf(w, " Route=%s", n.Route)
+		}
+		if n.Status != "" {
+			fmt.Fprintf(w, " Status=%s", n.Status)
+		}
+		if n.Direct {
+			fmt.Fprint(w, " Direct")
+		}
+		fmt.Fprintln(w)
+	}
 }

@@ -1,9 +1,11 @@
 package ctrl_test
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,6 +44,13 @@ func TestFidoNetFromSbbsecho(t *testing.T) {
 		if fn.Nodes[i] != want[i] {
 			t.Errorf("node %d = %+v, want %+v", i, fn.Nodes[i], want[i])
 		}
+	}
+	var dump bytes.Buffer
+	if err := c.Dump(&dump); err != nil {
+		t.Fatal(err)
+	}
+	if d := dump.String(); strings.Contains(d, "Secret") || !strings.Contains(d, "node 1:2/1: PacketPwd=(set) Status=Crash") {
+		t.Errorf("check shows the FidoNet links as:\n%s", d)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "sbbsecho.ini"), []byte("[node:1:2/1]\nStatus = Fast\n"), 0o644); err != nil {
 		t.Fatal(err)
