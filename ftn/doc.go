@@ -24,10 +24,12 @@
 // The packet parser reads files from other systems: it trusts no length,
 // bounds every field and is fuzzed (FuzzDecode).
 //
+// ZIP mail bundles (NNNNnnnn.mo0 ... su9) in the inbound are unpacked
+// before the scan; other archive formats are left alone.
+//
 // Deliberately not here: echomail (a packet with echomail in it is left
 // for the echomail tosser), netmail in transit to other nodes, file
-// attaches, archived mail bundles, nodelists and the mailer itself
-// (binkd). The package does not read the configuration: cmd/bbsmail
+// attaches, non-ZIP bundles, nodelists and the mailer itself (binkd). The package does not read the configuration: cmd/bbsmail
 // builds a Config, and the mailbase is reached through Spool and
 // Mailboxes (deps.go).
 package ftn

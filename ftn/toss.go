@@ -44,6 +44,9 @@ func (s *Scanner) Scan(ctx context.Context, mb Mailboxes) (ScanResult, error) {
 	var res ScanResult
 	var errs []error
 	for _, dir := range s.Config.Inbound {
+		if err := s.unbundle(dir, &res); err != nil {
+			errs = append(errs, fmt.Errorf("ftn: %s: %w", dir, err))
+		}
 		for _, path := range packets(dir) {
 			if err := ctx.Err(); err != nil {
 				return res, err

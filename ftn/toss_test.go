@@ -1,6 +1,7 @@
 package ftn
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"errors"
@@ -176,5 +177,33 @@ func TestScanKeepsPacketOnFailure(t *testing.T) {
 	}
 	if _, err := os.Stat(path); err != nil {
 		t.Errorf("packet gone after a failed store: %v", err)
+	}
+}
+
+// TestScanBundles unpacks a ZIP bundle's packets and tosses them; a bundle
+// in another archive format stays for a tosser that can read it.
+func TestScanBundles(t *testing.T) {
+	c, dir := tossConfig(t)
+	h := Header{Orig: mustAddr(t, "1:2/1"), Dest: mustAddr(t, "1:2/3"), Password: "secret", Created: time.Now(), Plus: true}
+	pkt := Encode(h, []Message{netmailTo("Bob", "Al", "bundled", []Kludge{{"MSGID", "2:5/6 00000001"}}, "b", CP437)})
+	var zb bytes.Buffer
+	zw := zip.NewWriter(&zb)
+	w, _ := zw.Create("1234abcd.pkt")
+	w.Write(pkt)
+	zw.Close()
+	zipped := filepath.Join(dir, "00010002.MO0")
+	os.WriteFile(zipped, zb.Bytes(), 0o644)
+	arc := filepath.Join(dir, "00010002.tu1")
+	os.WriteFile(arc, []byte("\x1a\x08not zip"), 0o644)
+	mb := &memBoxes{}
+	res, err := (&Scanner{Config: c}).Scan(context.Background(), mb)
+	if err != nil || res.Imported != 1 || res.Packets != 1 {
+		t.Fatalf("Scan = %+v, %v", res, err)
+	}
+	if fileExists(zipped) || !fileExists(arc) || mb.got[0].Key != "msgid 2:5/6 00000001" {
+		t.Errorf("bundle left %v, ARC bundle kept %v, got %+v", fileExists(zipped), fileExists(arc), mb.got)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*.pkt*")); len(left) != 0 {
+		t.Errorf("left in the inbound: %v", left)
 	}
 }
