@@ -161,8 +161,8 @@ func (d directory) Online(_ context.Context, user uint32) bool {
 type maildrop struct {
 	db   *store.DB
 	wake func()
-	// fido wakes the FidoNet exporter when netmail was stored.
-	fido func()
+	// netmail wakes the FidoNet and QWK exporters when netmail was stored.
+	netmail func()
 }
 
 var (
@@ -178,8 +178,8 @@ func (m *maildrop) Deliver(_ context.Context, env *envelope.Envelope, msg []byte
 	if rc.Remote > 0 && m.wake != nil {
 		m.wake()
 	}
-	if rc.Netmail > 0 && m.fido != nil {
-		m.fido()
+	if rc.Netmail > 0 && m.netmail != nil {
+		m.netmail()
 	}
 	return nil
 }

@@ -49,7 +49,8 @@ type server struct {
 	smtp   *smtpd.Server
 	pop    *pop3d.Server
 	sender *sendmail.Sender
-	fido   *netmailRunner
+	// netmail exports and tosses FidoNet and QWK netmail.
+	netmail *netmailRunner
 
 	listeners []net.Listener
 	wg        sync.WaitGroup
@@ -171,12 +172,12 @@ func (s *server) build(ctx context.Context, cfg *ctrl.Config) error {
 			}
 		}()
 	}
-	s.fido = newNetmailRunner(s)
+	s.netmail = newNetmailRunner(s)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		defer s.recoverGoroutine("netmail")
-		s.fido.run(ctx)
+		s.netmail.run(ctx)
 	}()
 	a := auth{db: s.db, sys: s.config}
 	set, err := loadProcessors(cfg, s.db, s.log)
@@ -188,7 +189,7 @@ func (s *server) build(ctx context.Context, cfg *ctrl.Config) error {
 	s.resolver = newSwapResolver(cfg, s.db, s.procs)
 	s.guard = guard.New(guardSettings(cfg, s.log))
 	s.smtp = smtpd.New(smtpdConfig(cfg, s.tls, s.log), smtpd.Deps{
-		Auth: a, Resolver: s.resolver, Maildrop: &maildrop{db: s.db, wake: wake, fido: s.fido.Wake}, Telegrams: telegrams{db: s.db},
+		Auth: a, Resolver: s.resolver, Maildrop: &maildrop{db: s.db, wake: wake, netmail: s.netmail.Wake}, Telegrams: telegrams{db: s.db},
 		Guard: s.guard, RateLimit: s.guard, Processors: s.procs,
 		SpamHash: spamHashes{db: s.db},
 	})
