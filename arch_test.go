@@ -40,6 +40,8 @@ var allowed = map[string][]string{
 	"smtpd":            {"ctrl/pattern", "dnsbl", "envelope", "netutil", "github.com/emersion/go-sasl"},
 	"pop3d":            {"ctrl/pattern", "envelope", "netutil"},
 	"sendmail":         {"ctrl/pattern", "envelope", "github.com/emersion/go-sasl", "github.com/miekg/dns"},
+	"ftn":              {},
+	"qwk":              {"ftn"},
 	"admin":            {"envelope", "store", "golang.org/x/text/encoding/charmap"},
 	"internal/testkit": {"github.com/miekg/dns"},
 	"cmd/bbsmail":      {"*"},

@@ -133,10 +133,18 @@ func netmailList(_ context.Context, env Env, args []string, sio stdio) error {
 	if err != nil {
 		return err
 	}
+	packed, err := env.DB.NetmailPacked()
+	if err != nil {
+		return err
+	}
 	tw := tabwriter.NewWriter(sio.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tDATE\tNET\tDESTINATION\tTO\tFROM\tSUBJECT")
+	fmt.Fprintln(tw, "#\tDATE\tNET\tDESTINATION\tSTATE\tTO\tFROM\tSUBJECT")
 	for _, m := range list {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, stamp(m.Received), m.NetType, m.NetAddr, clip(m.To, 25), clip(m.From, 40), clip(m.Subject, 40))
+		state := "queued"
+		if _, ok := packed[m.ID]; ok {
+			state = "packed"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, stamp(m.Received), m.NetType, m.NetAddr, state, clip(m.To, 25), clip(m.From, 40), clip(m.Subject, 40))
 	}
 	return tw.Flush()
 }

@@ -19,6 +19,10 @@ type Config struct {
 	System System // main.ini and msgs.ini
 	Lists  Lists  // the .cfg and .can filter lists
 
+	// FidoNet is how netmail meets the FidoNet mailer: sbbsecho.ini's
+	// settings when it exists, else sbbs.ini [Mail]'s Fido keys.
+	FidoNet FidoNet
+
 	Aliases []AliasLine // ctrl/alias.cfg in file order (first match wins)
 	DNSBL   []DNSBL     // ctrl/dns_blacklist.cfg in file order
 
@@ -116,6 +120,17 @@ type Mail struct {
 	DMARCReject     bool          // refuse DMARC failures under p=reject
 	DMARCQuarantine bool          // tag DMARC failures under p=quarantine (and p=reject without DMARCReject)
 	SPFFail         string        // accept, tag or refuse an SPF fail
+
+	// FidoNet netmail, used when ctrl/sbbsecho.ini is absent (the
+	// directories, FidoUplink and its password) and always (FidoCharset,
+	// FidoFrequency). See Config.FidoNet for the effective values.
+	FidoOutbound        string
+	FidoInbound         string
+	FidoSecureInbound   string
+	FidoUplink          string
+	FidoUplinkPacketPwd string
+	FidoCharset         string
+	FidoFrequency       time.Duration
 
 	LogLevel       LogLevel
 	TLSErrorLevel  LogLevel

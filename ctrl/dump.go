@@ -57,6 +57,7 @@ func (c *Config) Dump(w io.Writer) error {
 		}
 	}
 	fmt.Fprintf(bw, "\tQWKHubs = %s\n", strings.Join(hubs, ","))
+	c.dumpFidoNet(bw)
 
 	fmt.Fprintf(bw, "\n[Lists]\n")
 	fmt.Fprintf(bw, "\talias.cfg = %d entries\n\tdns_blacklist.cfg = %d zones\n", len(c.Aliases), len(c.DNSBL))

@@ -95,6 +95,16 @@ func keyTable(m *Mail) []keyDef {
 		{"DMARCQuarantine", "", "false", boolV{&m.DMARCQuarantine}},
 		{"SPFFail", "", "accept", enumV{&m.SPFFail, []string{"accept", "tag", "refuse"}}},
 
+		// FidoNet netmail (docs/fidonet.md); sbbsecho.ini, when present,
+		// wins for the directories and links.
+		{"FidoOutbound", "", "../fido/outbound", strV{&m.FidoOutbound}},
+		{"FidoInbound", "", "../fido/nonsecure", strV{&m.FidoInbound}},
+		{"FidoSecureInbound", "", "../fido/inbound", strV{&m.FidoSecureInbound}},
+		{"FidoUplink", "", "", strV{&m.FidoUplink}},
+		{"FidoUplinkPacketPwd", "", "", secretV{&m.FidoUplinkPacketPwd}},
+		{"FidoCharset", "", "CP437", strV{&m.FidoCharset}},
+		{"FidoFrequency", "", "1m", durV{&m.FidoFrequency, time.Second}},
+
 		{"LogLevel", "LogLevel", "Informational", levelV{&m.LogLevel}},
 		{"TLSErrorLevel", "TLSErrorLevel", "Warning", levelV{&m.TLSErrorLevel}},
 		{"BindRetryCount", "BindRetryCount", "2", intV{&m.BindRetryCount, 0, maxInt}},

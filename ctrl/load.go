@@ -31,7 +31,7 @@ func Load(dir string) (*Config, error) {
 	c := &Config{}
 	c.Paths.Ctrl = ctrlDir
 	l := &loader{c: c, ctrl: ctrlDir, used: map[string]ini.Key{}}
-	steps := []func() error{l.sbbsIni, l.mainIni, l.msgsIni, l.paths, l.lists, l.aliases, l.dnsbl, l.check}
+	steps := []func() error{l.sbbsIni, l.mainIni, l.msgsIni, l.paths, l.fidonet, l.lists, l.aliases, l.dnsbl, l.check}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return nil, err

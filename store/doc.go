@@ -26,6 +26,12 @@
 // next attempt time lets the scheduler claim due entries and learn when the
 // next one is due without reading the whole queue.
 //
+// Netmail leaves through package ftn's exporter, which marks the entries
+// it packed (PackNetmail) before it puts the packet in the outbound and
+// removes them (NetmailExported) after, so a crash between the two loses
+// and duplicates nothing. Imported netmail is stored with DeliverOnce,
+// which records the message's key in the same transaction.
+//
 // Passwords are never stored in the clear: an argon2id verifier (RFC 9106)
 // checks PLAIN, LOGIN and USER/PASS logins, and a copy sealed with
 // AES-256-GCM under the key in ctrl/secret.key serves the challenge-response

@@ -1,6 +1,8 @@
 package test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -202,6 +204,17 @@ func TestRoutingFidoNet(t *testing.T) {
 	t.Parallel()
 	b := newBBS(t)
 	b.routingFTN("1:103/705")
+	// A mailer's busy flags on both destinations keep the netmail in the
+	// mailbase, where netmail list shows how it was routed.
+	for _, bsy := range []string{"006702c1.bsy", "006702c1.pnt/00000002.bsy"} {
+		path := filepath.Join(b.root, "fido", "outbound", bsy)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte("binkd\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	b.start()
 	b.addUser("Sysop", routingPW)
 	b.addUser("Alice", routingPW)

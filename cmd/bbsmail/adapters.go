@@ -177,6 +177,8 @@ type maildrop struct {
 		Sign(msg []byte) ([]byte, error)
 	}
 	log *slog.Logger
+	// netmail wakes the FidoNet and QWK exporters when netmail was stored.
+	netmail func()
 }
 
 var (
@@ -192,6 +194,9 @@ func (m *maildrop) Deliver(_ context.Context, env *envelope.Envelope, msg []byte
 	}
 	if rc.Remote > 0 && m.wake != nil {
 		m.wake()
+	}
+	if rc.Netmail > 0 && m.netmail != nil {
+		m.netmail()
 	}
 	return nil
 }

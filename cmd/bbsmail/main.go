@@ -34,7 +34,8 @@ const usage = `usage: bbsmail [-ctrl DIR] COMMAND ...
   user import [--dry-run] PATH   Synchronet's data/user/user.tab or user.dat (or the directory)
   mail [list [ALIAS]] | mail read ALIAS N
   sub list CODE | sub read CODE N
-  netmail list
+  netmail list | export | scan
+  qwk pack HUBID | unpack HUBID
   telegram list ALIAS [--clear]
   queue list | retry [ID] | drop ID | clear-transit
   spam list | clear [--older-than DURATION]
@@ -74,6 +75,12 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
+	}
+	if len(args) == 2 && args[0] == "netmail" && (args[1] == "export" || args[1] == "scan") {
+		return netmailCmd(dir, args[1:], stdout, stderr)
+	}
+	if len(args) == 3 && args[0] == "qwk" && (args[1] == "pack" || args[1] == "unpack") {
+		return qwkCmd(dir, args[1:], stdout, stderr)
 	}
 	if admin.IsCommand(args) {
 		return adminCmd(dir, args, stdin, stdout, stderr)

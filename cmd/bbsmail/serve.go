@@ -54,6 +54,8 @@ type server struct {
 	smtp   *smtpd.Server
 	pop    *pop3d.Server
 	sender *sendmail.Sender
+	// netmail exports and tosses FidoNet and QWK netmail.
+	netmail *netmailRunner
 
 	listeners []net.Listener
 	wg        sync.WaitGroup
@@ -187,6 +189,13 @@ func (s *server) build(ctx context.Context, cfg *ctrl.Config) error {
 			}
 		}()
 	}
+	s.netmail = newNetmailRunner(s)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer s.recoverGoroutine("netmail")
+		s.netmail.run(ctx)
+	}()
 	a := auth{db: s.db, sys: s.config}
 	set, err := loadProcessors(cfg, s.db, s.log)
 	if err != nil {
@@ -201,7 +210,7 @@ func (s *server) build(ctx context.Context, cfg *ctrl.Config) error {
 	conns := &netutil.Conns{}
 	s.auth = newAuthCheck(cfg)
 	s.smtp = smtpd.New(smtpdConfig(cfg, s.tls, s.log), smtpd.Deps{
-		Auth: a, Resolver: s.resolver, Maildrop: &maildrop{db: s.db, wake: wake, sign: s.dkim, log: s.log}, Telegrams: telegrams{db: s.db},
+		Auth: a, Resolver: s.resolver, Maildrop: &maildrop{db: s.db, wake: wake, sign: s.dkim, log: s.log, netmail: s.netmail.Wake}, Telegrams: telegrams{db: s.db},
 		Guard: s.guard, RateLimit: s.guard, Processors: s.procs,
 		SpamHash: spamHashes{db: s.db}, Conns: conns, MailAuth: s.auth,
 	})

@@ -1,0 +1,191 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/bbsmail/bbsmail/envelope"
+)
+
+// Buckets of the netmail exporter and importer. They came after schema 2
+// without a version change: they are created on first use, and code that
+// does not know them ignores them.
+const (
+	// bucketNetmailPacked maps a netmail id to the temporary packet the
+	// exporter packed it into (see package ftn): the record that makes an
+	// export exactly once across a crash.
+	bucketNetmailPacked = "netmail.packed"
+	// bucketImported holds the keys (MSGID or digest) of imported netmail
+	// with the import time, so a packet read twice stores nothing twice.
+	bucketImported = "netmail.imported"
+)
+
+// NetmailPacked returns the netmail marked packed: id → temporary packet.
+func (db *DB) NetmailPacked() (map[uint64]string, error) {
+	out := map[uint64]string{}
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte(bucketNetmailPacked))
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			if len(k) == 8 {
+				out[be64(k)] = string(v)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: packed netmail: %w", err)
+	}
+	return out, nil
+}
+
+// PackNetmail marks ids as packed into the temporary packet tmp. Every id
+// must be waiting netmail.
+func (db *DB) PackNetmail(ids []uint64, tmp string) error {
+	err := db.write(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte(bucketNetmailPacked))
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if _, err := getNetmail(tx, id); err != nil {
+				return err
+			}
+			if err := b.Put(u64(id), []byte(tmp)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: pack netmail: %w", err)
+	}
+	return nil
+}
+
+// UnpackNetmail clears the packed marks of ids: they wait again.
+func (db *DB) UnpackNetmail(ids []uint64) error {
+	err := db.write(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte(bucketNetmailPacked))
+		if b == nil {
+			return nil
+		}
+		for _, id := range ids {
+			if err := b.Delete(u64(id)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: unpack netmail: %w", err)
+	}
+	return nil
+}
+
+// NetmailExported removes ids and their marks in one transaction. An id
+// already gone is skipped, so finishing an interrupted export twice is
+// harmless.
+func (db *DB) NetmailExported(ids []uint64) error {
+	err := db.write(func(tx *bolt.Tx) error {
+		packed := tx.Bucket([]byte(bucketNetmailPacked))
+		for _, id := range ids {
+			if packed != nil {
+				if err := packed.Delete(u64(id)); err != nil {
+					return err
+				}
+			}
+			e, err := getNetmail(tx, id)
+			if err != nil {
+				continue
+			}
+			if err := tx.Bucket([]byte(bucketNetmail)).Delete(u64(id)); err != nil {
+				return err
+			}
+			if err := unrefBody(tx, e.Body); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: netmail exported: %w", err)
+	}
+	return nil
+}
+
+// DeliverOnce is Deliver for imported mail: it stores msg unless key was
+// stored before, in the same transaction that records key, so a message
+// read twice (a packet tossed again after a crash, a duplicate sent by a
+// link) is stored once. dup reports a key seen before; nothing is stored
+// then. An empty key is refused.
+func (db *DB) DeliverOnce(key string, env *envelope.Envelope, msg []byte) (r Receipt, dup bool, err error) {
+	if key == "" || env == nil || len(env.Rcpts) == 0 {
+		return Receipt{}, false, fmt.Errorf("store: deliver once: no key or no recipients: %w", ErrInvalid)
+	}
+	d := delivery{env: env, msg: msg, sum: summarize(msg), now: env.Received}
+	if d.now.IsZero() {
+		d.now = time.Now()
+	}
+	err = db.write(func(tx *bolt.Tx) error {
+		r, dup = Receipt{Copies: make([]Copy, 0, len(env.Rcpts))}, false
+		b, err := tx.CreateBucketIfNotExists([]byte(bucketImported))
+		if err != nil {
+			return err
+		}
+		if b.Get([]byte(key)) != nil {
+			dup = true
+			return nil
+		}
+		if err := d.store(tx, &r); err != nil {
+			return err
+		}
+		return b.Put([]byte(key), u64(uint64(d.now.Unix())))
+	})
+	if err != nil {
+		return Receipt{}, false, fmt.Errorf("store: deliver %s: %w", env.ID, err)
+	}
+	return r, dup, nil
+}
+
+// ForgetImported drops the import keys recorded before t, so the record
+// does not grow forever. A link resending older mail would get it stored
+// again.
+func (db *DB) ForgetImported(before time.Time) (int, error) {
+	n := 0
+	err := db.write(func(tx *bolt.Tx) error {
+		n = 0
+		b := tx.Bucket([]byte(bucketImported))
+		if b == nil {
+			return nil
+		}
+		var old [][]byte
+		err := b.ForEach(func(k, v []byte) error {
+			if len(v) == 8 && int64(be64(v)) < before.Unix() {
+				old = append(old, append([]byte(nil), k...))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range old {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(old)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: forget imported: %w", err)
+	}
+	return n, nil
+}
+
+func be64(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
