@@ -1,6 +1,7 @@
 package smtpd_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"strings"
@@ -20,7 +21,9 @@ type fakeMailAuth struct {
 
 func (f *fakeMailAuth) Check(_ context.Context, in *smtpd.MailAuthInput) smtpd.MailAuthResult {
 	f.mu.Lock()
-	f.ins = append(f.ins, *in)
+	kept := *in
+	kept.Text = bytes.Clone(in.Text) // the text is valid only during the call (deps.go)
+	f.ins = append(f.ins, kept)
 	f.mu.Unlock()
 	r := smtpd.MailAuthResult{Text: append([]byte("Authentication-Results: bbs.example; spf=pass\r\n"), in.Text...), Summary: "spf=pass"}
 	switch {
