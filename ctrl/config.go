@@ -18,6 +18,7 @@ type Config struct {
 	Mail   Mail   // sbbs.ini [Mail] with [Global] fallbacks and defaults
 	System System // main.ini and msgs.ini
 	Lists  Lists  // the .cfg and .can filter lists
+	Unix   Unix   // sbbs.ini [UNIX]: user, group, umask, PID file
 
 	Aliases []AliasLine // ctrl/alias.cfg in file order (first match wins)
 	DNSBL   []DNSBL     // ctrl/dns_blacklist.cfg in file order

@@ -52,6 +52,8 @@ type server struct {
 
 	listeners []net.Listener
 	wg        sync.WaitGroup
+
+	notify *notifier // systemd's NOTIFY_SOCKET; a no-op without it
 }
 
 func (s *server) config() *ctrl.Config {
@@ -81,10 +83,22 @@ func serve(dir string, logOut io.Writer, ready func(*server)) error {
 	if err != nil {
 		return err
 	}
+	// [UNIX]: the mask before any file is created, the user before any
+	// port is bound so a typo stops the server at once.
+	applyUmask(cfg.Unix)
+	id, err := lookupIdentity(cfg.Unix)
+	if err != nil {
+		return err
+	}
 	level := new(slog.LevelVar)
 	level.Set(cfg.Mail.LogLevel.Slog())
-	s := &server{dir: dir, cfg: cfg, level: level, started: time.Now(),
-		log: slog.New(newLineHandler(logOut, level))}
+	h := newLineHandler(logOut, level)
+	h.journal = underJournal(logOut)
+	s := &server{dir: dir, cfg: cfg, level: level, started: time.Now(), log: slog.New(h)}
+	if s.notify, err = newNotifier(); err != nil {
+		s.log.Warn(err.Error())
+	}
+	defer s.notify.close()
 	for _, w := range cfg.Warnings {
 		s.log.Warn("configuration: " + w)
 	}
@@ -108,6 +122,9 @@ func serve(dir string, logOut io.Writer, ready func(*server)) error {
 	if err := s.build(ctx, cfg); err != nil {
 		return err
 	}
+	if err := checkRootMailProc(cfg, id, s.procs.cur.Load().Len()); err != nil {
+		return err
+	}
 	closeSock, err := admin.Listen(ctx, socketPath(cfg), s.runAdmin, s.log)
 	if err != nil {
 		return err
@@ -116,11 +133,18 @@ func serve(dir string, logOut io.Writer, ready func(*server)) error {
 	if err := s.listen(cfg); err != nil {
 		return err
 	}
+	removePid, err := s.becomeUser(cfg, id)
+	if err != nil {
+		return err
+	}
+	defer removePid()
 	notice(s.log, fmt.Sprintf("Mail Server %s started on %s (control socket %s)", version, cfg.Host(), socketPath(cfg)))
+	s.notify.ready("accepting mail")
 	if ready != nil {
 		ready(s)
 	}
 	s.wait(ctx)
+	s.notify.stopping()
 	return s.shutdown(cancel)
 }
 
@@ -274,7 +298,9 @@ func (s *server) wait(ctx context.Context) {
 			return
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
+				s.notify.reloading()
 				s.reload("SIGHUP")
+				s.notify.ready("accepting mail")
 				continue
 			}
 			notice(s.log, fmt.Sprintf("received %v, shutting down", sig))
@@ -288,7 +314,9 @@ func (s *server) wait(ctx context.Context) {
 				notice(s.log, "shutdown semaphore signaled, shutting down")
 				return
 			case semRecycle:
+				s.notify.reloading()
 				s.reload("recycle semaphore")
+				s.notify.ready("accepting mail")
 			}
 		}
 	}
@@ -308,6 +336,9 @@ func (s *server) reload(why string) {
 		return
 	}
 	set, err := loadProcessors(cfg, s.db, s.log)
+	if err == nil && os.Geteuid() == 0 {
+		err = checkRootMailProc(cfg, nil, set.Len())
+	}
 	if err != nil {
 		s.log.Error(fmt.Sprintf("!reload (%s) failed, keeping the running configuration: %v", why, err))
 		return
