@@ -24,8 +24,14 @@ const usage = `usage: bbsmail [-ctrl DIR] COMMAND ...
 
   serve                   run the mail server (SMTP, submission, POP3, SendMail)
   demo [-dir DIR]         run a demo BBS on unprivileged loopback ports
-  check                   validate the configuration and print its effective values
+  check [--db]            validate the configuration and print its effective values;
+                          --db also checks the mailbase (bbolt pages, reference counts, queue index)
   version                 print the version
+
+  backup FILE             write a consistent copy of the mailbase (safe while the server runs)
+  restore FILE            put a backup in place of the mailbase (server stopped)
+  maint                   purge deleted and kill-read mail; compact the file when the server is stopped
+  db check | purge [--all-read] | backup
 
   user add [--password PW|-] [--realname NAME] [--netmail ADDR] ALIAS
   user list | passwd ALIAS | del ALIAS | online ALIAS on|off
@@ -60,7 +66,13 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	case "demo":
 		return demoCmd(args[1:], stdout, stderr)
 	case "check":
-		return checkCmd(dir, stdout, stderr)
+		return checkCmd(dir, args[1:], stdout, stderr)
+	case "backup":
+		return backupCmd(dir, args[1:], stdout, stderr)
+	case "restore":
+		return restoreCmd(dir, args[1:], stdout, stderr)
+	case "maint":
+		return maintCmd(dir, args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "bbsmail %s\n", version)
 		return 0
@@ -108,7 +120,12 @@ func ctrlFlag(args []string) (string, []string, error) {
 	return abs, rest, nil
 }
 
-func checkCmd(dir string, stdout, stderr io.Writer) int {
+func checkCmd(dir string, args []string, stdout, stderr io.Writer) int {
+	withDB := len(args) == 1 && (args[0] == "--db" || args[0] == "-db")
+	if len(args) > 0 && !withDB {
+		fmt.Fprintln(stderr, "usage: bbsmail check [--db]")
+		return 2
+	}
 	cfg, err := ctrl.Load(dir)
 	if err != nil {
 		fmt.Fprintln(stderr, "bbsmail:", err)
@@ -122,6 +139,9 @@ func checkCmd(dir string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "warning:", w)
 	}
 	fmt.Fprintf(stdout, "\n%s: configuration OK\n", dir)
+	if withDB {
+		return adminCmd(dir, []string{"db", "check"}, nil, stdout, stderr)
+	}
 	return 0
 }
 
