@@ -111,6 +111,9 @@ type Mail struct {
 	BindRetryCount int
 	BindRetryDelay time.Duration
 
+	MetricsPort      int    // bbsmail: Prometheus text endpoint; 0 = off
+	MetricsInterface string // bbsmail: its address, loopback by default
+
 	LoginAttemptDelay            time.Duration
 	LoginAttemptThrottle         time.Duration
 	LoginAttemptHackThreshold    int

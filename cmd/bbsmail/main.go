@@ -30,6 +30,7 @@ const usage = `usage: bbsmail [-ctrl DIR] COMMAND ...
 
   backup FILE             write a consistent copy of the mailbase (safe while the server runs)
   restore FILE            put a backup in place of the mailbase (server stopped)
+  status                  the running server's uptime, sessions, queue and counters
   maint                   purge deleted and kill-read mail; compact the file when the server is stopped
   db check | purge [--all-read] | backup
 
@@ -73,6 +74,8 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return restoreCmd(dir, args[1:], stdout, stderr)
 	case "maint":
 		return maintCmd(dir, args[1:], stdout, stderr)
+	case "status":
+		return statusCmd(dir, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "bbsmail %s\n", version)
 		return 0

@@ -178,3 +178,22 @@ func maintCmd(dir string, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "compacted %s: %d bytes, was %d\n", mailbasePath(cfg), after, before)
 	return 0
 }
+
+// statusCmd asks the running server for its status.
+func statusCmd(dir string, stdout, stderr io.Writer) int {
+	cfg, err := ctrl.Load(dir)
+	if err != nil {
+		fmt.Fprintln(stderr, "bbsmail:", err)
+		return 1
+	}
+	code, err := admin.Forward(socketPath(cfg), []string{"status"}, nil, stdout, stderr)
+	if errors.Is(err, admin.ErrNoServer) {
+		fmt.Fprintf(stderr, "bbsmail: no server answers on %s\n", socketPath(cfg))
+		return 1
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "bbsmail:", err)
+		return 1
+	}
+	return code
+}

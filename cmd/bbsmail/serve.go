@@ -53,7 +53,8 @@ type server struct {
 	listeners []net.Listener
 	wg        sync.WaitGroup
 
-	notify *notifier // systemd's NOTIFY_SOCKET; a no-op without it
+	notify  *notifier // systemd's NOTIFY_SOCKET; a no-op without it
+	metrics *metrics  // for the metrics endpoint and `bbsmail status`
 }
 
 func (s *server) config() *ctrl.Config {
@@ -94,7 +95,8 @@ func serve(dir string, logOut io.Writer, ready func(*server)) error {
 	level.Set(cfg.Mail.LogLevel.Slog())
 	h := newLineHandler(logOut, level)
 	h.journal = underJournal(logOut)
-	s := &server{dir: dir, cfg: cfg, level: level, started: time.Now(), log: slog.New(h)}
+	m := newMetrics()
+	s := &server{dir: dir, cfg: cfg, level: level, started: time.Now(), log: slog.New(countHandler{h, m}), metrics: m}
 	if s.notify, err = newNotifier(); err != nil {
 		s.log.Warn(err.Error())
 	}
@@ -131,6 +133,9 @@ func serve(dir string, logOut io.Writer, ready func(*server)) error {
 	}
 	defer closeSock()
 	if err := s.listen(cfg); err != nil {
+		return err
+	}
+	if err := s.serveMetrics(ctx, cfg); err != nil {
 		return err
 	}
 	removePid, err := s.becomeUser(cfg, id)
@@ -182,7 +187,7 @@ func (s *server) build(ctx context.Context, cfg *ctrl.Config) error {
 		// Bounces to remote senders go back into the queue: wake SendMail
 		// for them too.
 		drop := &maildrop{db: s.db}
-		s.sender = sendmail.New(sc, sendmail.Deps{Queue: queue{db: s.db}, Maildrop: drop})
+		s.sender = sendmail.New(sc, sendmail.Deps{Queue: countQueue{queue{db: s.db}, s.metrics}, Maildrop: drop})
 		wake = s.sender.Wake
 		drop.wake = wake
 		s.wg.Add(1)
@@ -204,12 +209,13 @@ func (s *server) build(ctx context.Context, cfg *ctrl.Config) error {
 	s.resolver = newSwapResolver(cfg, s.db, s.procs)
 	s.guard = guard.New(guardSettings(cfg, s.log))
 	s.smtp = smtpd.New(smtpdConfig(cfg, s.tls, s.log), smtpd.Deps{
-		Auth: a, Resolver: s.resolver, Maildrop: &maildrop{db: s.db, wake: wake}, Telegrams: telegrams{db: s.db},
-		Guard: s.guard, RateLimit: s.guard, Processors: s.procs,
+		Auth: a, Resolver: countResolver{s.resolver, s.metrics}, Maildrop: countMaildrop{&maildrop{db: s.db, wake: wake}, s.metrics},
+		Telegrams: telegrams{db: s.db},
+		Guard:     s.guard, RateLimit: s.guard, Processors: s.procs,
 		SpamHash: spamHashes{db: s.db},
 	})
 	s.pop = pop3d.New(pop3dConfig(cfg, s.tls, s.log), pop3d.Deps{
-		Auth: a, Mailbox: mailbox{db: s.db}, Guard: s.guard, RateLimit: s.guard,
+		Auth: a, Mailbox: countMailbox{mailbox{db: s.db}, s.metrics}, Guard: s.guard, RateLimit: s.guard,
 	})
 	return nil
 }
@@ -247,6 +253,7 @@ func (s *server) listen(cfg *ctrl.Config) error {
 			return fmt.Errorf("%s: %w", sp.name, err)
 		}
 		for _, l := range ls {
+			l = s.metrics.listener(sp.name, l)
 			s.listeners = append(s.listeners, l)
 			s.log.Info(fmt.Sprintf("%s server listening on %s", sp.name, l.Addr()))
 			serveFn, l := sp.serve, l
@@ -275,6 +282,9 @@ func (s *server) recoverGoroutine(what string) {
 
 // runAdmin runs a command that arrived on the control socket.
 func (s *server) runAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 1 && args[0] == "status" {
+		return s.status(stdout)
+	}
 	env := admin.Env{DB: s.db}
 	if s.sender != nil {
 		env.Wake = s.sender.Wake
