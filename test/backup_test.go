@@ -2,9 +2,11 @@ package test
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -45,14 +47,29 @@ func TestBackupRestoreMaint(t *testing.T) {
 	}
 
 	b.stop()
+	// Root restoring and compacting a mailbase that belongs to the BBS user
+	// (systemd's User=) leaves it that user's.
+	db := filepath.Join(b.root, "data", "bbsmail.db")
+	asRoot := os.Geteuid() == 0
+	if asRoot {
+		if err := os.Chown(db, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if out := b.must("restore", file); !strings.Contains(out, "restored "+file) {
 		t.Errorf("restore printed %q", out)
+	}
+	if asRoot {
+		wantOwner(t, db, 65534)
 	}
 	if out := b.must("check", "--db"); !strings.Contains(out, "mailbase OK: ") {
 		t.Errorf("check --db on the restored mailbase printed:\n%s", out)
 	}
 	if out := b.must("maint"); !strings.Contains(out, "compacted ") {
 		t.Errorf("maint with the server stopped printed:\n%s", out)
+	}
+	if asRoot {
+		wantOwner(t, db, 65534)
 	}
 	coreRestart(b)
 	rows := coreMailList(b, "Digital Man")
@@ -76,5 +93,16 @@ func TestBackupOffline(t *testing.T) {
 	}
 	if _, errOut, code := b.run("", "restore", filepath.Join(t.TempDir(), "missing")); code == 0 || errOut == "" {
 		t.Errorf("restore of a missing file: exit %d, %q", code, errOut)
+	}
+}
+
+func wantOwner(t *testing.T, path string, uid uint32) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := fi.Sys().(*syscall.Stat_t); st.Uid != uid || st.Gid != uid {
+		t.Errorf("%s belongs to %d:%d, want %d:%d", path, st.Uid, st.Gid, uid, uid)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/bbsmail/bbsmail/admin"
@@ -109,6 +110,9 @@ func restore(cfg *ctrl.Config, from string, stdout io.Writer) error {
 		return err
 	}
 	defer cur.Close()
+	if err := matchOwner(tmp, path); err != nil {
+		return err
+	}
 	old := path + ".before-restore"
 	_ = os.Remove(old)
 	if err := os.Link(path, old); err != nil {
@@ -166,7 +170,11 @@ func maintCmd(dir string, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "compact skipped: the server is running (stop it and run bbsmail maint again to compact)")
 		return 0
 	}
+	owner, _ := os.Stat(mailbasePath(cfg))
 	before, after, err := store.Compact(mailbasePath(cfg), time.Second)
+	if err == nil && owner != nil {
+		err = chownLike(mailbasePath(cfg), owner)
+	}
 	if errors.Is(err, store.ErrLocked) {
 		fmt.Fprintln(stdout, "compact skipped: the mailbase is in use")
 		return 0
@@ -196,4 +204,23 @@ func statusCmd(dir string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return code
+}
+
+// matchOwner gives path the owner and group of like when running as
+// root: a mailbase root writes for a server that runs as the BBS user
+// (systemd's User=, or after [UNIX] User) must stay that user's.
+func matchOwner(path, like string) error {
+	fi, err := os.Stat(like)
+	if err != nil {
+		return nil // nothing to match: a first mailbase
+	}
+	return chownLike(path, fi)
+}
+
+func chownLike(path string, like os.FileInfo) error {
+	st, ok := like.Sys().(*syscall.Stat_t)
+	if !ok || os.Geteuid() != 0 {
+		return nil
+	}
+	return os.Chown(path, int(st.Uid), int(st.Gid))
 }
