@@ -1,7 +1,7 @@
 GO ?= go
 STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test test-short lint bench fuzz run clean
+.PHONY: all build test test-short lint bench fuzz run clean deb
 
 all: build
 
@@ -38,6 +38,14 @@ fuzz:
 # The embedded demo configuration on unprivileged ports.
 run: build
 	./bin/bbsmail demo
+
+# A Debian package in bin/: the binary (static), the systemd unit, a man
+# page, the contrib files and the docs; see docs/operations.md.
+DEB_VERSION ?= 0.1.0
+DEB_ARCH ?= $(shell $(GO) env GOARCH)
+deb:
+	CGO_ENABLED=0 GOARCH=$(DEB_ARCH) $(GO) build -trimpath -ldflags "-X main.version=$(DEB_VERSION)" -o bin/deb/bbsmail ./cmd/bbsmail
+	contrib/debian/build-deb.sh bin/deb/bbsmail $(DEB_VERSION) $(DEB_ARCH) bin
 
 clean:
 	rm -rf bin

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -86,6 +87,10 @@ func serveOne(ctx context.Context, c net.Conn, run RunFunc, log *slog.Logger) {
 		_ = json.NewEncoder(c).Encode(resp)
 		return
 	}
+	if streamed(req.Args) {
+		serveStreamed(ctx, c, req, run)
+		return
+	}
 	var stdout, stderr bytes.Buffer
 	code := run(ctx, req.Args, bytes.NewReader(req.Stdin), &stdout, &stderr)
 	resp = response{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), Code: code}
@@ -108,8 +113,15 @@ func Forward(path string, args []string, stdin []byte, stdout, stderr io.Writer)
 	if err := json.NewEncoder(c).Encode(request{Args: args, Stdin: stdin}); err != nil {
 		return 0, fmt.Errorf("control socket: %w", err)
 	}
+	br := bufio.NewReader(c)
+	if streamed(args) {
+		if err := readChunks(c, br, stdout); err != nil {
+			return 0, err
+		}
+		_ = c.SetReadDeadline(time.Now().Add(time.Minute))
+	}
 	var resp response
-	if err := json.NewDecoder(c).Decode(&resp); err != nil {
+	if err := json.NewDecoder(br).Decode(&resp); err != nil {
 		return 0, fmt.Errorf("control socket: %w", err)
 	}
 	_, _ = stdout.Write(resp.Stdout)

@@ -18,6 +18,7 @@ type Config struct {
 	Mail   Mail   // sbbs.ini [Mail] with [Global] fallbacks and defaults
 	System System // main.ini and msgs.ini
 	Lists  Lists  // the .cfg and .can filter lists
+	Unix   Unix   // sbbs.ini [UNIX]: user, group, umask, PID file
 
 	// FidoNet is how netmail meets the FidoNet mailer: sbbsecho.ini's
 	// settings when it exists, else sbbs.ini [Mail]'s Fido keys.
@@ -136,6 +137,9 @@ type Mail struct {
 	TLSErrorLevel  LogLevel
 	BindRetryCount int
 	BindRetryDelay time.Duration
+
+	MetricsPort      int    // bbsmail: Prometheus text endpoint; 0 = off
+	MetricsInterface string // bbsmail: its address, loopback by default
 
 	LoginAttemptDelay            time.Duration
 	LoginAttemptThrottle         time.Duration

@@ -109,6 +109,9 @@ func keyTable(m *Mail) []keyDef {
 		{"TLSErrorLevel", "TLSErrorLevel", "Warning", levelV{&m.TLSErrorLevel}},
 		{"BindRetryCount", "BindRetryCount", "2", intV{&m.BindRetryCount, 0, maxInt}},
 		{"BindRetryDelay", "BindRetryDelay", "15s", durV{&m.BindRetryDelay, time.Second}},
+		// bbsmail: the Prometheus endpoint, off unless MetricsPort is set.
+		{"MetricsPort", "", "0", intV{&m.MetricsPort, 0, 65535}},
+		{"MetricsInterface", "", "127.0.0.1", addrV{&m.MetricsInterface}},
 
 		// Synchronet keeps these two in milliseconds.
 		{"LoginAttemptDelay", "LoginAttemptDelay", "5000", durV{&m.LoginAttemptDelay, time.Millisecond}},

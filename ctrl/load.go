@@ -110,6 +110,9 @@ func (l *loader) sbbsIni() error {
 		l.warn("%s not found: using defaults", l.rel(path))
 		f = &ini.File{Sections: []*ini.Section{{}}}
 	}
+	if err := l.unixSection(f); err != nil {
+		return err
+	}
 	mail, global := f.Section("Mail"), f.Section("Global")
 	for _, s := range []*ini.Section{mail, global} {
 		if s != nil && len(s.Junk) > 0 {

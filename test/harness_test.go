@@ -67,6 +67,9 @@ type bbs struct {
 	// exe, when set, is the binary to run instead of the -race build
 	// (memory measurements need a plain one, see plainBinary).
 	exe string
+	// unix are the [UNIX] keys. By default the tests, which CI runs as
+	// root, may run mail processors as root; privs_test.go sets User.
+	unix map[string]string
 
 	mu      sync.Mutex
 	cleanup bool // the stop-and-dump cleanup is registered
@@ -82,7 +85,8 @@ func newBBS(t *testing.T) *bbs {
 	if err := copyTree("../testdata/bbs", root); err != nil {
 		t.Fatalf("copying testdata/bbs: %v", err)
 	}
-	b := &bbs{t: t, root: root, ctrl: filepath.Join(root, "ctrl"), mail: map[string]string{}, glob: map[string]string{}}
+	b := &bbs{t: t, root: root, ctrl: filepath.Join(root, "ctrl"), mail: map[string]string{}, glob: map[string]string{},
+		unix: map[string]string{"RootMailProcessors": "true"}}
 	p := freePorts(t, 5)
 	b.ports = ports{SMTP: p[0], Submission: p[1], SMTPS: p[2], POP3: p[3], POP3S: p[4]}
 	return b
@@ -118,6 +122,8 @@ func (b *bbs) writeIni() {
 	writeKeys(&buf, g)
 	buf.WriteString("\n[Mail]\tSMTP(S)/POP3(S) Mail Server\n")
 	writeKeys(&buf, m)
+	buf.WriteString("\n[UNIX]\n")
+	writeKeys(&buf, b.unix)
 	if err := os.WriteFile(filepath.Join(b.ctrl, "sbbs.ini"), buf.Bytes(), 0o644); err != nil {
 		b.t.Fatal(err)
 	}

@@ -18,7 +18,12 @@ import (
 // mail processors and the mailbase's secret key — and fails where serve
 // would, with the same message. It never creates or changes a file and
 // never opens the mailbase (a running server holds it).
-func checkCmd(dir string, stdout, stderr io.Writer) int {
+func checkCmd(dir string, args []string, stdout, stderr io.Writer) int {
+	withDB := len(args) == 1 && (args[0] == "--db" || args[0] == "-db")
+	if len(args) > 0 && !withDB {
+		fmt.Fprintln(stderr, "usage: bbsmail check [--db]")
+		return 2
+	}
 	fail := func(err error) int {
 		fmt.Fprintln(stderr, "bbsmail:", err)
 		return 1
@@ -55,6 +60,9 @@ func checkCmd(dir string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "warning:", w)
 	}
 	fmt.Fprintf(stdout, "\n%s: configuration OK\n", dir)
+	if withDB {
+		return adminCmd(dir, []string{"db", "check"}, nil, stdout, stderr)
+	}
 	return 0
 }
 

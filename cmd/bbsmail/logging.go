@@ -20,6 +20,9 @@ type lineHandler struct {
 	level slog.Leveler
 	attrs []slog.Attr
 	group string
+	// journal drops the timestamp (the journal adds its own) and starts
+	// each line with its syslog priority, "<4>", as sd-daemon(3) says.
+	journal bool
 }
 
 func newLineHandler(w io.Writer, level slog.Leveler) *lineHandler {
@@ -45,14 +48,36 @@ func levelName(l slog.Level) string {
 	}
 }
 
+// syslogPriority maps a level to syslog's: debug 7, info 6, notice 5,
+// warning 4, error 3, critical 2.
+func syslogPriority(l slog.Level) int {
+	switch levelName(l) {
+	case "Debug":
+		return 7
+	case "Info":
+		return 6
+	case "Notice":
+		return 5
+	case "Warning":
+		return 4
+	case "Error":
+		return 3
+	}
+	return 2
+}
+
 func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
 	t := r.Time
 	if t.IsZero() {
 		t = time.Now()
 	}
-	b.WriteString(t.Format("2006-01-02 15:04:05"))
-	fmt.Fprintf(&b, " %-8s ", levelName(r.Level))
+	if h.journal {
+		fmt.Fprintf(&b, "<%d>%-8s ", syslogPriority(r.Level), levelName(r.Level))
+	} else {
+		b.WriteString(t.Format("2006-01-02 15:04:05"))
+		fmt.Fprintf(&b, " %-8s ", levelName(r.Level))
+	}
 	b.WriteString(r.Message)
 	write := func(a slog.Attr) {
 		if a.Equal(slog.Attr{}) {

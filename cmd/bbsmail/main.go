@@ -24,8 +24,16 @@ const usage = `usage: bbsmail [-ctrl DIR] COMMAND ...
 
   serve                   run the mail server (SMTP, submission, POP3, SendMail)
   demo [-dir DIR]         run a demo BBS on unprivileged loopback ports
-  check                   validate the configuration and print its effective values
+  check [--db]            validate the configuration and print its effective values;
+                          --db also checks the mailbase (bbolt pages, reference counts, queue index)
   version                 print the version
+
+  backup FILE             write a consistent copy of the mailbase (safe while the server runs)
+  restore FILE            put a backup in place of the mailbase (server stopped)
+  status                  the running server's uptime, sessions, queue and counters
+  maint                   purge deleted and kill-read mail; compact the file when the server is stopped
+  db check | purge [--all-read] | backup
+  dkim keygen [--selector S] [--domain D] [--type rsa|ed25519] [--bits N] [--force] | dkim check [--selector S] [--domain D]
 
   user add [--password PW|-] [--realname NAME] [--netmail ADDR] [--level N] ALIAS
   user list [--all] | passwd [--password PW|-] ALIAS | del ALIAS | online ALIAS on|off
@@ -66,9 +74,17 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	case "demo":
 		return demoCmd(args[1:], stdout, stderr)
 	case "check":
-		return checkCmd(dir, stdout, stderr)
+		return checkCmd(dir, args[1:], stdout, stderr)
 	case "dkim":
 		return dkimCmd(dir, args[1:], stdout, stderr)
+	case "backup":
+		return backupCmd(dir, args[1:], stdout, stderr)
+	case "restore":
+		return restoreCmd(dir, args[1:], stdout, stderr)
+	case "maint":
+		return maintCmd(dir, args[1:], stdout, stderr)
+	case "status":
+		return statusCmd(dir, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "bbsmail %s\n", version)
 		return 0

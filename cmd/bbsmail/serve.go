@@ -59,6 +59,9 @@ type server struct {
 
 	listeners []net.Listener
 	wg        sync.WaitGroup
+
+	notify  *notifier // systemd's NOTIFY_SOCKET; a no-op without it
+	metrics *metrics  // for the metrics endpoint and `bbsmail status`
 }
 
 func (s *server) config() *ctrl.Config {
@@ -88,10 +91,23 @@ func serve(dir string, logOut io.Writer, ready func(*server)) error {
 	if err != nil {
 		return err
 	}
+	// [UNIX]: the mask before any file is created, the user before any
+	// port is bound so a typo stops the server at once.
+	applyUmask(cfg.Unix)
+	id, err := lookupIdentity(cfg.Unix)
+	if err != nil {
+		return err
+	}
 	level := new(slog.LevelVar)
 	level.Set(cfg.Mail.LogLevel.Slog())
-	s := &server{dir: dir, cfg: cfg, level: level, started: time.Now(),
-		log: slog.New(newLineHandler(logOut, level))}
+	h := newLineHandler(logOut, level)
+	h.journal = underJournal(logOut)
+	m := newMetrics()
+	s := &server{dir: dir, cfg: cfg, level: level, started: time.Now(), log: slog.New(countHandler{h, m}), metrics: m}
+	if s.notify, err = newNotifier(); err != nil {
+		s.log.Warn(err.Error())
+	}
+	defer s.notify.close()
 	for _, w := range cfg.Warnings {
 		s.log.Warn("configuration: " + w)
 	}
@@ -121,6 +137,9 @@ func serve(dir string, logOut io.Writer, ready func(*server)) error {
 	if err := s.build(ctx, cfg); err != nil {
 		return err
 	}
+	if err := checkRootMailProc(cfg, id, s.procs.cur.Load().Len()); err != nil {
+		return err
+	}
 	closeSock, err := admin.Listen(ctx, socketPath(cfg), s.runAdmin, s.log)
 	if err != nil {
 		return err
@@ -129,11 +148,21 @@ func serve(dir string, logOut io.Writer, ready func(*server)) error {
 	if err := s.listen(cfg); err != nil {
 		return err
 	}
+	if err := s.serveMetrics(ctx, cfg); err != nil {
+		return err
+	}
+	removePid, err := s.becomeUser(cfg, id)
+	if err != nil {
+		return err
+	}
+	defer removePid()
 	notice(s.log, fmt.Sprintf("Mail Server %s started on %s (control socket %s)", version, cfg.Host(), socketPath(cfg)))
+	s.notify.ready("accepting mail")
 	if ready != nil {
 		ready(s)
 	}
 	s.wait(ctx)
+	s.notify.stopping()
 	return s.shutdown(cancel)
 }
 
@@ -177,7 +206,7 @@ func (s *server) build(ctx context.Context, cfg *ctrl.Config) error {
 		// Bounces to remote senders go back into the queue: wake SendMail
 		// for them too.
 		drop := &maildrop{db: s.db, sign: s.dkim, log: s.log}
-		s.sender = sendmail.New(sc, sendmail.Deps{Queue: queue{db: s.db}, Maildrop: drop})
+		s.sender = sendmail.New(sc, sendmail.Deps{Queue: countQueue{queue{db: s.db}, s.metrics}, Maildrop: drop})
 		wake = s.sender.Wake
 		drop.wake = wake
 		s.wg.Add(1)
@@ -210,12 +239,14 @@ func (s *server) build(ctx context.Context, cfg *ctrl.Config) error {
 	conns := &netutil.Conns{}
 	s.auth = newAuthCheck(cfg)
 	s.smtp = smtpd.New(smtpdConfig(cfg, s.tls, s.log), smtpd.Deps{
-		Auth: a, Resolver: s.resolver, Maildrop: &maildrop{db: s.db, wake: wake, sign: s.dkim, log: s.log, netmail: s.netmail.Wake}, Telegrams: telegrams{db: s.db},
-		Guard: s.guard, RateLimit: s.guard, Processors: s.procs,
+		Auth: a, Resolver: countResolver{s.resolver, s.metrics},
+		Maildrop:  countMaildrop{&maildrop{db: s.db, wake: wake, sign: s.dkim, log: s.log, netmail: s.netmail.Wake}, s.metrics},
+		Telegrams: telegrams{db: s.db},
+		Guard:     s.guard, RateLimit: s.guard, Processors: s.procs,
 		SpamHash: spamHashes{db: s.db}, Conns: conns, MailAuth: s.auth,
 	})
 	s.pop = pop3d.New(pop3dConfig(cfg, s.tls, s.log), pop3d.Deps{
-		Auth: a, Mailbox: mailbox{db: s.db}, Guard: s.guard, RateLimit: s.guard, Conns: conns,
+		Auth: a, Mailbox: countMailbox{mailbox{db: s.db}, s.metrics}, Guard: s.guard, RateLimit: s.guard, Conns: conns,
 	})
 	return nil
 }
@@ -253,6 +284,7 @@ func (s *server) listen(cfg *ctrl.Config) error {
 			return fmt.Errorf("%s: %w", sp.name, err)
 		}
 		for _, l := range ls {
+			l = s.metrics.listener(sp.name, l)
 			s.listeners = append(s.listeners, l)
 			s.log.Info(fmt.Sprintf("%s server listening on %s", sp.name, l.Addr()))
 			serveFn, l := sp.serve, l
@@ -281,6 +313,9 @@ func (s *server) recoverGoroutine(what string) {
 
 // runAdmin runs a command that arrived on the control socket.
 func (s *server) runAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 1 && args[0] == "status" {
+		return s.status(stdout)
+	}
 	env := admin.Env{DB: s.db}
 	if s.sender != nil {
 		env.Wake = s.sender.Wake
@@ -304,7 +339,9 @@ func (s *server) wait(ctx context.Context) {
 			return
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
+				s.notify.reloading()
 				s.reload("SIGHUP")
+				s.notify.ready("accepting mail")
 				continue
 			}
 			notice(s.log, fmt.Sprintf("received %v, shutting down", sig))
@@ -318,7 +355,9 @@ func (s *server) wait(ctx context.Context) {
 				notice(s.log, "shutdown semaphore signaled, shutting down")
 				return
 			case semRecycle:
+				s.notify.reloading()
 				s.reload("recycle semaphore")
+				s.notify.ready("accepting mail")
 			}
 		}
 	}
@@ -338,6 +377,9 @@ func (s *server) reload(why string) {
 		return
 	}
 	set, err := loadProcessors(cfg, s.db, s.log)
+	if err == nil && os.Geteuid() == 0 {
+		err = checkRootMailProc(cfg, nil, set.Len())
+	}
 	if err != nil {
 		s.log.Error(fmt.Sprintf("!reload (%s) failed, keeping the running configuration: %v", why, err))
 		return
