@@ -62,7 +62,7 @@ func TestCoreBadConfigStopsServe(t *testing.T) {
 	for _, c := range []struct{ key, value string }{
 		{"MaxInactivity", "2x"},
 		{"MaxMsgSize", "12Q"},
-		{"Options", "ALLOW_POP3 | NO_SUCH_OPTION"},
+		{"Options", "ALLOW_POP3 | TLS_POP"}, // a near miss of TLS_POP3
 	} {
 		t.Run(c.key, func(t *testing.T) {
 			t.Parallel()
@@ -81,6 +81,18 @@ func TestCoreBadConfigStopsServe(t *testing.T) {
 				t.Fatalf("check with %s = %s: exit %d, want non-zero and %q:\n%s", c.key, c.value, code, msg, out)
 			}
 		})
+	}
+}
+
+// An older sbbs.ini whose Options hold a flag Synchronet has retired starts,
+// as it does under Synchronet, with a warning naming the line and the flag.
+func TestCoreRetiredOptionStarts(t *testing.T) {
+	t.Parallel()
+	b := newBBS(t)
+	b.mail["Options"] = "ALLOW_POP3 | LOCAL_TIMEZONE | NO_HOST_LOOKUP | NO_SENDMAIL"
+	b.start()
+	if !b.logContains("[Mail] Options: LOCAL_TIMEZONE: old releases' local time zone flag: no effect in bbsmail") {
+		t.Fatalf("no warning about LOCAL_TIMEZONE:\n%s", b.log.String())
 	}
 }
 
