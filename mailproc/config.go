@@ -1,6 +1,7 @@
 package mailproc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -59,6 +60,32 @@ type Config struct {
 	// Logger receives what processors log and what mailproc logs about
 	// them; nil discards it. Input.Logger overrides it for one run.
 	Logger *slog.Logger
+
+	// User describes an authenticated sender to a script (the JavaScript
+	// user object); nil or false: only its number is known.
+	User func(number uint32) (UserInfo, bool)
+	// LookupIP resolves a host name for resolve_ip() through the server's
+	// DNS server; nil: resolve_ip() answers null.
+	LookupIP func(ctx context.Context, host string) ([]string, error)
+	// Interfaces are the addresses the server listens on
+	// (server.interface_ip_addr_list).
+	Interfaces []string
+	// JSMaxBytes bounds the memory a JavaScript processor may take
+	// (JavaScriptMaxBytes); 0: no bound. JSTimeLimit bounds its run
+	// (JavaScriptTimeLimit) below Timeout; 0: Timeout alone.
+	JSMaxBytes  int64
+	JSTimeLimit time.Duration
+}
+
+// UserInfo is a BBS user as a script sees it (the user object).
+type UserInfo struct {
+	Number       uint32
+	Alias, Name  string
+	NetMail      string
+	Level        int
+	Flags1       string // letters A-Z
+	Restrictions string // letters A-Z
+	Exemptions   string // letters A-Z
 }
 
 // System is what processors may learn about the BBS.

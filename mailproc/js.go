@@ -25,6 +25,7 @@ type stopSignal struct{}
 // jsHost is the host API of one JavaScript run: one goja Runtime, used by
 // one goroutine, thrown away afterwards.
 type jsHost struct {
+	ctx   context.Context // the run's; ends with the time limit
 	set   *Set
 	vm    *goja.Runtime
 	log   *slog.Logger
@@ -46,7 +47,7 @@ func (s *Set) runJS(ctx context.Context, p *Processor, words []string, f *files,
 	if err != nil {
 		return fmt.Errorf("%w: script %s: %w", ErrNotStarted, name, err)
 	}
-	h := &jsHost{set: s, vm: goja.New(), log: log, fs: newJSFS(&s.cfg, log)}
+	h := &jsHost{ctx: ctx, set: s, vm: goja.New(), log: log, fs: newJSFS(&s.cfg, log)}
 	defer h.closeFiles()
 	h.vm.SetMaxCallStackSize(maxCallStack)
 	if err := h.install(f, in, argv, dir); err != nil {
@@ -160,7 +161,12 @@ func (h *jsHost) install(f *files, in *Input, argv []string, dir string) error {
 	if err := vm.Set("File", h.fileConstructor); err != nil {
 		return err
 	}
-	if err := vm.Set("system", h.system()); err != nil {
+	sys := h.system()
+	h.installSystem(sys)
+	if err := vm.Set("system", sys); err != nil {
+		return err
+	}
+	if err := h.installHost(in); err != nil {
 		return err
 	}
 	js := vm.NewObject()

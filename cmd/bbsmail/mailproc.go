@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/bbsmail/bbsmail/ars"
 	"github.com/bbsmail/bbsmail/ctrl"
@@ -55,11 +57,57 @@ func mailprocConfig(cfg *ctrl.Config, db *store.DB, log *slog.Logger) mailproc.C
 		MaxRecipients: cfg.Mail.MaxRecipients,
 		// Scripts reach the BBS directories, but not the server's secrets
 		// and state kept there.
-		Private:   []string{mailbasePath(cfg), secretKeyPath(cfg), cfg.Paths.SSLKey, socketPath(cfg)},
-		ARS:       processorARS(db),
-		KnownUser: knownUser,
-		Logger:    log,
+		Private:     []string{mailbasePath(cfg), secretKeyPath(cfg), cfg.Paths.SSLKey, socketPath(cfg)},
+		ARS:         processorARS(db),
+		KnownUser:   knownUser,
+		Logger:      log,
+		User:        processorUser(db),
+		LookupIP:    lookupIP(resolverFor(cfg.Mail.DNSServer)),
+		Interfaces:  interfaceAddrs(cfg.Mail.Interfaces),
+		JSMaxBytes:  cfg.Mail.JavaScriptMaxBytes,
+		JSTimeLimit: time.Duration(cfg.Mail.JavaScriptTimeLimit) * 100 * time.Millisecond,
 	}
+}
+
+// processorUser describes an authenticated sender to a script's user
+// object.
+func processorUser(db *store.DB) func(uint32) (mailproc.UserInfo, bool) {
+	return func(n uint32) (mailproc.UserInfo, bool) {
+		if db == nil {
+			return mailproc.UserInfo{}, false
+		}
+		u, err := db.User(n)
+		if err != nil {
+			return mailproc.UserInfo{}, false
+		}
+		s := arsSubject(u, envelope.Client{})
+		return mailproc.UserInfo{Number: u.Number, Alias: u.Alias, Name: u.RealName, NetMail: u.NetMail,
+			Level: u.Level, Flags1: u.Flags1, Restrictions: s.Restrict, Exemptions: s.Exempt}, true
+	}
+}
+
+// lookupIP resolves for a script's resolve_ip() through the mail server's
+// DNS server.
+func lookupIP(r *net.Resolver) func(context.Context, string) ([]string, error) {
+	return func(ctx context.Context, host string) ([]string, error) {
+		addrs, err := r.LookupHost(ctx, host)
+		if err != nil {
+			return nil, fmt.Errorf("resolving %s: %w", host, err)
+		}
+		return addrs, nil
+	}
+}
+
+// interfaceAddrs strips the ports from the Interface addresses.
+func interfaceAddrs(list []string) []string {
+	var out []string
+	for _, a := range list {
+		if h, _, err := net.SplitHostPort(a); err == nil {
+			a = h
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 // processorARS compiles a processor's AccessRequirements into a check of

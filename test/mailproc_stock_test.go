@@ -1,0 +1,94 @@
+package test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// stockSample is Synchronet's own sample tree beside the project
+// (ctrl/, text/, exec/), a test fixture that is read, never copied into
+// the project; tests that need it skip without it.
+func stockSample(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs(filepath.Join("..", "..", "shared", "synchronet-sample"))
+	if err == nil {
+		_, err = os.Stat(filepath.Join(dir, "exec", "mailauth.js"))
+	}
+	if err != nil {
+		t.Skipf("Synchronet's sample tree is not available (../shared/synchronet-sample): %v", err)
+	}
+	return dir
+}
+
+// stockProcessors puts Synchronet's stock exec/ scripts into the test's
+// BBS tree and the named sections of the stock mailproc.ini, as shipped,
+// into its ctrl/mailproc.ini.
+func stockProcessors(t *testing.T, b *bbs, sections ...string) {
+	t.Helper()
+	sample := stockSample(t)
+	if err := copyTree(filepath.Join(sample, "exec"), filepath.Join(b.root, "exec")); err != nil {
+		t.Fatal(err)
+	}
+	ini, err := os.ReadFile(filepath.Join(sample, "ctrl", "mailproc.ini"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	keep := false
+	for _, line := range strings.Split(string(ini), "\n") {
+		if s := strings.TrimSpace(line); strings.HasPrefix(s, "[") {
+			keep = false
+			for _, want := range sections {
+				keep = keep || strings.EqualFold(s, "["+want+"]")
+			}
+		}
+		if keep {
+			out = append(out, line)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("no section %v in the stock mailproc.ini", sections)
+	}
+	coreWrite(t, filepath.Join(b.ctrl, "mailproc.ini"), strings.Join(out, "\n")+"\n")
+}
+
+// Synchronet's stock mailauth.js, configured as the stock mailproc.ini
+// does, runs on mail received over SMTP (Python's smtplib): a client that
+// claims the BBS's own domain without authenticating gets the script's
+// text as the reply to DATA and nothing is stored; the same sender after
+// AUTH, and mail from a foreign domain, are delivered. The client connects
+// from 127.0.0.2: the script trusts 127.0.0.1 as the BBS itself.
+func TestMailprocStockMailauth(t *testing.T) {
+	t.Parallel()
+	b := newBBS(t)
+	stockProcessors(t, b, "MailAuth")
+	b.start()
+	b.addUser("Digital Man", "Auth-Pass-1")
+
+	out := b.routingSend(routingMsg{port: b.ports.SMTP, source: "127.0.0.2", from: "sysop@bbs.test",
+		to: []string{"digital.man@bbs.test"}, subject: "forged local sender"})
+	if !strings.HasPrefix(out, "DATA-REFUSED 5") || !strings.Contains(out, "Mail deliveries from bbs.test must use SMTP-AUTH") {
+		t.Errorf("an unauthenticated client claiming bbs.test got %q, want mailauth.js's refusal", out)
+	}
+	if _, ok := routingRowWith(b.routingMailbox("Digital Man"), "forged local sender"); ok {
+		t.Error("the refused message was stored")
+	}
+
+	b.routingMustSend(routingMsg{port: b.ports.Submission, source: "127.0.0.2", from: "digital.man@bbs.test",
+		to: []string{"digital.man@bbs.test"}, subject: "authenticated local sender", auth: []string{"Digital Man", "Auth-Pass-1"}})
+	b.routingMustSend(routingMsg{port: b.ports.SMTP, source: "127.0.0.2", from: "joe@example.org",
+		to: []string{"digital.man@bbs.test"}, subject: "foreign sender"})
+	for _, subj := range []string{"authenticated local sender", "foreign sender"} {
+		if _, ok := routingRowWith(b.routingMailbox("Digital Man"), subj); !ok {
+			t.Errorf("%q was not stored", subj)
+		}
+	}
+	if n := strings.Count(b.log.String(), "Executing external mail processor: MailAuth"); n != 2 {
+		t.Errorf("mailauth.js ran %d times, want 2 (not for the authenticated user, whom its AccessRequirements exclude)", n)
+	}
+	if strings.Contains(b.log.String(), "External mail processor failed") {
+		t.Errorf("mailauth.js failed:\n%s", b.log.String())
+	}
+}
