@@ -142,6 +142,8 @@ type Processor struct {
 
 	to, from *pattern.List
 	allow    func(Access) bool // compiled AccessRequirements; nil: never
+	cmdLine  int               // where Command (or Eval) is, for warnings
+	cmdKey   string
 }
 
 // Set is the loaded mailproc.ini: the processors in file order and what
@@ -245,7 +247,7 @@ func Load(cfg Config) (*Set, []Warning, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		return s, warns, nil
+		return s, append(warns, s.checkScripts()...), nil
 	}
 	return s, nil, nil
 }
@@ -326,6 +328,9 @@ func (s *Set) processor(sec *ini.Section) (Processor, []Warning, error) {
 			continue
 		}
 		done[name] = true
+		if name == "command" || name == "eval" {
+			p.cmdLine, p.cmdKey = k.Line, k.Name
+		}
 		var known bool
 		if known, err = p.set(name, k.Value); err != nil {
 			return p, nil, &Error{File: s.cfg.rel(k.File), Line: k.Line, Section: sec.Name, Key: k.Name, Err: err}

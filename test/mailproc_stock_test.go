@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // stockSample is Synchronet's own sample tree beside the project
@@ -90,5 +91,31 @@ func TestMailprocStockMailauth(t *testing.T) {
 	}
 	if strings.Contains(b.log.String(), "External mail processor failed") {
 		t.Errorf("mailauth.js failed:\n%s", b.log.String())
+	}
+}
+
+// A JavaScript processor whose script is missing or does not compile is
+// reported by bbsmail check and when the server starts, naming the script,
+// before any message reaches it.
+func TestMailprocScriptReported(t *testing.T) {
+	t.Parallel()
+	b := newBBS(t)
+	coreWrite(t, filepath.Join(b.root, "exec", "broken.js"), "function (\n")
+	coreWrite(t, filepath.Join(b.ctrl, "mailproc.ini"),
+		"[List]\n\tCommand = listserver.js\n\tTo = listserver\n\tPassThru = false\n[Broken]\n\tCommand = broken.js\n")
+	b.writeIni()
+	wantMissing := "mailproc.ini:2: [List] Command: script listserver.js not found in "
+	wantBroken := "mailproc.ini:6: [Broken] Command: script " + filepath.Join(b.root, "exec", "broken.js") + " does not compile"
+	out, code := coreRunLimited(t, time.Minute, "check", "-ctrl", b.ctrl)
+	if code != 0 || !strings.Contains(out, "warning: mail processors: "+wantMissing) ||
+		!strings.Contains(out, "warning: mail processors: "+wantBroken) {
+		t.Errorf("check: exit %d, want 0 and warnings naming both scripts:\n%s", code, out)
+	}
+	b.start()
+	log := b.log.String()
+	for _, want := range []string{wantMissing, wantBroken} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the server did not report %q at startup:\n%s", want, log)
+		}
 	}
 }
