@@ -220,6 +220,15 @@ func (cfg Config) timeout() time.Duration {
 	return DefaultTimeout
 }
 
+// jsTimeout bounds a JavaScript processor: Timeout, or JSTimeLimit when
+// that is shorter.
+func (cfg Config) jsTimeout() time.Duration {
+	if t := cfg.timeout(); cfg.JSTimeLimit <= 0 || cfg.JSTimeLimit > t {
+		return t
+	}
+	return cfg.JSTimeLimit
+}
+
 // Load reads the first existing file of Candidates(cfg). No file means no
 // processors, which is not an error. A malformed file, a key with an
 // unusable value or a bad pattern is an *Error naming the file, line and

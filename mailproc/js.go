@@ -55,6 +55,9 @@ func (s *Set) runJS(ctx context.Context, p *Processor, words []string, f *files,
 	}
 	stop := context.AfterFunc(ctx, func() { h.vm.Interrupt(stopSignal{}) })
 	defer stop()
+	if limit := s.cfg.JSMaxBytes; limit > 0 {
+		defer memWatcher.watch(limit, func(grew int64) { h.vm.Interrupt(memSignal{limit: limit, grew: grew}) })()
+	}
 	_, err = h.vm.RunProgram(prog)
 	return h.outcome(ctx, name, err)
 }
@@ -103,9 +106,11 @@ func (h *jsHost) outcome(ctx context.Context, name string, err error) error {
 				return nil
 			}
 			return fmt.Errorf("script %s: exit(%d)", name, v.code)
+		case memSignal:
+			return fmt.Errorf("script %s: %w (JavaScriptMaxBytes %d, the heap grew by %d): stopped", name, ErrMemoryLimit, v.limit, v.grew)
 		case stopSignal:
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("script %s: %w (%v): stopped", name, ErrTimeout, h.set.cfg.timeout())
+				return fmt.Errorf("script %s: %w (%v): stopped", name, ErrTimeout, h.set.cfg.jsTimeout())
 			}
 			return fmt.Errorf("script %s: stopped: %w", name, ctx.Err())
 		}

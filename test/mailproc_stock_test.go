@@ -119,3 +119,29 @@ func TestMailprocScriptReported(t *testing.T) {
 		}
 	}
 }
+
+// JavaScriptTimeLimit and JavaScriptMaxBytes of sbbs.ini [Mail] are the
+// limits of the server's scripts: a looping script is stopped after the
+// time limit (tenths of a second) and a growing one at the memory limit;
+// the message is delivered all the same.
+func TestMailprocScriptLimitsFromSbbsIni(t *testing.T) {
+	t.Parallel()
+	b := newBBS(t)
+	b.mail["JavaScriptTimeLimit"] = "20"
+	b.mail["JavaScriptMaxBytes"] = "8M"
+	coreWrite(t, filepath.Join(b.ctrl, "mailproc.ini"), "[Loop]\n\tEval = while (true) {}\n"+
+		"[Hog]\n\tEval = var a = [], s = 'x'; for (var i = 0; i < 25; i++) { s = s + s; a.push(s); } while (true) {}\n")
+	b.start()
+	b.addUser("Digital Man", "Limit-Pass-1")
+	b.routingMustSend(routingMsg{port: b.ports.SMTP, from: "joe@example.org", to: []string{"digital.man@bbs.test"}, subject: "limits"})
+	log := b.log.String()
+	if !strings.Contains(log, "mail processor time limit reached (2s)") {
+		t.Errorf("the looping script was not stopped at JavaScriptTimeLimit = 20:\n%s", log)
+	}
+	if !strings.Contains(log, "mail processor memory limit reached (JavaScriptMaxBytes 8388608") {
+		t.Errorf("the growing script was not stopped at JavaScriptMaxBytes = 8M:\n%s", log)
+	}
+	if _, ok := routingRowWith(b.routingMailbox("Digital Man"), "limits"); !ok {
+		t.Error("the message was not delivered")
+	}
+}
