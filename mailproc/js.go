@@ -31,6 +31,12 @@ type jsHost struct {
 	log   *slog.Logger
 	fs    *jsFS     // what the script's file functions reach
 	files []*jsFile // opened by the script; closed when it ends
+	// sockets the script made; closed when it ends
+	sockets []*jsSocket
+	// sysopHosts are the words of the processor's Command as the sysop
+	// wrote them (no %-specifier): the hosts a Socket may reach beside
+	// loopback ones.
+	sysopHosts []string
 }
 
 // runJS runs a JavaScript processor: its Eval text, or the script named by
@@ -47,7 +53,7 @@ func (s *Set) runJS(ctx context.Context, p *Processor, words []string, f *files,
 	if err != nil {
 		return fmt.Errorf("%w: script %s: %w", ErrNotStarted, name, err)
 	}
-	h := &jsHost{ctx: ctx, set: s, vm: goja.New(), log: log, fs: newJSFS(&s.cfg, log)}
+	h := &jsHost{ctx: ctx, set: s, vm: goja.New(), log: log, fs: newJSFS(&s.cfg, log), sysopHosts: sysopWords(p.Command)}
 	defer h.closeFiles()
 	h.vm.SetMaxCallStackSize(maxCallStack)
 	if err := h.install(f, in, argv, dir); err != nil {
@@ -164,6 +170,9 @@ func (h *jsHost) install(f *files, in *Input, argv []string, dir string) error {
 		}
 	}
 	if err := vm.Set("File", h.fileConstructor); err != nil {
+		return err
+	}
+	if err := vm.Set("Socket", h.socketConstructor); err != nil {
 		return err
 	}
 	sys := h.system()
@@ -369,9 +378,23 @@ func (h *jsHost) fileRename(call goja.FunctionCall) goja.Value {
 	return h.vm.ToValue(h.fs.rename(call.Argument(0).String(), call.Argument(1).String()) == nil)
 }
 
+// sysopWords are the words of a command line without %-specifiers.
+func sysopWords(cmd string) []string {
+	var out []string
+	for _, w := range strings.Fields(cmd) {
+		if !strings.Contains(w, "%") {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
 func (h *jsHost) closeFiles() {
 	for _, f := range h.files {
 		f.close()
+	}
+	for _, s := range h.sockets {
+		s.close()
 	}
 	h.fs.close()
 }

@@ -32,6 +32,13 @@ func (h *jsHost) installHost(in *Input) error {
 			return err
 		}
 	}
+	// The syslog levels, which Synchronet's host defines (sbbsdefs.js
+	// only when the host has not).
+	for i, name := range []string{"LOG_EMERG", "LOG_ALERT", "LOG_CRIT", "LOG_ERR", "LOG_WARNING", "LOG_NOTICE", "LOG_INFO", "LOG_DEBUG"} {
+		if err := vm.Set(name, i); err != nil {
+			return err
+		}
+	}
 	for k, v := range map[string]any{
 		"user": h.userObject(in), "client": h.clientObject(in), "server": h.serverObject(),
 	} {

@@ -1,11 +1,14 @@
 package test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bbsmail/bbsmail/internal/testkit"
 )
 
 // stockSample is Synchronet's own sample tree beside the project
@@ -143,5 +146,40 @@ func TestMailprocScriptLimitsFromSbbsIni(t *testing.T) {
 	}
 	if _, ok := routingRowWith(b.routingMailbox("Digital Man"), "limits"); !ok {
 		t.Error("the message was not delivered")
+	}
+}
+
+// Synchronet's spamc.js and salib.js, as "[spamc.js reject]" with spamd's
+// port, run on mail received over SMTP against a real spamd: a GTUBE
+// message is refused at DATA with SpamAssassin's score, a plain one is
+// stored with SpamAssassin's X-Spam-Status header.
+func TestMailprocStockSpamc(t *testing.T) {
+	t.Parallel()
+	port := testkit.Spamd(t)
+	b := newBBS(t)
+	if err := copyTree(filepath.Join(stockSample(t), "exec"), filepath.Join(b.root, "exec")); err != nil {
+		t.Fatal(err)
+	}
+	coreWrite(t, filepath.Join(b.ctrl, "mailproc.ini"), fmt.Sprintf("[spamc.js reject]\n\tCommand = spamc.js port %d reject\n", port))
+	b.start()
+	b.addUser("Digital Man", "Spam-Pass-1")
+
+	out := b.routingSend(routingMsg{port: b.ports.SMTP, from: "joe@example.org", to: []string{"digital.man@bbs.test"},
+		subject: "gtube", body: testkit.GTUBE})
+	if !strings.HasPrefix(out, "DATA-REFUSED 554") || !strings.Contains(out, "SpamAssassin rejected your mail: score:") ||
+		!strings.Contains(out, "GTUBE") {
+		t.Errorf("GTUBE got %q, want spamc.js's 554 with the score", out)
+	}
+	b.routingMustSend(routingMsg{port: b.ports.SMTP, from: "joe@example.org", to: []string{"digital.man@bbs.test"},
+		subject: "plain", body: "Lunch on Friday? The usual place."})
+	row, ok := routingRowWith(b.routingMailbox("Digital Man"), "plain")
+	if !ok {
+		t.Fatal("the plain message was not stored")
+	}
+	if text := b.must("mail", "read", "Digital Man", routingFields(row)[0]); !strings.Contains(text, "X-Spam-Status: No") {
+		t.Errorf("the stored plain message lacks SpamAssassin's verdict:\n%s", text)
+	}
+	if _, ok := routingRowWith(b.routingMailbox("Digital Man"), "gtube"); ok {
+		t.Error("the GTUBE message was stored")
 	}
 }
