@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bbsmail/bbsmail/ctrl/ini"
@@ -75,6 +76,10 @@ type Config struct {
 	// (JavaScriptTimeLimit) below Timeout; 0: Timeout alone.
 	JSMaxBytes  int64
 	JSTimeLimit time.Duration
+	// Boards gives scripts MsgBase over the mailbase; nil: MsgBase.open()
+	// fails. Subs are the sub-boards (msg_area.sub, MsgBase codes).
+	Boards Boards
+	Subs   []SubInfo
 }
 
 // UserInfo is a BBS user as a script sees it (the user object).
@@ -150,9 +155,10 @@ type Processor struct {
 // running them needs. It is immutable and safe for concurrent use; a nil
 // *Set has no processors.
 type Set struct {
-	cfg   Config
-	file  string
-	procs []Processor
+	cfg    Config
+	file   string
+	procs  []Processor
+	events sync.Mutex // serialises scripts' event passes (runJS)
 }
 
 // Warning is a problem in mailproc.ini that does not stop the server: an

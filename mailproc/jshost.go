@@ -2,6 +2,7 @@ package mailproc
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -26,6 +27,8 @@ func (h *jsHost) installHost(in *Input) error {
 		"time": h.timeNow, "strftime": h.strftime,
 		"file_size": h.fileSize, "file_date": h.fileDate, "file_touch": h.fileTouch,
 		"file_cfgname": h.fileCfgname, "file_getname": h.fileGetname,
+		"mail_get_name": h.mailGetName, "mail_get_address": h.mailGetAddress,
+		"base64_decode": h.base64Decode, "base64_encode": h.base64Encode,
 	}
 	for k, fn := range funcs {
 		if err := vm.Set(k, fn); err != nil {
@@ -350,4 +353,34 @@ func (h *jsHost) fileGetname(call goja.FunctionCall) goja.Value {
 		p = p[i+1:]
 	}
 	return h.vm.ToValue(p)
+}
+
+// mailGetName and mailGetAddress are mailutil.js's helpers, built in so
+// that mailproc_util.js finds them: the display name (else the address)
+// and the address of an address header.
+func (h *jsHost) mailGetName(call goja.FunctionCall) goja.Value {
+	name, _ := addrParts(call.Argument(0).String())
+	return h.vm.ToValue(name)
+}
+
+func (h *jsHost) mailGetAddress(call goja.FunctionCall) goja.Value {
+	s := call.Argument(0).String()
+	if _, addr := addrParts(s); addr != "" {
+		return h.vm.ToValue(addr)
+	}
+	return h.vm.ToValue(strings.Trim(strings.TrimSpace(s), "<>"))
+}
+
+// base64Decode answers the decoded bytes (Latin-1), null when the text is
+// not base64.
+func (h *jsHost) base64Decode(call goja.FunctionCall) goja.Value {
+	data, err := base64.StdEncoding.DecodeString(strings.TrimSpace(call.Argument(0).String()))
+	if err != nil {
+		return goja.Null()
+	}
+	return h.vm.ToValue(latin1(data))
+}
+
+func (h *jsHost) base64Encode(call goja.FunctionCall) goja.Value {
+	return h.vm.ToValue(base64.StdEncoding.EncodeToString(fromJS(call.Argument(0).String())))
 }

@@ -276,6 +276,11 @@ func (s *Set) failed(ctx context.Context, p *Processor, f *files, saved snapshot
 	}
 	if !p.PassThru {
 		out.Reject, out.By = tempFailure(), p.Name
+		if errors.Is(err, ErrUnsupported) {
+			// Trying again would fail the same way.
+			out.Reject = &Rejection{Code: 550, Enhanced: "5.3.3",
+				Text: []string{"Mail processor cannot handle this message here"}}
+		}
 		return true
 	}
 	return false

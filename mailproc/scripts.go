@@ -50,6 +50,14 @@ func (s *Set) scriptProblem(p *Processor, vals *specValues) string {
 	if _, err := goja.Compile(name, src, false); err != nil {
 		return fmt.Sprintf("script %s does not compile: %s", name, strings.Join(strings.Fields(err.Error()), " "))
 	}
+	if strings.Contains(src, "MsgBase") {
+		for _, m := range unsupportedMsgBase {
+			if strings.Contains(src, "."+m+"(") {
+				return fmt.Sprintf("script %s uses MsgBase.%s, which bbsmail's sub-boards cannot carry: "+
+					"mail it handles when it gets there is refused (550)", name, m)
+			}
+		}
+	}
 	return ""
 }
 

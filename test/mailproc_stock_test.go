@@ -183,3 +183,64 @@ func TestMailprocStockSpamc(t *testing.T) {
 		t.Error("the GTUBE message was stored")
 	}
 }
+
+// Synchronet's stock mailproc.ini (MailAuth and ListServer, the list's
+// address added to ListServer's To as the sysop does) with the stock
+// listserver.js runs on mail received over SMTP (smtplib): "subscribe"
+// adds the sender and SendMail delivers the answer; a subscriber's post is
+// put on the list's sub-board and SendMail delivers it to the subscribers
+// (a loopback SMTP server, found through a loopback DNS server's MX
+// record) with the list's headers; a stranger's post is refused.
+func TestMailprocStockListserver(t *testing.T) {
+	t.Parallel()
+	peer := startOutboundPeer(t, "", "")
+	dns := startOutboundDNS(t, outboundMXRecords("example.org"))
+	b := outboundBBS(t, dns, peer.port)
+	stockProcessors(t, b, "MailAuth", "ListServer")
+	ini, err := os.ReadFile(filepath.Join(b.ctrl, "mailproc.ini"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	coreWrite(t, filepath.Join(b.ctrl, "mailproc.ini"), strings.Replace(string(ini), "To=listserver, listserv", "To=listserver, listserv, sync", 1))
+	coreWrite(t, filepath.Join(b.ctrl, "listserver.ini"), "[sync]\n\tsub = LOCAL-GENERAL\n\tdescription = Sync talk\n")
+	b.start()
+
+	b.routingMustSend(routingMsg{port: b.ports.SMTP, from: "joe@example.org", to: []string{"listserver@bbs.test"},
+		subject: "commands", body: "subscribe sync"})
+	listDelivered(t, peer, "the answer to subscribe", func(m outboundMsg) bool {
+		return strings.Contains(string(m.data), "joe@example.org subscription successful")
+	})
+	b.routingMustSend(routingMsg{port: b.ports.SMTP, from: "joe@example.org", to: []string{"sync@bbs.test"},
+		subject: "hello list", body: "First post."})
+	listDelivered(t, peer, "the post to the subscriber", func(m outboundMsg) bool {
+		d := string(m.data)
+		return m.from == "listserver@bbs.test" && len(m.rcpts) == 1 && m.rcpts[0] == "joe@example.org" &&
+			strings.Contains(d, "Subject: hello list") && strings.Contains(d, "First post.") &&
+			strings.Contains(d, "List-ID: Sync talk <sync.bbs.test>") && strings.Contains(d, "Reply-To: sync@bbs.test")
+	})
+	out := b.routingSend(routingMsg{port: b.ports.SMTP, from: "stranger@example.net", to: []string{"sync@bbs.test"},
+		subject: "let me post", body: "Spam."})
+	if !strings.HasPrefix(out, "DATA-REFUSED 554") || !strings.Contains(out, "stranger@example.net is not a subscriber") {
+		t.Errorf("a stranger's post got %q, want listserver.js's refusal", out)
+	}
+	if strings.Contains(b.log.String(), "External mail processor failed") {
+		t.Errorf("a stock processor failed:\n%s", b.log.String())
+	}
+}
+
+// listDelivered waits until the loopback peer received a message that
+// satisfies cond.
+func listDelivered(t *testing.T, peer *outboundPeer, what string, cond func(outboundMsg) bool) {
+	t.Helper()
+	ok := routingPoll(60*time.Second, func() bool {
+		for _, m := range peer.messages() {
+			if cond(m) {
+				return true
+			}
+		}
+		return false
+	})
+	if !ok {
+		t.Fatalf("%s was not delivered; the peer got %d messages", what, len(peer.messages()))
+	}
+}

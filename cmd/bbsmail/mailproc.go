@@ -64,6 +64,7 @@ func mailprocConfig(cfg *ctrl.Config, db *store.DB, log *slog.Logger) mailproc.C
 		User:        processorUser(db),
 		LookupIP:    lookupIP(resolverFor(cfg.Mail.DNSServer)),
 		Interfaces:  interfaceAddrs(cfg.Mail.Interfaces),
+		Subs:        subInfos(cfg.System.Subs),
 		JSMaxBytes:  cfg.Mail.JavaScriptMaxBytes,
 		JSTimeLimit: time.Duration(cfg.Mail.JavaScriptTimeLimit) * 100 * time.Millisecond,
 	}
@@ -141,8 +142,12 @@ func processorARS(db *store.DB) func(string) (func(mailproc.Access) bool, error)
 
 // loadProcessors loads mailproc.ini (or a host-specific variant), logging
 // its warnings.
-func loadProcessors(cfg *ctrl.Config, db *store.DB, log *slog.Logger) (*mailproc.Set, error) {
-	set, warnings, err := mailproc.Load(mailprocConfig(cfg, db, log))
+func loadProcessors(cfg *ctrl.Config, db *store.DB, log *slog.Logger, wake func()) (*mailproc.Set, error) {
+	mc := mailprocConfig(cfg, db, log)
+	if db != nil {
+		mc.Boards = boards{db: db, wake: wake}
+	}
+	set, warnings, err := mailproc.Load(mc)
 	if err != nil {
 		return nil, err
 	}
@@ -179,4 +184,49 @@ func (p *processors) Process(ctx context.Context, in *smtpd.ProcessInput) (*smtp
 		res.Reject = &envelope.Reply{Code: r.Code, Enhanced: r.Enhanced, Text: strings.Join(r.Text, "\n")}
 	}
 	return res, nil
+}
+
+// wakeSendMail starts a SendMail scan for mail a script queued.
+func (s *server) wakeSendMail() {
+	if s.sender != nil {
+		s.sender.Wake()
+	}
+}
+
+func subInfos(subs []ctrl.Sub) []mailproc.SubInfo {
+	out := make([]mailproc.SubInfo, len(subs))
+	for i, sb := range subs {
+		out[i] = mailproc.SubInfo{Code: sb.Code, Name: sb.Name, Description: sb.Description, Group: sb.Group}
+	}
+	return out
+}
+
+// boards is the mailbase as scripts' message bases: sub-board posts, and
+// what scripts save (posts, mail for users, Internet mail for SendMail).
+type boards struct {
+	db   *store.DB
+	wake func()
+}
+
+var _ mailproc.Boards = boards{}
+
+func (b boards) Posts(code string) ([]uint64, error) {
+	posts, err := b.db.SubPosts(code)
+	if err != nil {
+		return nil, err
+	}
+	n := make([]uint64, len(posts))
+	for i, p := range posts {
+		n[i] = p.Number
+	}
+	return n, nil
+}
+
+func (b boards) PostText(code string, n uint64) ([]byte, error) {
+	_, text, err := b.db.SubPost(code, n)
+	return text, err
+}
+
+func (b boards) Deliver(env *envelope.Envelope, text []byte) error {
+	return (&maildrop{db: b.db, wake: b.wake}).Deliver(context.Background(), env, text)
 }
