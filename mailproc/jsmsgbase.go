@@ -282,8 +282,13 @@ func (m *jsMsgBase) save(call goja.FunctionCall) goja.Value {
 		return m.fail(-1, "not open")
 	}
 	hdr := call.Argument(0).ToObject(m.h.vm)
-	env := &envelope.Envelope{ID: "script", Received: time.Now(),
-		ReversePath: strings.Trim(str(hdr, "reverse_path"), "<>")}
+	// The reverse path is the header's, else its sender's address, as
+	// Synchronet's SendMail picks it.
+	rp := strings.Trim(str(hdr, "reverse_path"), "<>")
+	if rp == "" {
+		rp = str(hdr, "from_net_addr")
+	}
+	env := &envelope.Envelope{ID: "script", Received: time.Now(), ReversePath: rp}
 	if m.code != "mail" {
 		to := str(hdr, "to")
 		if to == "" {

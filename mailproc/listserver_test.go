@@ -91,6 +91,7 @@ func TestStockListserver(t *testing.T) {
 		t.Fatalf("subscriber list %q (%v)\n%s", subs, err, tr.log)
 	}
 	if len(b.delivered) != 1 || b.delivered[0].rcpts[0].NetAddr != "joe@example.org" ||
+		b.delivered[0].from != "listserver@bbs.example.org" ||
 		!strings.Contains(b.delivered[0].text, "sync@bbs.example.org subscription successful") &&
 			!strings.Contains(b.delivered[0].text, "joe@example.org subscription successful") {
 		t.Fatalf("the answer to subscribe: %+v\n%s", b.delivered, tr.log)
