@@ -130,19 +130,20 @@ func TestMailprocScriptReported(t *testing.T) {
 func TestMailprocScriptLimitsFromSbbsIni(t *testing.T) {
 	t.Parallel()
 	b := newBBS(t)
-	b.mail["JavaScriptTimeLimit"] = "20"
-	b.mail["JavaScriptMaxBytes"] = "8M"
-	coreWrite(t, filepath.Join(b.ctrl, "mailproc.ini"), "[Loop]\n\tEval = while (true) {}\n"+
-		"[Hog]\n\tEval = var a = [], s = 'x'; for (var i = 0; i < 25; i++) { s = s + s; a.push(s); } while (true) {}\n")
+	b.mail["JavaScriptTimeLimit"] = "50"
+	b.mail["JavaScriptMaxBytes"] = "2M"
+	coreWrite(t, filepath.Join(b.ctrl, "mailproc.ini"),
+		"[Hog]\n\tEval = var a = [], s = 'x'; for (var i = 0; i < 23; i++) { s = s + s; a.push(s); } while (true) {}\n"+
+			"[Loop]\n\tEval = while (true) {}\n")
 	b.start()
 	b.addUser("Digital Man", "Limit-Pass-1")
 	b.routingMustSend(routingMsg{port: b.ports.SMTP, from: "joe@example.org", to: []string{"digital.man@bbs.test"}, subject: "limits"})
 	log := b.log.String()
-	if !strings.Contains(log, "mail processor time limit reached (2s)") {
-		t.Errorf("the looping script was not stopped at JavaScriptTimeLimit = 20:\n%s", log)
+	if !strings.Contains(log, "mail processor time limit reached (5s)") {
+		t.Errorf("the looping script was not stopped at JavaScriptTimeLimit = 50:\n%s", log)
 	}
-	if !strings.Contains(log, "mail processor memory limit reached (JavaScriptMaxBytes 8388608") {
-		t.Errorf("the growing script was not stopped at JavaScriptMaxBytes = 8M:\n%s", log)
+	if !strings.Contains(log, "mail processor memory limit reached (JavaScriptMaxBytes 2097152") {
+		t.Errorf("the growing script was not stopped at JavaScriptMaxBytes = 2M:\n%s", log)
 	}
 	if _, ok := routingRowWith(b.routingMailbox("Digital Man"), "limits"); !ok {
 		t.Error("the message was not delivered")
