@@ -1,6 +1,7 @@
 package mailproc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bbsmail/bbsmail/ctrl/ini"
@@ -59,6 +61,36 @@ type Config struct {
 	// Logger receives what processors log and what mailproc logs about
 	// them; nil discards it. Input.Logger overrides it for one run.
 	Logger *slog.Logger
+
+	// User describes an authenticated sender to a script (the JavaScript
+	// user object); nil or false: only its number is known.
+	User func(number uint32) (UserInfo, bool)
+	// LookupIP resolves a host name for resolve_ip() through the server's
+	// DNS server; nil: resolve_ip() answers null.
+	LookupIP func(ctx context.Context, host string) ([]string, error)
+	// Interfaces are the addresses the server listens on
+	// (server.interface_ip_addr_list).
+	Interfaces []string
+	// JSMaxBytes bounds the memory a JavaScript processor may take
+	// (JavaScriptMaxBytes); 0: no bound. JSTimeLimit bounds its run
+	// (JavaScriptTimeLimit) below Timeout; 0: Timeout alone.
+	JSMaxBytes  int64
+	JSTimeLimit time.Duration
+	// Boards gives scripts MsgBase over the mailbase; nil: MsgBase.open()
+	// fails. Subs are the sub-boards (msg_area.sub, MsgBase codes).
+	Boards Boards
+	Subs   []SubInfo
+}
+
+// UserInfo is a BBS user as a script sees it (the user object).
+type UserInfo struct {
+	Number       uint32
+	Alias, Name  string
+	NetMail      string
+	Level        int
+	Flags1       string // letters A-Z
+	Restrictions string // letters A-Z
+	Exemptions   string // letters A-Z
 }
 
 // System is what processors may learn about the BBS.
@@ -115,15 +147,18 @@ type Processor struct {
 
 	to, from *pattern.List
 	allow    func(Access) bool // compiled AccessRequirements; nil: never
+	cmdLine  int               // where Command (or Eval) is, for warnings
+	cmdKey   string
 }
 
 // Set is the loaded mailproc.ini: the processors in file order and what
 // running them needs. It is immutable and safe for concurrent use; a nil
 // *Set has no processors.
 type Set struct {
-	cfg   Config
-	file  string
-	procs []Processor
+	cfg    Config
+	file   string
+	procs  []Processor
+	events sync.Mutex // serialises scripts' event passes (runJS)
 }
 
 // Warning is a problem in mailproc.ini that does not stop the server: an
@@ -191,6 +226,15 @@ func (cfg Config) timeout() time.Duration {
 	return DefaultTimeout
 }
 
+// jsTimeout bounds a JavaScript processor: Timeout, or JSTimeLimit when
+// that is shorter.
+func (cfg Config) jsTimeout() time.Duration {
+	if t := cfg.timeout(); cfg.JSTimeLimit <= 0 || cfg.JSTimeLimit > t {
+		return t
+	}
+	return cfg.JSTimeLimit
+}
+
 // Load reads the first existing file of Candidates(cfg). No file means no
 // processors, which is not an error. A malformed file, a key with an
 // unusable value or a bad pattern is an *Error naming the file, line and
@@ -218,7 +262,7 @@ func Load(cfg Config) (*Set, []Warning, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		return s, warns, nil
+		return s, append(warns, s.checkScripts()...), nil
 	}
 	return s, nil, nil
 }
@@ -299,6 +343,9 @@ func (s *Set) processor(sec *ini.Section) (Processor, []Warning, error) {
 			continue
 		}
 		done[name] = true
+		if name == "command" || name == "eval" {
+			p.cmdLine, p.cmdKey = k.Line, k.Name
+		}
 		var known bool
 		if known, err = p.set(name, k.Value); err != nil {
 			return p, nil, &Error{File: s.cfg.rel(k.File), Line: k.Line, Section: sec.Name, Key: k.Name, Err: err}

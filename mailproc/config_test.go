@@ -22,6 +22,8 @@ func TestLoadStock(t *testing.T) {
 	}
 	tr := newTree(t)
 	tr.write(t, "ctrl/mailproc.ini", string(stock))
+	tr.write(t, "exec/mailauth.js", "exit();\n")
+	tr.write(t, "exec/listserver.js", "exit();\n")
 	s, warns, err := mailproc.Load(tr.config())
 	if err != nil {
 		t.Fatal(err)
@@ -187,6 +189,58 @@ func TestLoadFileChoice(t *testing.T) {
 		}
 		if s.File() != want[i] || s.Processors()[0].Name != order[i] {
 			t.Fatalf("with %s present, loaded %s", order[i], s.File())
+		}
+	}
+}
+
+// A JavaScript processor whose script is missing or does not compile is
+// reported when mailproc.ini is loaded, naming the file, the section and
+// the line of its Command; disabled and native processors are not looked
+// at. The set still loads.
+func TestLoadReportsScripts(t *testing.T) {
+	t.Parallel()
+	tr := newTree(t)
+	tr.write(t, "exec/good.js", "log('fine');\n")
+	tr.write(t, "mods/broken.js", "function (\n")
+	s, warns, err := mailproc.Load(func() mailproc.Config {
+		tr.write(t, "ctrl/mailproc.ini", `[Good]
+	Command = good.js argument
+[Missing]
+	Command = missing.js
+[Broken]
+	Command = broken
+[BadEval]
+	Eval = if (
+[Off]
+	Command = gone.js
+	Disabled = true
+[Native]
+	Native = true
+	Command = no-such-program
+[Absolute]
+	Command = %!elsewhere/x.js
+`)
+		return tr.config()
+	}())
+	if err != nil || s.Len() != 7 {
+		t.Fatalf("Load: %d processors, %v", s.Len(), err)
+	}
+	var got []string
+	for _, w := range warns {
+		got = append(got, w.String())
+	}
+	want := []string{
+		"mailproc.ini:4: [Missing] Command: script missing.js not found in " + tr.mods + "/ or " + tr.exec + "/: the processor fails on every message",
+		"mailproc.ini:6: [Broken] Command: script " + filepath.Join(tr.mods, "broken.js") + " does not compile: ",
+		"mailproc.ini:8: [BadEval] Eval: script [BadEval] Eval does not compile: ",
+		"mailproc.ini:16: [Absolute] Command: script " + tr.exec + "/elsewhere/x.js not found: the processor fails on every message",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("warnings\n got %q\nwant %q", got, want)
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("warning %d\n got %q\nwant %q...", i, got[i], want[i])
 		}
 	}
 }

@@ -33,15 +33,24 @@
 // values are shell-quoted; each processor sees the text the previous one
 // wrote.
 //
+// Scripts get the Synchronet objects the stock processors use (user,
+// client, server, system, File with its .ini methods, Socket, MsgBase and
+// msg_area over the mailbase's sub-boards through the Boards interface,
+// format, resolve_ip ...), so that Synchronet's mailauth.js, spamc.js and
+// listserver.js run as shipped. A script's files are held to the BBS
+// directories (less the server's own files), its sockets to loopback and
+// the hosts the sysop named, its run to JavaScriptTimeLimit and its heap
+// growth to JavaScriptMaxBytes. What MsgBase cannot map onto sub-boards
+// fails the script with ErrUnsupported, which a consuming processor turns
+// into a permanent 550.
+//
 // It deliberately does not: decide what the SMTP server answers or stores
 // (the caller does, from Output); evaluate Synchronet access requirements
 // (the caller may supply an evaluator, else restricted processors never
-// run); provide Synchronet's full JavaScript object model (no MsgBase,
-// User, bbs or console objects: a script using them fails and is logged);
-// sandbox processors, which are the sysop's own programs and run with the
-// server's rights (only a script's file functions are held to the BBS
-// directories, less the server's own files, because scripts build file
-// names from what clients send); or limit a script's memory.
+// run); provide Synchronet's full JavaScript object model (no User, bbs or
+// console objects: a script using them fails and is logged); or sandbox
+// native processors, which are the sysop's own programs and run with the
+// server's rights.
 //
 // The replies built from a processing error file follow RFC 5321 §4.2.1
 // (multi-line replies, one code) and §4.5.3.1.5 (reply line length), with

@@ -1,6 +1,7 @@
 package mailproc
 
 import (
+	"context"
 	"reflect"
 	"strings"
 	"testing"
@@ -231,4 +232,19 @@ func FuzzReadList(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The Socket destination policy: loopback addresses and the hosts the
+// sysop wrote in the processor's command line; nothing else.
+func TestSocketAddrPolicy(t *testing.T) {
+	h := &jsHost{ctx: context.Background(), sysopHosts: sysopWords("spamc.js dest 192.0.2.9 %a")}
+	for host, ok := range map[string]bool{
+		"127.0.0.1": true, "127.0.0.5": true, "::1": true, "localhost": true, "192.0.2.9": true,
+		"192.0.2.10": false, "joe@example.org": false, "%a": false, "example.org": false,
+	} {
+		_, err := h.socketAddr(host)
+		if (err == nil) != ok {
+			t.Errorf("socketAddr(%q): %v, want allowed=%v", host, err, ok)
+		}
+	}
 }

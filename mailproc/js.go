@@ -25,11 +25,22 @@ type stopSignal struct{}
 // jsHost is the host API of one JavaScript run: one goja Runtime, used by
 // one goroutine, thrown away afterwards.
 type jsHost struct {
+	ctx   context.Context // the run's; ends with the time limit
 	set   *Set
 	vm    *goja.Runtime
 	log   *slog.Logger
 	fs    *jsFS     // what the script's file functions reach
 	files []*jsFile // opened by the script; closed when it ends
+	// sockets the script made; closed when it ends
+	sockets []*jsSocket
+	// sysopHosts are the words of the processor's Command as the sysop
+	// wrote them (no %-specifier): the hosts a Socket may reach beside
+	// loopback ones.
+	sysopHosts []string
+	// unsupported is set when the script used what bbsmail cannot provide
+	// (ErrUnsupported); wrote when it saved a message with MsgBase.
+	unsupported error
+	wrote       bool
 }
 
 // runJS runs a JavaScript processor: its Eval text, or the script named by
@@ -46,16 +57,41 @@ func (s *Set) runJS(ctx context.Context, p *Processor, words []string, f *files,
 	if err != nil {
 		return fmt.Errorf("%w: script %s: %w", ErrNotStarted, name, err)
 	}
-	h := &jsHost{set: s, vm: goja.New(), log: log, fs: newJSFS(&s.cfg, log)}
+	wrote, err := s.execJS(ctx, p, prog, name, dir, argv, f, in, log)
+	if err != nil || !wrote {
+		return err
+	}
+	// A script that saved a message (a list server posting a contribution
+	// or answering a command) is run once more without the message, as
+	// Synchronet runs it as a timed event: that pass sends new posts to
+	// the subscribers. Passes are serialised so that no post goes out
+	// twice. The message itself was handled: a failure here is logged.
+	s.events.Lock()
+	defer s.events.Unlock()
+	log.Info("Running " + name + " as an event (it saved a message)")
+	if _, err := s.execJS(ctx, p, prog, name, dir, argv, nil, in, log); err != nil {
+		log.Warn("!Mail processor event pass failed", "err", err)
+	}
+	return nil
+}
+
+// execJS runs a compiled script once; f == nil runs it as an event,
+// without the message globals. wrote reports whether it saved a message.
+func (s *Set) execJS(ctx context.Context, p *Processor, prog *goja.Program, name, dir string, argv []string,
+	f *files, in *Input, log *slog.Logger) (wrote bool, err error) {
+	h := &jsHost{ctx: ctx, set: s, vm: goja.New(), log: log, fs: newJSFS(&s.cfg, log), sysopHosts: sysopWords(p.Command)}
 	defer h.closeFiles()
 	h.vm.SetMaxCallStackSize(maxCallStack)
 	if err := h.install(f, in, argv, dir); err != nil {
-		return fmt.Errorf("setting up the script: %w", err)
+		return false, fmt.Errorf("setting up the script: %w", err)
 	}
 	stop := context.AfterFunc(ctx, func() { h.vm.Interrupt(stopSignal{}) })
 	defer stop()
+	if limit := s.cfg.JSMaxBytes; limit > 0 {
+		defer memWatcher.watch(limit, func(grew int64) { h.vm.Interrupt(memSignal{limit: limit, grew: grew}) })()
+	}
 	_, err = h.vm.RunProgram(prog)
-	return h.outcome(ctx, name, err)
+	return h.wrote, h.outcome(ctx, name, err)
 }
 
 // jsSource finds the script to run, the directory it counts as running
@@ -102,12 +138,17 @@ func (h *jsHost) outcome(ctx context.Context, name string, err error) error {
 				return nil
 			}
 			return fmt.Errorf("script %s: exit(%d)", name, v.code)
+		case memSignal:
+			return fmt.Errorf("script %s: %w (JavaScriptMaxBytes %d, the heap grew by %d): stopped", name, ErrMemoryLimit, v.limit, v.grew)
 		case stopSignal:
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("script %s: %w (%v): stopped", name, ErrTimeout, h.set.cfg.timeout())
+				return fmt.Errorf("script %s: %w (%v): stopped", name, ErrTimeout, h.set.cfg.jsTimeout())
 			}
 			return fmt.Errorf("script %s: stopped: %w", name, ctx.Err())
 		}
+	}
+	if err != nil && h.unsupported != nil {
+		return fmt.Errorf("script %s: %w (%w)", name, err, h.unsupported)
 	}
 	if err != nil {
 		return fmt.Errorf("script %s: %w", name, err)
@@ -120,17 +161,20 @@ func (h *jsHost) outcome(ctx context.Context, name string, err error) error {
 func (h *jsHost) install(f *files, in *Input, argv []string, dir string) error {
 	vm := h.vm
 	g := vm.GlobalObject()
-	ro := map[string]string{
-		"message_text_filename":     f.msg,
-		"new_message_text_filename": f.new,
-		"recipient_list_filename":   f.lst,
-		"processing_error_filename": f.err,
-		"log_text_filename":         f.log,
-		"hello_name":                in.Env.Helo,
-		"sender_name":               in.SenderName,
-		"sender_address":            in.SenderAddr,
-		"reverse_path":              angle(in.Env.ReversePath),
-		"recipient_address":         in.LastRcpt,
+	ro := map[string]string{}
+	if f != nil {
+		ro = map[string]string{
+			"message_text_filename":     f.msg,
+			"new_message_text_filename": f.new,
+			"recipient_list_filename":   f.lst,
+			"processing_error_filename": f.err,
+			"log_text_filename":         f.log,
+			"hello_name":                in.Env.Helo,
+			"sender_name":               in.SenderName,
+			"sender_address":            in.SenderAddr,
+			"reverse_path":              angle(in.Env.ReversePath),
+			"recipient_address":         in.LastRcpt,
+		}
 	}
 	for k, v := range ro {
 		if err := g.DefineDataProperty(k, vm.ToValue(v), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE); err != nil {
@@ -160,7 +204,21 @@ func (h *jsHost) install(f *files, in *Input, argv []string, dir string) error {
 	if err := vm.Set("File", h.fileConstructor); err != nil {
 		return err
 	}
-	if err := vm.Set("system", h.system()); err != nil {
+	if err := vm.Set("Socket", h.socketConstructor); err != nil {
+		return err
+	}
+	if err := vm.Set("MsgBase", h.msgBaseConstructor); err != nil {
+		return err
+	}
+	if err := vm.Set("msg_area", h.msgArea()); err != nil {
+		return err
+	}
+	sys := h.system()
+	h.installSystem(sys)
+	if err := vm.Set("system", sys); err != nil {
+		return err
+	}
+	if err := h.installHost(in); err != nil {
 		return err
 	}
 	js := vm.NewObject()
@@ -358,9 +416,23 @@ func (h *jsHost) fileRename(call goja.FunctionCall) goja.Value {
 	return h.vm.ToValue(h.fs.rename(call.Argument(0).String(), call.Argument(1).String()) == nil)
 }
 
+// sysopWords are the words of a command line without %-specifiers.
+func sysopWords(cmd string) []string {
+	var out []string
+	for _, w := range strings.Fields(cmd) {
+		if !strings.Contains(w, "%") {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
 func (h *jsHost) closeFiles() {
 	for _, f := range h.files {
 		f.close()
+	}
+	for _, s := range h.sockets {
+		s.close()
 	}
 	h.fs.close()
 }

@@ -158,12 +158,12 @@ func TestJSTimeLimit(t *testing.T) {
 func TestJSMissingHostObject(t *testing.T) {
 	t.Parallel()
 	tr := newTree(t)
-	s := tr.load(t, "[Old]\nEval = var mb = new MsgBase(\"mail\"); mb.open();\n[Next]\nEval = log(\"next ran\")\n", nil)
+	s := tr.load(t, "[Old]\nEval = var u = new User(1); u.alias;\n[Next]\nEval = log(\"next ran\")\n", nil)
 	out := run(t, s, input(user1))
-	if len(out.Failed) != 1 || !strings.Contains(out.Failed[0].Err.Error(), "ReferenceError: MsgBase is not defined") {
+	if len(out.Failed) != 1 || !strings.Contains(out.Failed[0].Err.Error(), "ReferenceError: User is not defined") {
 		t.Fatalf("failures %+v", out.Failed)
 	}
-	if log := tr.log.String(); !strings.Contains(log, "MsgBase is not defined") || !strings.Contains(log, "next ran") {
+	if log := tr.log.String(); !strings.Contains(log, "User is not defined") || !strings.Contains(log, "next ran") {
 		t.Fatalf("log:\n%s", log)
 	}
 	if !reflect.DeepEqual(out.Rcpts, []envelope.Rcpt{user1}) {

@@ -40,6 +40,8 @@ func (h *jsHost) fileConstructor(call goja.ConstructorCall) *goja.Object {
 	for k, fn := range map[string]func(goja.FunctionCall) goja.Value{
 		"open": f.open, "close": f.closeJS, "read": f.read, "readln": f.readln, "readAll": f.readAll,
 		"write": f.write, "writeln": f.writeln, "writeAll": f.writeAll, "remove": f.remove,
+		"rewind": f.rewind, "iniGetValue": f.iniGetValue, "iniSetValue": f.iniSetValue,
+		"iniGetSections": f.iniGetSections, "iniGetObject": f.iniGetObject, "iniGetAllObjects": f.iniGetAllObjects,
 	} {
 		_ = o.Set(k, fn) // Set on a fresh ordinary object cannot fail
 	}
@@ -47,13 +49,18 @@ func (h *jsHost) fileConstructor(call goja.ConstructorCall) *goja.Object {
 		"name":    func() any { return f.name },
 		"is_open": func() any { return f.fh != nil },
 		"eof":     f.eof,
-		"length":  f.length,
 		"exists":  func() any { _, err := h.fs.stat(f.name); return err == nil },
 		"error":   func() any { return f.errno },
 	} {
 		getter := h.vm.ToValue(func(goja.FunctionCall) goja.Value { return h.vm.ToValue(get()) })
 		_ = o.DefineAccessorProperty(k, getter, nil, goja.FLAG_FALSE, goja.FLAG_TRUE)
 	}
+	getLen := h.vm.ToValue(func(goja.FunctionCall) goja.Value { return h.vm.ToValue(f.length()) })
+	setLen := h.vm.ToValue(func(c goja.FunctionCall) goja.Value {
+		f.setLength(c.Argument(0).ToInteger())
+		return goja.Undefined()
+	})
+	_ = o.DefineAccessorProperty("length", getLen, setLen, goja.FLAG_FALSE, goja.FLAG_TRUE)
 	return nil // the constructed object is call.This
 }
 

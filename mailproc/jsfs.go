@@ -181,3 +181,16 @@ func (j *jsFS) rename(from, to string) error {
 	}
 	return r1.root.Rename(rel1, rel2)
 }
+
+// mkdirAll creates a directory (and its parents) inside a writable BBS
+// directory.
+func (j *jsFS) mkdirAll(name string) error {
+	r, rel, err := j.locate("mkdir", name, true)
+	if err != nil {
+		return err
+	}
+	if rel == "." {
+		return nil
+	}
+	return r.root.MkdirAll(rel, 0o755)
+}

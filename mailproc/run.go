@@ -114,6 +114,10 @@ type Failure struct {
 // limit.
 var ErrTimeout = errors.New("mail processor time limit reached")
 
+// ErrMemoryLimit is wrapped by the failure of a script stopped at its
+// memory limit (Config.JSMaxBytes).
+var ErrMemoryLimit = errors.New("mail processor memory limit reached")
+
 // MaxRunTime bounds one Run, all processors included.
 const MaxRunTime = 8 * time.Minute
 
@@ -272,6 +276,11 @@ func (s *Set) failed(ctx context.Context, p *Processor, f *files, saved snapshot
 	}
 	if !p.PassThru {
 		out.Reject, out.By = tempFailure(), p.Name
+		if errors.Is(err, ErrUnsupported) {
+			// Trying again would fail the same way.
+			out.Reject = &Rejection{Code: 550, Enhanced: "5.3.3",
+				Text: []string{"Mail processor cannot handle this message here"}}
+		}
 		return true
 	}
 	return false
@@ -327,7 +336,11 @@ func (s *Set) runOne(ctx context.Context, p *Processor, f *files, in *Input, log
 			err = fmt.Errorf("panic: %v", r)
 		}
 	}()
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.timeout())
+	limit := s.cfg.timeout()
+	if !p.Native {
+		limit = s.cfg.jsTimeout()
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	vals := s.specValues(f, in)
 	if p.Native {

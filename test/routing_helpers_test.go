@@ -92,6 +92,7 @@ type routingMsg struct {
 	body     string
 	headers  []string
 	starttls bool
+	source   string // local address to connect from (127.0.0.x)
 }
 
 // routingSend sends one message with smtplib and returns what the script
@@ -110,6 +111,9 @@ func (b *bbs) routingSend(a routingMsg) string {
 	}
 	for _, h := range a.headers {
 		args = append(args, "--header", h)
+	}
+	if a.source != "" {
+		args = append(args, "--source", a.source)
 	}
 	return strings.TrimSpace(python(b.t, "routing_send.py", args...))
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/bbsmail/bbsmail/ars"
 	"github.com/bbsmail/bbsmail/ctrl"
@@ -55,11 +57,58 @@ func mailprocConfig(cfg *ctrl.Config, db *store.DB, log *slog.Logger) mailproc.C
 		MaxRecipients: cfg.Mail.MaxRecipients,
 		// Scripts reach the BBS directories, but not the server's secrets
 		// and state kept there.
-		Private:   []string{mailbasePath(cfg), secretKeyPath(cfg), cfg.Paths.SSLKey, socketPath(cfg)},
-		ARS:       processorARS(db),
-		KnownUser: knownUser,
-		Logger:    log,
+		Private:     []string{mailbasePath(cfg), secretKeyPath(cfg), cfg.Paths.SSLKey, socketPath(cfg)},
+		ARS:         processorARS(db),
+		KnownUser:   knownUser,
+		Logger:      log,
+		User:        processorUser(db),
+		LookupIP:    lookupIP(resolverFor(cfg.Mail.DNSServer)),
+		Interfaces:  interfaceAddrs(cfg.Mail.Interfaces),
+		Subs:        subInfos(cfg.System.Subs),
+		JSMaxBytes:  cfg.Mail.JavaScriptMaxBytes,
+		JSTimeLimit: time.Duration(cfg.Mail.JavaScriptTimeLimit) * 100 * time.Millisecond,
 	}
+}
+
+// processorUser describes an authenticated sender to a script's user
+// object.
+func processorUser(db *store.DB) func(uint32) (mailproc.UserInfo, bool) {
+	return func(n uint32) (mailproc.UserInfo, bool) {
+		if db == nil {
+			return mailproc.UserInfo{}, false
+		}
+		u, err := db.User(n)
+		if err != nil {
+			return mailproc.UserInfo{}, false
+		}
+		s := arsSubject(u, envelope.Client{})
+		return mailproc.UserInfo{Number: u.Number, Alias: u.Alias, Name: u.RealName, NetMail: u.NetMail,
+			Level: u.Level, Flags1: u.Flags1, Restrictions: s.Restrict, Exemptions: s.Exempt}, true
+	}
+}
+
+// lookupIP resolves for a script's resolve_ip() through the mail server's
+// DNS server.
+func lookupIP(r *net.Resolver) func(context.Context, string) ([]string, error) {
+	return func(ctx context.Context, host string) ([]string, error) {
+		addrs, err := r.LookupHost(ctx, host)
+		if err != nil {
+			return nil, fmt.Errorf("resolving %s: %w", host, err)
+		}
+		return addrs, nil
+	}
+}
+
+// interfaceAddrs strips the ports from the Interface addresses.
+func interfaceAddrs(list []string) []string {
+	var out []string
+	for _, a := range list {
+		if h, _, err := net.SplitHostPort(a); err == nil {
+			a = h
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 // processorARS compiles a processor's AccessRequirements into a check of
@@ -93,8 +142,12 @@ func processorARS(db *store.DB) func(string) (func(mailproc.Access) bool, error)
 
 // loadProcessors loads mailproc.ini (or a host-specific variant), logging
 // its warnings.
-func loadProcessors(cfg *ctrl.Config, db *store.DB, log *slog.Logger) (*mailproc.Set, error) {
-	set, warnings, err := mailproc.Load(mailprocConfig(cfg, db, log))
+func loadProcessors(cfg *ctrl.Config, db *store.DB, log *slog.Logger, wake func()) (*mailproc.Set, error) {
+	mc := mailprocConfig(cfg, db, log)
+	if db != nil {
+		mc.Boards = boards{db: db, wake: wake}
+	}
+	set, warnings, err := mailproc.Load(mc)
 	if err != nil {
 		return nil, err
 	}
@@ -131,4 +184,49 @@ func (p *processors) Process(ctx context.Context, in *smtpd.ProcessInput) (*smtp
 		res.Reject = &envelope.Reply{Code: r.Code, Enhanced: r.Enhanced, Text: strings.Join(r.Text, "\n")}
 	}
 	return res, nil
+}
+
+// wakeSendMail starts a SendMail scan for mail a script queued.
+func (s *server) wakeSendMail() {
+	if s.sender != nil {
+		s.sender.Wake()
+	}
+}
+
+func subInfos(subs []ctrl.Sub) []mailproc.SubInfo {
+	out := make([]mailproc.SubInfo, len(subs))
+	for i, sb := range subs {
+		out[i] = mailproc.SubInfo{Code: sb.Code, Name: sb.Name, Description: sb.Description, Group: sb.Group}
+	}
+	return out
+}
+
+// boards is the mailbase as scripts' message bases: sub-board posts, and
+// what scripts save (posts, mail for users, Internet mail for SendMail).
+type boards struct {
+	db   *store.DB
+	wake func()
+}
+
+var _ mailproc.Boards = boards{}
+
+func (b boards) Posts(code string) ([]uint64, error) {
+	posts, err := b.db.SubPosts(code)
+	if err != nil {
+		return nil, err
+	}
+	n := make([]uint64, len(posts))
+	for i, p := range posts {
+		n[i] = p.Number
+	}
+	return n, nil
+}
+
+func (b boards) PostText(code string, n uint64) ([]byte, error) {
+	_, text, err := b.db.SubPost(code, n)
+	return text, err
+}
+
+func (b boards) Deliver(env *envelope.Envelope, text []byte) error {
+	return (&maildrop{db: b.db, wake: b.wake}).Deliver(context.Background(), env, text)
 }

@@ -226,7 +226,7 @@ func (s *server) build(ctx context.Context, cfg *ctrl.Config) error {
 		s.netmail.run(ctx)
 	}()
 	a := auth{db: s.db, sys: s.config}
-	set, err := loadProcessors(cfg, s.db, s.log)
+	set, err := loadProcessors(cfg, s.db, s.log, s.wakeSendMail)
 	if err != nil {
 		return err
 	}
@@ -376,7 +376,7 @@ func (s *server) reload(why string) {
 		s.log.Error(fmt.Sprintf("!reload (%s) failed, keeping the running configuration: %v", why, err))
 		return
 	}
-	set, err := loadProcessors(cfg, s.db, s.log)
+	set, err := loadProcessors(cfg, s.db, s.log, s.wakeSendMail)
 	if err == nil && os.Geteuid() == 0 {
 		err = checkRootMailProc(cfg, nil, set.Len())
 	}

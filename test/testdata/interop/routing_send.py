@@ -4,6 +4,7 @@
 usage: routing_send.py HOST PORT FROM TO[,TO...] SUBJECT
                        [--auth USER PASSWORD] [--starttls]
                        [--header "Name: value"]... [--body TEXT]
+                       [--source ADDRESS]
 
 The routing system tests use it to drive the server the way an ordinary
 mail client or MTA does. It prints one line per outcome and exits 0 when
@@ -100,10 +101,13 @@ def main():
     p.add_argument("--header", action="append", default=[])
     p.add_argument("--body", default="Routing test body.")
     p.add_argument("--timeout", type=float, default=20)
+    p.add_argument("--source", help="local address to connect from (a loopback address)")
     args = p.parse_args()
     args.to = [t for t in args.to.split(",") if t]
 
-    s = smtplib.SMTP(args.host, args.port, local_hostname="client.example", timeout=args.timeout)
+    source = (args.source, 0) if args.source else None
+    s = smtplib.SMTP(args.host, args.port, local_hostname="client.example", timeout=args.timeout,
+                     source_address=source)
     try:
         s.ehlo()
         if args.starttls:
