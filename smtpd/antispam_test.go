@@ -519,6 +519,8 @@ func TestSMTPSpy(t *testing.T) {
 	c.cmd("MAIL FROM:<watched@example.org>", "250 ")
 	c.cmd("RCPT TO:<sysop@bbs.example>", "250 ")
 	c.cmd("RSET", "250 ")
+	// Terminal controls a client sends are written as escapes.
+	c.cmd("NOOP \x1b[2J\u009b31m\x9b1m", "250 ")
 	plain := base64.StdEncoding.EncodeToString([]byte("\x00sysop\x00Secret1"))
 	// A control character in the verb makes the command unrecognized; the
 	// spy log must hide the credentials all the same.
@@ -534,6 +536,7 @@ func TestSMTPSpy(t *testing.T) {
 		"C: MAIL FROM:<watched@example.org>",
 		"S: 250 2.1.0 OK",
 		"C: RCPT TO:<sysop@bbs.example>",
+		`C: NOOP \x1b[2J\u009b31m\x9b1m`,
 		"C: AUTH PLAIN (initial response hidden)",
 		"S: 235 2.7.0 Authentication successful",
 		"S: 221 2.0.0 bbs.example Service closing transmission channel",
