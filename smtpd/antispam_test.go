@@ -525,6 +525,9 @@ func TestSMTPSpy(t *testing.T) {
 	// A control character in the verb makes the command unrecognized; the
 	// spy log must hide the credentials all the same.
 	c.cmd("AUTH\x01 PLAIN "+plain, "500 ")
+	// Nor a leading space, or a tab for the space.
+	c.cmd(" AUTH PLAIN "+plain, "500 ")
+	c.cmd("AUTH\tPLAIN "+plain, "500 ")
 	c.cmd("AUTH PLAIN "+plain, "235 ")
 	c.cmd("QUIT", "221 ")
 	c.expectClosed()
@@ -547,6 +550,9 @@ func TestSMTPSpy(t *testing.T) {
 	}
 	if strings.Contains(got, plain) || strings.Contains(got, "Secret1") || strings.Contains(got, "EHLO") {
 		t.Errorf("spy log holds AUTH data or lines from before the match:\n%s", got)
+	}
+	if l := ts.log.String(); strings.Contains(l, plain) {
+		t.Errorf("the DEBUG_RX_RSP log holds AUTH data:\n%s", l)
 	}
 }
 

@@ -3,7 +3,6 @@ package smtpd
 import (
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/bbsmail/bbsmail/envelope"
@@ -51,17 +50,9 @@ func (s *session) spyRead(line []byte) {
 	if s.spy == nil {
 		return
 	}
-	text := string(line)
-	// Judge the line as the command parser will (control characters
-	// removed), so "AUTH\x01 PLAIN ..." is hidden like "AUTH PLAIN ...".
-	verb, arg, _ := parseCommand(text)
-	switch {
-	case s.hideInput:
+	text := hideAuth(string(line))
+	if s.hideInput {
 		text = "(AUTH data hidden)"
-	case verb == "AUTH":
-		if f := strings.Fields(arg); len(f) > 1 {
-			text = verb + " " + f[0] + " (initial response hidden)"
-		}
 	}
 	s.spy.write("C:", text)
 }
