@@ -36,7 +36,7 @@ var allowed = map[string][]string{
 	"store":            {"envelope", "go.etcd.io/bbolt", "go.etcd.io/bbolt/errors", "golang.org/x/crypto/argon2"},
 	"route":            {"ctrl/pattern", "envelope"},
 	"guard":            {"ctrl/pattern", "envelope"},
-	"mailproc":         {"ctrl/ini", "ctrl/pattern", "envelope", "github.com/dop251/goja"},
+	"mailproc":         {"ctrl/ini", "ctrl/pattern", "envelope", "github.com/dlclark/regexp2/v2", "github.com/dop251/goja"},
 	"smtpd":            {"ctrl/pattern", "dnsbl", "envelope", "netutil", "github.com/emersion/go-sasl"},
 	"pop3d":            {"ctrl/pattern", "envelope", "netutil"},
 	"sendmail":         {"ctrl/pattern", "envelope", "github.com/emersion/go-sasl", "github.com/miekg/dns"},

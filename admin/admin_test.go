@@ -3,8 +3,12 @@ package admin_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
+	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -212,5 +216,69 @@ func TestCLIRoughEdges(t *testing.T) {
 	out := must(t, env, "mail")
 	if !strings.Contains(out, "MESSAGES") || !strings.Contains(out, "alice") {
 		t.Errorf("bbsmail mail:\n%s", out)
+	}
+}
+
+// The command line forwards arguments and standard input (new passwords)
+// only to a socket of the server's user: a local user who can write the
+// data directory and put a socket of their own in the server's place gets
+// nothing, and the command fails instead of running on the mailbase.
+func TestForwardRefusesSocketOfAnotherUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give the socket another owner")
+	}
+	dir := t.TempDir()
+	sock := filepath.Join(dir, admin.SocketName)
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	// The impostor answers every request with exit status 3.
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			_ = json.NewDecoder(c).Decode(new(any))
+			_, _ = c.Write([]byte(`{"stdout":null,"stderr":null,"code":3}` + "\n"))
+			c.Close()
+		}
+	}()
+	if err := os.Chown(sock, 4242, 4242); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	code, err := admin.Forward(sock, []string{"user", "passwd", "sysop", "--password", "-"}, []byte("New-Secret-1\n"), &out, &errOut)
+	if err == nil || errors.Is(err, admin.ErrNoServer) {
+		t.Fatalf("Forward to a socket of uid 4242: code %d err %v, want a refusal", code, err)
+	}
+	// The owner of the directory (the server's user) is trusted.
+	if err := os.Chown(dir, 4242, 4242); err != nil {
+		t.Fatal(err)
+	}
+	if code, err := admin.Forward(sock, []string{"user", "list"}, nil, &out, &errOut); err != nil || code != 3 {
+		t.Fatalf("Forward to the directory owner's socket: code %d err %v", code, err)
+	}
+}
+
+// The control socket is created owner-only, without a chmod by name that a
+// link put in its place could redirect.
+func TestControlSocketMode(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), admin.SocketName)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	closeFn, err := admin.Listen(ctx, sock, func(context.Context, []string, io.Reader, io.Writer, io.Writer) int { return 0 }, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeFn()
+	fi, err := os.Lstat(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm()&0o077 != 0 {
+		t.Fatalf("control socket mode %v, want a socket for its owner only", fi.Mode())
 	}
 }

@@ -44,15 +44,14 @@ func Listen(ctx context.Context, path string, run RunFunc, log *slog.Logger) (fu
 		return nil, fmt.Errorf("control socket %s is in use: is another server running?", path)
 	}
 	_ = os.Remove(path)
+	// The umask makes the socket owner-only as it is created. A chmod by
+	// name afterwards would follow a link that someone who may write the
+	// directory put in its place in between.
 	old := umask(0o077)
 	l, err := net.Listen("unix", path)
 	umask(old)
 	if err != nil {
 		return nil, fmt.Errorf("control socket: %w", err)
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		l.Close()
-		return nil, err
 	}
 	go func() {
 		<-ctx.Done()
@@ -103,7 +102,19 @@ var ErrNoServer = errors.New("no server on the control socket")
 // Forward sends a command line to the server listening on path and copies
 // its output. It returns ErrNoServer when nothing listens there, so the
 // caller can run the command itself.
+//
+// The socket must belong to the current user, root, or the owner of its
+// directory (the server's user): the command line sends new passwords,
+// and a local user who can write the data directory could otherwise put
+// a socket of their own in the server's place.
 func Forward(path string, args []string, stdin []byte, stdout, stderr io.Writer) (int, error) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return 0, ErrNoServer
+	}
+	if err := trustedSocket(path, fi); err != nil {
+		return 0, err
+	}
 	c, err := net.DialTimeout("unix", path, time.Second)
 	if err != nil {
 		return 0, ErrNoServer

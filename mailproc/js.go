@@ -8,9 +8,25 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/dlclark/regexp2/v2"
 	"github.com/dop251/goja"
 )
+
+// maxRegexpMatch bounds one regular-expression match. goja runs patterns
+// that Go's regexp cannot (lookaround, backreferences) on a backtracking
+// engine, and Interrupt, which enforces the time limit, is only seen
+// between instructions: a pattern such as /^(a+)+(?!a)\1x$/ on text a
+// client sent would run for ever. A match that takes longer counts as no
+// match, and the time limit stops the script at its next instruction.
+const maxRegexpMatch = time.Second
+
+func init() {
+	// goja reads the default when it compiles a pattern; nothing here sets
+	// a timeout of its own, so this is the bound for every script.
+	regexp2.DefaultMatchTimeout = maxRegexpMatch
+}
 
 // maxCallStack bounds script recursion; a runaway recursion ends with a
 // RangeError instead of eating memory.

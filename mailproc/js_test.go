@@ -1,6 +1,7 @@
 package mailproc_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -219,4 +220,35 @@ func TestJSMissingScript(t *testing.T) {
 		t.Fatalf("reply %q", got)
 	}
 	tr.noTempFiles(t)
+}
+
+// A regular expression that backtracks for ever on text a client sent
+// (a lookahead and a backreference put goja on its backtracking engine,
+// which the time limit's Interrupt cannot stop) still ends: each match
+// has its own time limit, after which it counts as no match, and the
+// processor's time limit stops the script.
+func TestJSRegexpBacktrackingEnds(t *testing.T) {
+	t.Parallel()
+	tr := newTree(t)
+	s := tr.load(t, `[Slow]
+Eval = var s = "a".repeat(40) + "!"; while (true) { /^(a+)+(?!a)\1x$/.test(s); }
+[Next]
+Eval = log("next ran")
+`, func(c *mailproc.Config) { c.Timeout = 200 * time.Millisecond })
+	done := make(chan mailproc.Output, 1)
+	go func() {
+		out, _ := s.Run(context.Background(), input(user1))
+		done <- out
+	}()
+	select {
+	case out := <-done:
+		if len(out.Failed) != 1 || !errors.Is(out.Failed[0].Err, mailproc.ErrTimeout) {
+			t.Fatalf("failures %+v", out.Failed)
+		}
+		if !reflect.DeepEqual(out.Ran, []string{"Slow", "Next"}) {
+			t.Fatalf("ran %v", out.Ran)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("a backtracking regular expression ran on past the time limit")
+	}
 }

@@ -519,10 +519,15 @@ func TestSMTPSpy(t *testing.T) {
 	c.cmd("MAIL FROM:<watched@example.org>", "250 ")
 	c.cmd("RCPT TO:<sysop@bbs.example>", "250 ")
 	c.cmd("RSET", "250 ")
+	// Terminal controls a client sends are written as escapes.
+	c.cmd("NOOP \x1b[2J\u009b31m\x9b1m", "250 ")
 	plain := base64.StdEncoding.EncodeToString([]byte("\x00sysop\x00Secret1"))
 	// A control character in the verb makes the command unrecognized; the
 	// spy log must hide the credentials all the same.
 	c.cmd("AUTH\x01 PLAIN "+plain, "500 ")
+	// Nor a leading space, or a tab for the space.
+	c.cmd(" AUTH PLAIN "+plain, "500 ")
+	c.cmd("AUTH\tPLAIN "+plain, "500 ")
 	c.cmd("AUTH PLAIN "+plain, "235 ")
 	c.cmd("QUIT", "221 ")
 	c.expectClosed()
@@ -534,6 +539,7 @@ func TestSMTPSpy(t *testing.T) {
 		"C: MAIL FROM:<watched@example.org>",
 		"S: 250 2.1.0 OK",
 		"C: RCPT TO:<sysop@bbs.example>",
+		`C: NOOP \x1b[2J\u009b31m\x9b1m`,
 		"C: AUTH PLAIN (initial response hidden)",
 		"S: 235 2.7.0 Authentication successful",
 		"S: 221 2.0.0 bbs.example Service closing transmission channel",
@@ -544,6 +550,9 @@ func TestSMTPSpy(t *testing.T) {
 	}
 	if strings.Contains(got, plain) || strings.Contains(got, "Secret1") || strings.Contains(got, "EHLO") {
 		t.Errorf("spy log holds AUTH data or lines from before the match:\n%s", got)
+	}
+	if l := ts.log.String(); strings.Contains(l, plain) {
+		t.Errorf("the DEBUG_RX_RSP log holds AUTH data:\n%s", l)
 	}
 }
 

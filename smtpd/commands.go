@@ -13,11 +13,7 @@ import (
 func (s *session) command(line string) {
 	verb, arg, ok := parseCommand(line)
 	if s.cfg.DebugRxRsp {
-		shown := line
-		if verb == "AUTH" {
-			shown = "AUTH " + strings.SplitN(arg, " ", 2)[0] // never log credentials
-		}
-		s.log.Debug("SMTP RX: " + shown)
+		s.log.Debug("SMTP RX: " + hideAuth(line))
 	}
 	if !ok {
 		s.badCommand(500, "5.5.2", "Syntax error, control character in command")
@@ -314,4 +310,22 @@ func (s *session) notify(from string, rcpts []envelope.Rcpt) {
 			s.log.Warn(fmt.Sprintf("SMTP new-mail notification to user #%d failed: %v", r.User, err))
 		}
 	}
+}
+
+// hideAuth returns a command line for the logs: an AUTH command (however
+// it is spelt: control characters in the verb, a leading space, a tab for
+// the space, all refused by the parser) shows its mechanism only, never
+// the initial response that carries the credentials.
+func hideAuth(line string) string {
+	f := strings.FieldsFunc(cleanArg(line), func(r rune) bool { return r == ' ' || r == '\t' })
+	if len(f) == 0 || !strings.EqualFold(f[0], "AUTH") {
+		return line
+	}
+	switch len(f) {
+	case 1:
+		return "AUTH"
+	case 2:
+		return "AUTH " + f[1]
+	}
+	return "AUTH " + f[1] + " (initial response hidden)"
 }

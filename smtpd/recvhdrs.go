@@ -65,7 +65,7 @@ func (s *session) checkReceived(hdr headerInfo) dnsblListing {
 }
 
 // receivedSource takes a Received field value apart: the host name after
-// "from" and the address in the first [...] of the from-clause (an
+// "from" and the address in the last [...] of the from-clause (an
 // "IPv6:" prefix removed, RFC 5321 §4.1.3). Either may be "". The text is
 // lower-cased first, as Synchronet does, so case never matters.
 func receivedSource(v string) (host, ip string) {
@@ -84,20 +84,41 @@ func receivedSource(v string) (host, ip string) {
 	if f := strings.Fields(clause); len(f) > 0 && !strings.HasPrefix(f[0], "[") {
 		host = strings.Trim(f[0], "();")
 	}
-	open := strings.IndexByte(clause, '[')
-	if open < 0 {
+	lit, ok := sourceLiteral(clause)
+	if !ok {
 		return host, ""
 	}
-	end := strings.IndexByte(clause[open:], ']')
-	if end < 0 {
-		return host, ""
-	}
-	lit := strings.TrimPrefix(strings.TrimSpace(clause[open+1:open+end]), "ipv6:")
+	lit = strings.TrimPrefix(strings.TrimSpace(lit), "ipv6:")
 	a, err := netip.ParseAddr(lit)
 	if err != nil || a.Zone() != "" {
 		return host, ""
 	}
 	return host, a.Unmap().String()
+}
+
+// sourceLiteral returns the text of the last complete [...] in a
+// from-clause that is not Exim's "helo=[...]". The receiving server writes
+// the address it saw after the name the client gave, in the comment
+// ("from [claimed] (rdns [seen])", "from host ([claimed] [seen])"), and a
+// client may give HELO any address literal: the first one would be the
+// client's choice. Synchronet takes the first.
+func sourceLiteral(clause string) (string, bool) {
+	lit, found := "", false
+	for off := 0; ; {
+		open := strings.IndexByte(clause[off:], '[')
+		if open < 0 {
+			return lit, found
+		}
+		open += off
+		end := strings.IndexByte(clause[open:], ']')
+		if end < 0 {
+			return lit, found
+		}
+		if !strings.HasSuffix(clause[:open], "helo=") {
+			lit, found = clause[open+1:open+end], true
+		}
+		off = open + end + 1
+	}
 }
 
 // fromWord finds the word "from" followed by white space, at the start of

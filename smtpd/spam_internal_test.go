@@ -26,6 +26,15 @@ func TestReceivedSource(t *testing.T) {
 		{"not an address", " from h (h [unknown]) by x", "h", ""},
 		{"zone", " from h (h [fe80::1%eth0]) by x", "h", ""},
 		{"unclosed bracket", " from h (h [192.0.2.1", "h", ""},
+		// A client may say HELO with any address literal; the receiving
+		// server writes the address it saw last, in the comment. Taking
+		// the first literal would look up the one the client chose.
+		{"postfix, HELO literal", " from [198.51.100.9] (unknown [192.0.2.7]) by mail.example (Postfix)", "", "192.0.2.7"},
+		{"sendmail, HELO literal", " from [198.51.100.9] (host.example [192.0.2.7]) (may be forged) by x", "", "192.0.2.7"},
+		{"bbsmail, HELO literal", " from mx.example ([198.51.100.9] [192.0.2.7]) by bbs.example", "mx.example", "192.0.2.7"},
+		{"exim, HELO literal", " from host.example ([192.0.2.7] helo=[198.51.100.9]) by x", "host.example", "192.0.2.7"},
+		{"exim literal, HELO literal", " from [192.0.2.8] (helo=[198.51.100.9]) by mx.example", "", "192.0.2.8"},
+		{"last literal not an address", " from [198.51.100.9] (unknown [unknown]) by x", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			host, ip := receivedSource(tc.v)

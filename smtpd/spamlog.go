@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/bbsmail/bbsmail/envelope"
 )
 
 // spamLog appends an entry about the current transaction's sender to
@@ -24,8 +26,11 @@ func (s *session) spamLogFrom(action, sender, to, reason string) {
 	if to != "" {
 		from += " to: " + to
 	}
+	// Subjects and names from the message reach the reason: escape what a
+	// terminal would act on, and line ends that would forge an entry.
 	entry := fmt.Sprintf("SUSPECTED SMTP SPAM %s on %s\r\nHost: %s [%s]\r\n%s\r\nReason: %s\r\n\r\n",
-		action, time.Now().Format("Mon Jan 02 2006 15:04:05"), s.host, s.ip, from, reason)
+		action, time.Now().Format("Mon Jan 02 2006 15:04:05"), envelope.LogText(s.host), s.ip,
+		envelope.LogText(from), envelope.LogText(reason))
 	s.srv.spamMu.Lock()
 	defer s.srv.spamMu.Unlock()
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)

@@ -3,8 +3,9 @@ package smtpd
 import (
 	"fmt"
 	"os"
-	"strings"
 	"time"
+
+	"github.com/bbsmail/bbsmail/envelope"
 )
 
 // This file is text/smtpspy.can: a session whose client (IP or host
@@ -49,17 +50,9 @@ func (s *session) spyRead(line []byte) {
 	if s.spy == nil {
 		return
 	}
-	text := string(line)
-	// Judge the line as the command parser will (control characters
-	// removed), so "AUTH\x01 PLAIN ..." is hidden like "AUTH PLAIN ...".
-	verb, arg, _ := parseCommand(text)
-	switch {
-	case s.hideInput:
+	text := hideAuth(string(line))
+	if s.hideInput {
 		text = "(AUTH data hidden)"
-	case verb == "AUTH":
-		if f := strings.Fields(arg); len(f) > 1 {
-			text = verb + " " + f[0] + " (initial response hidden)"
-		}
 	}
 	s.spy.write("C:", text)
 }
@@ -85,15 +78,10 @@ func (s *session) closeSpy() {
 
 // write appends one line with a single write call: the file is opened
 // for appending, so lines of concurrent sessions never mix within a line.
-// Control characters become '?' so a line stays one line.
+// Control characters are written as escapes (envelope.LogText), so a line
+// stays one line and shows what the client sent.
 func (sp *spy) write(dir, text string) {
-	clean := strings.Map(func(r rune) rune {
-		if r < 0x20 && r != '\t' || r == 0x7f {
-			return '?'
-		}
-		return r
-	}, text)
-	line := fmt.Sprintf("%s %s %s %s\n", time.Now().Format("2006-01-02 15:04:05"), sp.id, dir, clean)
+	line := fmt.Sprintf("%s %s %s %s\n", time.Now().Format("2006-01-02 15:04:05"), sp.id, dir, envelope.LogText(text))
 	// A failing spy log must not disturb the session; the next open
 	// reports a lasting problem.
 	_, _ = sp.f.WriteString(line)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -23,5 +24,18 @@ func TestLineHandler(t *testing.T) {
 		`\d{4}-\d\d-\d\d \d\d:\d\d:\d\d Notice   configuration reloaded\n$`)
 	if !want.Match(buf.Bytes()) {
 		t.Fatalf("log output:\n%s", buf.String())
+	}
+}
+
+// A record is one line whatever a client put in its message or values:
+// terminal controls and line ends are written as escapes.
+func TestLineHandlerEscapesControls(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(newLineHandler(&buf, slog.LevelInfo))
+	log.Warn("AUTH FAILURE for user 'x\r\n2026-12-07 00:00:00 Warning  SMTP [192.0.2.9] ILLEGAL RELAY ATTEMPT'",
+		"user", "\x1b]0;owned\x07\u009b2J")
+	want := `AUTH FAILURE for user 'x\x0d\x0a2026-12-07 00:00:00 Warning  SMTP [192.0.2.9] ILLEGAL RELAY ATTEMPT' user=\x1b]0;owned\x07\u009b2J` + "\n"
+	if got := buf.String(); strings.Count(got, "\n") != 1 || !strings.HasSuffix(got, want) {
+		t.Fatalf("log output %q, want a line ending in %q", got, want)
 	}
 }

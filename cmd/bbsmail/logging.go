@@ -8,12 +8,17 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/bbsmail/bbsmail/envelope"
 )
 
 // lineHandler writes one plain line per record, the way Synchronet's
 // console and syslog lines look, so fail2ban filters and sysops' habits
 // keep working: "2026-11-22 10:00:00 Warning  SMTP ... ILLEGAL RELAY
-// ATTEMPT ...". Attributes follow the message as key=value.
+// ATTEMPT ...". Attributes follow the message as key=value. Messages and
+// values carry what clients sent (user names, subjects, command lines), so
+// terminal controls and line ends are written as escapes
+// (envelope.LogText): a record is always exactly one line.
 type lineHandler struct {
 	mu    *sync.Mutex
 	w     io.Writer
@@ -78,7 +83,7 @@ func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 		b.WriteString(t.Format("2006-01-02 15:04:05"))
 		fmt.Fprintf(&b, " %-8s ", levelName(r.Level))
 	}
-	b.WriteString(r.Message)
+	b.WriteString(envelope.LogText(r.Message))
 	write := func(a slog.Attr) {
 		if a.Equal(slog.Attr{}) {
 			return
@@ -87,7 +92,7 @@ func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 		if h.group != "" {
 			key = h.group + "." + key
 		}
-		fmt.Fprintf(&b, " %s=%v", key, a.Value.Resolve())
+		fmt.Fprintf(&b, " %s=%s", envelope.LogText(key), envelope.LogText(a.Value.Resolve().String()))
 	}
 	for _, a := range h.attrs {
 		write(a)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -56,8 +57,9 @@ func mailprocConfig(cfg *ctrl.Config, db *store.DB, log *slog.Logger) mailproc.C
 		},
 		MaxRecipients: cfg.Mail.MaxRecipients,
 		// Scripts reach the BBS directories, but not the server's secrets
-		// and state kept there.
-		Private:     []string{mailbasePath(cfg), secretKeyPath(cfg), cfg.Paths.SSLKey, socketPath(cfg)},
+		// and state kept there (sbbs.ini holds RelayPassword).
+		Private: []string{mailbasePath(cfg), secretKeyPath(cfg), cfg.Paths.SSLKey, socketPath(cfg),
+			filepath.Join(cfg.Paths.Ctrl, "sbbs.ini")},
 		ARS:         processorARS(db),
 		KnownUser:   knownUser,
 		Logger:      log,

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -287,5 +288,19 @@ func TestUsageListsDocumentedFlags(t *testing.T) {
 	}
 	if n < 10 {
 		t.Fatalf("found only %d documented flags: has docs/cli.md changed shape?", n)
+	}
+}
+
+// Mail processor scripts read the control directory, but not sbbs.ini: it
+// holds RelayPassword, and a script that answers with a file a client
+// named (an autoresponder, a help robot) would send the password to
+// whoever asks for "../ctrl/sbbs.ini".
+func TestMailprocPrivateFiles(t *testing.T) {
+	dir, cfg := initConfig(t)
+	priv := mailprocConfig(cfg, nil, discardLogger()).Private
+	for _, want := range []string{filepath.Join(dir, "sbbs.ini"), secretKeyPath(cfg), mailbasePath(cfg), socketPath(cfg)} {
+		if !slices.Contains(priv, want) {
+			t.Errorf("mail processor scripts may reach %s (private: %v)", want, priv)
+		}
 	}
 }
