@@ -70,12 +70,12 @@ func plural(n int, word string) string {
 
 // oneLine keeps client-supplied text from breaking a log entry apart.
 func oneLine(s string) string {
-	return strings.Map(func(r rune) rune {
+	return envelope.LogText(strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
 			return ' '
 		}
 		return r
-	}, s)
+	}, s))
 }
 
 // filter adds the client to text/ip.can (Synchronet's filter_ip): unless

@@ -456,3 +456,22 @@ func TestCheckingOnePerAddress(t *testing.T) {
 		t.Fatalf("second check after the first ended: %v", err)
 	}
 }
+
+// A login name carrying terminal controls (C0, DEL and the one-byte C1
+// CSI) reaches hack.log as visible text, never as a control a sysop's
+// terminal would act on.
+func TestHackLogNoTerminalControls(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "hack.log")
+	g := guard.New(guard.Settings{HackThreshold: 1, HackLog: path})
+	g.Failed(attempt("192.0.2.43", "evil\x1b[2J\u009b31m\x07name", "x"))
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range string(b) {
+		if (r < 0x20 && r != '\n' && r != '\r' && r != '\t') || (r >= 0x7f && r <= 0x9f) {
+			t.Fatalf("hack.log holds control %U:\n%q", r, b)
+		}
+	}
+}

@@ -140,3 +140,30 @@ func TestImplicitTLSNeedsCertificate(t *testing.T) {
 		t.Fatalf("Serve without a certificate in 995 mode: %v", err)
 	}
 }
+
+// DEBUG_POP3 logs command lines but never a password, however the PASS
+// line is spaced (a tab or a leading space does not get past the mask).
+func TestDebugLogHidesPasswords(t *testing.T) {
+	ts := startServer(t, pop3d.Config{Debug: true}, false, false)
+	for _, line := range []string{"PASS Secret Word", "PASS\tSecret Word", " PASS Secret Word", "pass  Secret Word"} {
+		c, err := net.DialTimeout("tcp", ts.addr, ioTimeout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(ioTimeout))
+		r := bufio.NewReader(c)
+		if _, err := c.Write([]byte("USER joe\r\n" + line + "\r\nQUIT\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		for range 4 {
+			if _, err := r.ReadString('\n'); err != nil {
+				break
+			}
+		}
+		_ = c.Close()
+	}
+	ts.stop(t)
+	if log := ts.log.String(); strings.Contains(log, "Secret") {
+		t.Errorf("a password reached the debug log:\n%s", log)
+	}
+}

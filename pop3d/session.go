@@ -245,7 +245,10 @@ func (s *session) debugLine(line string) {
 	if !s.cfg.Debug {
 		return
 	}
-	if verb, _, _ := strings.Cut(line, " "); strings.EqualFold(verb, "PASS") {
+	// Mask whatever could be a password, however the client spaced it
+	// ("PASS\tpw", " PASS pw"): the parser may refuse such a line, but it
+	// is logged first.
+	if f := strings.Fields(line); len(f) > 0 && strings.EqualFold(f[0], "PASS") {
 		line = "PASS ********"
 	}
 	s.log.Debug("POP3 RX " + line)
