@@ -1,6 +1,7 @@
 package smtpd_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"strings"
@@ -19,8 +20,12 @@ type fakeMailAuth struct {
 }
 
 func (f *fakeMailAuth) Check(_ context.Context, in *smtpd.MailAuthInput) smtpd.MailAuthResult {
+	// The text lives in the session's buffer, which is unmapped once the
+	// message is finished: keep a copy.
+	kept := *in
+	kept.Text = bytes.Clone(in.Text)
 	f.mu.Lock()
-	f.ins = append(f.ins, *in)
+	f.ins = append(f.ins, kept)
 	f.mu.Unlock()
 	r := smtpd.MailAuthResult{Text: append([]byte("Authentication-Results: bbs.example; spf=pass\r\n"), in.Text...), Summary: "spf=pass"}
 	switch {
