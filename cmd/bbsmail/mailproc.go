@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 	"sync/atomic"
 
 	"github.com/bbsmail/bbsmail/ars"
@@ -127,8 +126,6 @@ func (p *processors) Process(ctx context.Context, in *smtpd.ProcessInput) (*smtp
 	if out.By != "" {
 		res.Reason = fmt.Sprintf("%s (%s)", res.Reason, out.By)
 	}
-	if r := out.Reject; r != nil {
-		res.Reject = &envelope.Reply{Code: r.Code, Enhanced: r.Enhanced, Text: strings.Join(r.Text, "\n")}
-	}
+	res.Reject = out.Reject
 	return res, nil
 }
