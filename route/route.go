@@ -183,7 +183,19 @@ type query struct {
 // The anti-spam steps Synchronet runs between parsing and alias lookup
 // (spam bait, email.can, DNSBL_BADUSER, smtpspy.can) belong to the caller:
 // it runs them on Parse(arg).Addr before calling Resolve.
+//
+// A telegram (SEND, SOML, SAML) resolves only to a user's mailbox: for
+// SEND the user must be online, and whatever an alias or a route made of
+// the address, anything else is an unknown user.
 func (r *Resolver) Resolve(ctx context.Context, q envelope.RcptQuery) (envelope.Rcpt, error) {
+	rc, err := r.resolve(ctx, q)
+	if err == nil && (q.Telegram || q.SendOnly) && (rc.User == 0 || rc.Kind != envelope.KindMailbox) {
+		return envelope.Rcpt{}, replyUnknownUser(Parse(q.Arg).ForwardPath)
+	}
+	return rc, err
+}
+
+func (r *Resolver) resolve(ctx context.Context, q envelope.RcptQuery) (envelope.Rcpt, error) {
 	if err := ctx.Err(); err != nil {
 		return envelope.Rcpt{}, err
 	}

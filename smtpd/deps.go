@@ -27,12 +27,14 @@ type Authenticator interface {
 // Resolver decides where a recipient goes and whether a sender address
 // belongs to an authenticated user.
 type Resolver interface {
-	// Resolve resolves one RCPT TO (or telegram recipient). Errors are
-	// usually an *envelope.Reply (550 5.1.1 Unknown User, 450 4.2.2
-	// Mailbox full ...). An error wrapping envelope.ErrRelayDenied is a
-	// refused relay: smtpd writes the reply text itself (550 or 553,
-	// depending on Config.AllowRelay), logs it, writes spam.log and
-	// disconnects.
+	// Resolve resolves one RCPT TO (or telegram recipient). A refusal is
+	// an *envelope.Reply (550 5.1.1 Unknown User, 450 4.2.2 Mailbox full
+	// ...), sent as it is; any other error is a temporary local error.
+	// The telegram rules are the Resolver's: a telegram goes only to a
+	// user's mailbox, and SEND only to a user who is online. A reply
+	// wrapping envelope.ErrRelayDenied is a refused relay (its Close flag
+	// ends the session): smtpd adds the ILLEGAL RELAY ATTEMPT log line
+	// and the spam.log entry.
 	Resolve(ctx context.Context, q envelope.RcptQuery) (envelope.Rcpt, error)
 	// OwnsSender reports whether the authenticated user may use addr as
 	// the reverse path or a From or Sender address, on any port;
