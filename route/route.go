@@ -22,10 +22,15 @@ type User struct {
 	// NetMail is the user's forwarding (netmail) address; forwarding only
 	// applies when it is an Internet address in a foreign domain.
 	NetMail string
+	// Level (0..99) and Flags1 (flag set 1 letters) are for access
+	// requirement strings.
+	Level  int
+	Flags1 string
 	// Deleted and Inactive accounts receive nothing.
 	Deleted, Inactive bool
-	// ExemptW exempts the user from MaxMsgsWaiting.
-	ExemptW bool
+	// ExemptW exempts the user from MaxMsgsWaiting; ExemptM from the
+	// sending limits.
+	ExemptW, ExemptM bool
 	// Forward is the user's "forward mail to netmail" setting.
 	Forward bool
 	// RestrictI closes the mailbox to unauthenticated senders;
