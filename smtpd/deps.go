@@ -55,8 +55,10 @@ type Maildrop interface {
 	// msg is valid only until Deliver returns: the server gives its memory
 	// back then (it may live outside the Go heap, where a later access
 	// faults), so an implementation that keeps it must copy it.
-	// Deliver must return when ctx is cancelled (server shutdown), and
-	// must not leave anything running that still reads msg.
+	// A cancelled ctx (shutdown past its grace period) must stop a
+	// delivery that has not begun its commit; a commit under way may
+	// finish (it is bounded by the disk), and Shutdown waits for it.
+	// Deliver must not leave anything running that still reads msg.
 	Deliver(ctx context.Context, env *envelope.Envelope, msg []byte) error
 }
 

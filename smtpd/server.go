@@ -118,8 +118,9 @@ func (s *Server) isClosing() bool {
 
 // Shutdown stops accepting connections and waits for the sessions to end.
 // When ctx is done first, idle sessions get "421 4.3.2 Service shutting
-// down", running deliveries are cancelled, every connection is closed,
-// and Shutdown returns ctx.Err() once the sessions have ended.
+// down", deliveries that have not begun their commit are cancelled (one
+// under way finishes), every connection is closed, and Shutdown returns
+// ctx.Err() once the sessions have ended.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopOnce.Do(func() {
 		close(s.stopping)

@@ -163,7 +163,13 @@ var (
 	_ sendmail.Maildrop = (*maildrop)(nil)
 )
 
-func (m *maildrop) Deliver(_ context.Context, env *envelope.Envelope, msg []byte) error {
+// Deliver stores a message. A cancelled ctx (a shutdown past its grace
+// period) stops a delivery that has not begun; once the mailbase commit
+// has begun it finishes, since it is bounded by the disk, not the client.
+func (m *maildrop) Deliver(ctx context.Context, env *envelope.Envelope, msg []byte) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("deliver %s: %w", env.ID, err)
+	}
 	m.signRemote(env, msg)
 	rc, err := m.db.Deliver(env, msg)
 	if err != nil {
