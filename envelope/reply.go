@@ -86,6 +86,14 @@ func Replyf(code int, enhanced, format string, args ...any) *Reply {
 	return &Reply{Code: code, Enhanced: enhanced, Text: fmt.Sprintf(format, args...)}
 }
 
+// UnknownUser refuses a recipient in Synchronet's words. reason is
+// ErrUnknownUser, or the sentinel of a refusal that must read the same so
+// that a client learns nothing from it (a withdrawn address tag, an
+// address email.can blocks).
+func UnknownUser(forwardPath string, reason error) *Reply {
+	return &Reply{Code: 550, Enhanced: "5.1.1", Text: "Unknown User: " + forwardPath, Err: reason}
+}
+
 // Sentinel reasons that a Reply may wrap. Servers use them for logging and
 // spam.log entries ("ILLEGAL RELAY ATTEMPT").
 var (

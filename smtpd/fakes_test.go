@@ -69,7 +69,7 @@ func (r fakeResolver) Resolve(ctx context.Context, q envelope.RcptQuery) (envelo
 	case err != nil || !q.Telegram:
 		return rc, err
 	case rc.User == 0 || rc.Kind != envelope.KindMailbox:
-		return envelope.Rcpt{}, &envelope.Reply{Code: 550, Enhanced: "5.1.1", Text: "Unknown User: " + q.Arg, Err: envelope.ErrUnknownUser}
+		return envelope.Rcpt{}, envelope.UnknownUser(q.Arg, envelope.ErrUnknownUser)
 	case q.SendOnly && (r.tele == nil || !r.tele.Online(ctx, rc.User)):
 		return envelope.Rcpt{}, &envelope.Reply{Code: 450, Enhanced: "4.2.1", Text: "User unavailable", Err: envelope.ErrUnavailable}
 	}
@@ -108,7 +108,7 @@ func (r fakeResolver) resolve(q envelope.RcptQuery) (envelope.Rcpt, error) {
 	case "bait":
 		return envelope.Rcpt{Kind: envelope.KindDrop, ForwardPath: q.Arg}, nil
 	}
-	return envelope.Rcpt{}, &envelope.Reply{Code: 550, Enhanced: "5.1.1", Text: "Unknown User: " + q.Arg, Err: envelope.ErrUnknownUser}
+	return envelope.Rcpt{}, envelope.UnknownUser(q.Arg, envelope.ErrUnknownUser)
 }
 
 // OwnsSender: a user owns alias@bbs.example, and any foreign address when

@@ -117,7 +117,7 @@ func (s *session) beginCheck(ctx context.Context) error {
 		if err != nil {
 			// The previous check from the address did not end in time:
 			// the client may try again.
-			return &envelope.Reply{Code: 454, Enhanced: "4.7.0", Text: "Temporary authentication failure, try again later", Err: err}
+			return replyAuthTemporary(err)
 		}
 		s.authTry.done = done
 	}

@@ -133,3 +133,49 @@ func replyTooBig(size, limit int64) *envelope.Reply {
 func replyGrownTooBig(limit int64) *envelope.Reply {
 	return envelope.Replyf(552, "5.3.4", "Message size exceeds maximum: %d bytes", limit)
 }
+
+// Connection and message filters (filters.go, dnsbl.go, senders.go).
+
+func replyIPBlocked(ip string) *envelope.Reply {
+	return &envelope.Reply{Code: 550, Enhanced: "5.7.1", Text: "CLIENT IP ADDRESS BLOCKED: " + ip, Close: true}
+}
+
+func replyHostBlocked(host string) *envelope.Reply {
+	return &envelope.Reply{Code: 550, Enhanced: "5.7.1", Text: "CLIENT HOSTNAME BLOCKED: " + host, Close: true}
+}
+
+// replyListed refuses a DNS-blacklisted client and ends the session.
+func replyListed(ip, list string) *envelope.Reply {
+	return &envelope.Reply{Code: 550, Enhanced: "5.7.1", Close: true,
+		Text: fmt.Sprintf("Mail from %s refused due to listing at %s", ip, list)}
+}
+
+var (
+	// replySenderBlocked and replySenderRefused are the 554 of email.can
+	// and twitlist.cfg: a blocked MAIL FROM ends the session, a refused
+	// message does not.
+	replySenderBlocked  = &envelope.Reply{Code: 554, Enhanced: "5.7.1", Text: "Sender not allowed.", Close: true}
+	replySenderRefused  = &envelope.Reply{Code: 554, Enhanced: "5.7.1", Text: "Sender not allowed."}
+	replySubjectBlocked = &envelope.Reply{Code: 554, Enhanced: "5.7.1", Text: "Subject not allowed."}
+	// replyToBlocked refuses a message whose To field names an address
+	// in email.can, in Synchronet's words.
+	replyToBlocked  = &envelope.Reply{Code: 550, Enhanced: "5.1.1", Text: "Unknown user.", Err: envelope.ErrUnknownUser}
+	replyForgedFrom = &envelope.Reply{Code: 554, Enhanced: "5.7.1", Err: envelope.ErrNotOwner,
+		Text: "Mail header contains mismatched 'FROM' field"}
+)
+
+func replyNotOwnSender(path, suggestion string) *envelope.Reply {
+	return &envelope.Reply{Code: 550, Enhanced: "5.7.1", Err: envelope.ErrNotOwner,
+		Text: fmt.Sprintf("Sender address <%s> not authorized for this account, try <%s>", path, suggestion)}
+}
+
+func replyNotOwnField(field, addr, suggestion string) *envelope.Reply {
+	return &envelope.Reply{Code: 550, Enhanced: "5.7.1", Err: envelope.ErrNotOwner,
+		Text: fmt.Sprintf("Mail header '%s' address <%s> not authorized for this account, try <%s>", field, addr, suggestion)}
+}
+
+// replyAuthTemporary answers an AUTH whose password check could not
+// begin (the address's previous check did not end in time).
+func replyAuthTemporary(err error) *envelope.Reply {
+	return &envelope.Reply{Code: 454, Enhanced: "4.7.0", Text: "Temporary authentication failure, try again later", Err: err}
+}
