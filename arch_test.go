@@ -35,6 +35,7 @@ var allowed = map[string][]string{
 		"github.com/emersion/go-msgauth/dmarc", "golang.org/x/net/publicsuffix"},
 	"store":            {"envelope", "go.etcd.io/bbolt", "go.etcd.io/bbolt/errors", "golang.org/x/crypto/argon2"},
 	"route":            {"ctrl/pattern", "envelope"},
+	"access":           {"ars", "envelope", "route"},
 	"guard":            {"ctrl/pattern", "envelope"},
 	"mailproc":         {"ctrl/ini", "ctrl/pattern", "envelope", "github.com/dlclark/regexp2/v2", "github.com/dop251/goja"},
 	"smtpd":            {"ctrl/pattern", "dnsbl", "envelope", "netutil", "github.com/emersion/go-sasl"},

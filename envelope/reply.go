@@ -3,6 +3,8 @@ package envelope
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 )
 
 // Reply is an error that carries the SMTP answer to give the client.
@@ -14,6 +16,10 @@ type Reply struct {
 	Text     string
 	// Close asks the server to disconnect after sending the reply.
 	Close bool
+	// NoEnhanced leaves the enhanced code out: the greeting and the
+	// HELO/EHLO replies carry none (RFC 2034 §3), nor do 3xx replies,
+	// which have no class of their own in RFC 3463.
+	NoEnhanced bool
 	// Err is the reason behind the reply, for errors.Is and the log.
 	Err error
 }
@@ -26,9 +32,6 @@ func (r *Reply) Error() string {
 }
 
 func (r *Reply) Unwrap() error { return r.Err }
-
-// Temporary reports whether the reply is a 4xx one.
-func (r *Reply) Temporary() bool { return r.Code >= 400 && r.Code < 500 }
 
 // EnhancedCode returns the RFC 3463 status code for the reply, falling back
 // to a generic one for the reply's class.
@@ -47,9 +50,48 @@ func (r *Reply) EnhancedCode() string {
 	return ""
 }
 
+// Lines renders the reply as the lines sent to the client, without CR LF.
+// A Text of several lines is a multi-line reply (RFC 5321 §4.2.1): every
+// line but the last has a hyphen after the code, and every line carries
+// the enhanced code (RFC 2034 §4). A line without text is the code and
+// enhanced code alone; a reply without an enhanced code always has the
+// space after its code ("334 " for an empty AUTH challenge, RFC 4954 §4).
+func (r *Reply) Lines() []string {
+	enh := ""
+	if !r.NoEnhanced {
+		enh = r.EnhancedCode()
+	}
+	code := strconv.Itoa(r.Code)
+	lines := strings.Split(r.Text, "\n")
+	for i, l := range lines {
+		sep := "-"
+		if i == len(lines)-1 {
+			sep = " "
+		}
+		l = strings.TrimRight(l, "\r")
+		switch {
+		case enh == "":
+			lines[i] = code + sep + l
+		case l == "":
+			lines[i] = code + sep + enh
+		default:
+			lines[i] = code + sep + enh + " " + l
+		}
+	}
+	return lines
+}
+
 // Replyf builds a Reply.
 func Replyf(code int, enhanced, format string, args ...any) *Reply {
 	return &Reply{Code: code, Enhanced: enhanced, Text: fmt.Sprintf(format, args...)}
+}
+
+// UnknownUser refuses a recipient in Synchronet's words. reason is
+// ErrUnknownUser, or the sentinel of a refusal that must read the same so
+// that a client learns nothing from it (a withdrawn address tag, an
+// address email.can blocks).
+func UnknownUser(forwardPath string, reason error) *Reply {
+	return &Reply{Code: 550, Enhanced: "5.1.1", Text: "Unknown User: " + forwardPath, Err: reason}
 }
 
 // Sentinel reasons that a Reply may wrap. Servers use them for logging and

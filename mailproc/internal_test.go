@@ -120,8 +120,8 @@ func TestParseRejection(t *testing.T) {
 	}
 	long := strings.Repeat("x", 1000) + "\n"
 	r := parseRejection([]byte(strings.Repeat(long, 50)))
-	if len(r.Text) != maxRejectLines || len(r.Lines()[0]) > 512-2 {
-		t.Errorf("%d lines, first %d bytes", len(r.Text), len(r.Lines()[0]))
+	if len(r.Lines()) != maxRejectLines || len(r.Lines()[0]) > 512-2 {
+		t.Errorf("%d lines, first %d bytes", len(r.Lines()), len(r.Lines()[0]))
 	}
 }
 

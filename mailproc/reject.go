@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/bbsmail/bbsmail/envelope"
 )
 
 // Limits on what a processing error (.err) file can make the server say:
@@ -14,48 +16,22 @@ const (
 	maxRejectText  = 400
 )
 
-// Rejection is the reply a processor asked for by writing a processing
-// error (.err) file: every line of it, under one reply code, so that the
-// client reads one multi-line reply (RFC 5321 §4.2.1).
-type Rejection struct {
-	// Code is the reply code: that of the file's first line that starts
-	// with a 2xx, 4xx or 5xx code, else 554.
-	Code int
-	// Enhanced is the RFC 3463 code sent on every line: the first one the
-	// file gives in the reply's class, else 5.7.1 for a 554 and x.0.0 for
-	// any other class.
-	Enhanced string
-	// Text holds one entry per non-blank line of the file, without its
-	// codes and control characters.
-	Text []string
-}
-
-// Lines renders the reply, ready to send: "554-5.7.1 first", ...,
-// "554 5.7.1 last".
-func (r *Rejection) Lines() []string {
-	out := make([]string, len(r.Text))
-	for i, t := range r.Text {
-		sep := '-'
-		if i == len(r.Text)-1 {
-			sep = ' '
-		}
-		out[i] = strings.TrimRight(fmt.Sprintf("%d%c%s %s", r.Code, sep, r.Enhanced, t), " ")
-	}
-	return out
-}
-
-// Temporary reports whether the reply is a 4xx one.
-func (r *Rejection) Temporary() bool { return r.Code >= 400 && r.Code < 500 }
-
-// parseRejection builds the reply from the file's contents. Synchronet
+// parseRejection builds the reply a processor asked for by writing a
+// processing error (.err) file: every non-blank line of it, without its
+// codes and control characters, under one reply code, so that the client
+// reads one multi-line reply (RFC 5321 §4.2.1). The code is that of the
+// file's first line that starts with a 2xx, 4xx or 5xx code, else 554;
+// the enhanced code the first one the file gives in the reply's class,
+// else 5.7.1 for a 554 and x.0.0 for any other class. Synchronet Synchronet
 // sends a line that begins with a code from 100 to 999 as it is and every
 // other line as "554-text" / "554 text", so a file that mixes both, or ends
 // with a coded line written with '-', leaves the client reading a broken
 // reply. Here the whole reply carries one code and only the last line ends
 // the reply. Codes that cannot end a DATA transaction (1xx, 3xx, 6xx and
 // above) are kept as text under 554.
-func parseRejection(data []byte) *Rejection {
-	r := &Rejection{}
+func parseRejection(data []byte) *envelope.Reply {
+	r := &envelope.Reply{}
+	var text []string
 	for raw := range strings.SplitSeq(string(data), "\n") {
 		line := strings.TrimSpace(clean(strings.TrimRight(raw, "\r")))
 		if line == "" {
@@ -74,20 +50,21 @@ func parseRejection(data []byte) *Rejection {
 				line = after
 			}
 		}
-		if len(r.Text) == maxRejectLines {
+		if len(text) == maxRejectLines {
 			break
 		}
 		if len(line) > maxRejectText {
 			line = line[:maxRejectText]
 		}
-		r.Text = append(r.Text, line)
+		text = append(text, line)
 	}
 	if r.Code == 0 {
 		r.Code = 554
 	}
-	if len(r.Text) == 0 {
-		r.Text = []string{"Message rejected"}
+	if len(text) == 0 {
+		text = []string{"Message rejected"}
 	}
+	r.Text = strings.Join(text, "\n")
 	if r.Enhanced == "" {
 		if r.Code == 554 {
 			r.Enhanced = "5.7.1"

@@ -91,8 +91,8 @@ type Output struct {
 	Consumed bool
 	Reason   string
 	// Reject is the reply a processor asked for with a processing error
-	// (.err) file.
-	Reject *Rejection
+	// (.err) file, or 451 when a processor that matters failed.
+	Reject *envelope.Reply
 	// By names the processor that consumed or rejected the message.
 	By string
 	// Ran lists the processors that ran, in order; Failed those of them
@@ -278,8 +278,8 @@ func (s *Set) failed(ctx context.Context, p *Processor, f *files, saved snapshot
 		out.Reject, out.By = tempFailure(), p.Name
 		if errors.Is(err, ErrUnsupported) {
 			// Trying again would fail the same way.
-			out.Reject = &Rejection{Code: 550, Enhanced: "5.3.3",
-				Text: []string{"Mail processor cannot handle this message here"}}
+			out.Reject = &envelope.Reply{Code: 550, Enhanced: "5.3.3",
+				Text: "Mail processor cannot handle this message here"}
 		}
 		return true
 	}
@@ -288,8 +288,8 @@ func (s *Set) failed(ctx context.Context, p *Processor, f *files, saved snapshot
 
 // tempFailure is the answer when a processor that matters could not do
 // its work: the client keeps the message and tries again later.
-func tempFailure() *Rejection {
-	return &Rejection{Code: 451, Enhanced: "4.3.0", Text: []string{"Mail processor unavailable, try again later"}}
+func tempFailure() *envelope.Reply {
+	return &envelope.Reply{Code: 451, Enhanced: "4.3.0", Text: "Mail processor unavailable, try again later"}
 }
 
 // snapshot is the message text and recipient list before a processor ran.
@@ -584,7 +584,7 @@ func (s *Set) unavailable(unstarted map[string]bool) func(string) bool {
 // otherwise the processor declined the message (its From or ProcessSPAM
 // settings) and the address is refused as it would be without the
 // processor.
-func orphanReply(orphans []envelope.Rcpt, unavailable func(string) bool) *Rejection {
+func orphanReply(orphans []envelope.Rcpt, unavailable func(string) bool) *envelope.Reply {
 	for _, rc := range orphans {
 		for _, n := range rc.Processors {
 			if unavailable(n) {
@@ -592,11 +592,11 @@ func orphanReply(orphans []envelope.Rcpt, unavailable func(string) bool) *Reject
 			}
 		}
 	}
-	rej := &Rejection{Code: 550, Enhanced: "5.1.1"}
-	for _, rc := range orphans[:min(len(orphans), maxRejectLines)] {
-		rej.Text = append(rej.Text, "Unknown User: "+oneLine(rc.ForwardPath))
+	text := make([]string, 0, min(len(orphans), maxRejectLines))
+	for _, rc := range orphans[:cap(text)] {
+		text = append(text, "Unknown User: "+oneLine(rc.ForwardPath))
 	}
-	return rej
+	return &envelope.Reply{Code: 550, Enhanced: "5.1.1", Text: strings.Join(text, "\n")}
 }
 
 // crlf turns bare LF line ends into CRLF.

@@ -10,13 +10,13 @@ func replyNoRecipient() *envelope.Reply {
 }
 
 func replyUnknownUser(fp string) *envelope.Reply {
-	return &envelope.Reply{Code: 550, Enhanced: "5.1.1", Text: "Unknown User: " + fp, Err: envelope.ErrUnknownUser}
+	return envelope.UnknownUser(fp, envelope.ErrUnknownUser)
 }
 
 // replyBlockedTag reads exactly like an unknown user, so that a spammer
 // learns nothing from a withdrawn tag.
 func replyBlockedTag(fp string) *envelope.Reply {
-	return &envelope.Reply{Code: 550, Enhanced: "5.1.1", Text: "Unknown User: " + fp, Err: envelope.ErrBlockedTag}
+	return envelope.UnknownUser(fp, envelope.ErrBlockedTag)
 }
 
 func replyUnknownSub(code string) *envelope.Reply {

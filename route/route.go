@@ -22,10 +22,15 @@ type User struct {
 	// NetMail is the user's forwarding (netmail) address; forwarding only
 	// applies when it is an Internet address in a foreign domain.
 	NetMail string
+	// Level (0..99) and Flags1 (flag set 1 letters) are for access
+	// requirement strings.
+	Level  int
+	Flags1 string
 	// Deleted and Inactive accounts receive nothing.
 	Deleted, Inactive bool
-	// ExemptW exempts the user from MaxMsgsWaiting.
-	ExemptW bool
+	// ExemptW exempts the user from MaxMsgsWaiting; ExemptM from the
+	// sending limits.
+	ExemptW, ExemptM bool
 	// Forward is the user's "forward mail to netmail" setting.
 	Forward bool
 	// RestrictI closes the mailbox to unauthenticated senders;
@@ -183,7 +188,19 @@ type query struct {
 // The anti-spam steps Synchronet runs between parsing and alias lookup
 // (spam bait, email.can, DNSBL_BADUSER, smtpspy.can) belong to the caller:
 // it runs them on Parse(arg).Addr before calling Resolve.
+//
+// A telegram (SEND, SOML, SAML) resolves only to a user's mailbox: for
+// SEND the user must be online, and whatever an alias or a route made of
+// the address, anything else is an unknown user.
 func (r *Resolver) Resolve(ctx context.Context, q envelope.RcptQuery) (envelope.Rcpt, error) {
+	rc, err := r.resolve(ctx, q)
+	if err == nil && (q.Telegram || q.SendOnly) && (rc.User == 0 || rc.Kind != envelope.KindMailbox) {
+		return envelope.Rcpt{}, replyUnknownUser(Parse(q.Arg).ForwardPath)
+	}
+	return rc, err
+}
+
+func (r *Resolver) resolve(ctx context.Context, q envelope.RcptQuery) (envelope.Rcpt, error) {
 	if err := ctx.Err(); err != nil {
 		return envelope.Rcpt{}, err
 	}

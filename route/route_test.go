@@ -144,6 +144,10 @@ func TestRelay(t *testing.T) {
 		{name: "sub-domain is not local", q: mail("<digital.man@x.bbs.test>"), code: 550, err: envelope.ErrRelayDenied, close: true},
 		{name: "telegram ignores domain", q: envelope.RcptQuery{Arg: "<digital.man@example.org>", Telegram: true},
 			want: mailbox(dm, "Digital Man", "<digital.man@example.org>")},
+		{name: "telegram to an alias off the system", q: envelope.RcptQuery{Arg: "<outside>", Telegram: true},
+			code: 550, text: "Unknown User: <outside>", err: envelope.ErrUnknownUser},
+		{name: "telegram to a QWK route", q: envelope.RcptQuery{Arg: "<vertsysop>", SendOnly: true},
+			code: 550, text: "Unknown User: <vertsysop>", err: envelope.ErrUnknownUser},
 	})
 
 	withAllow := newResolver(t, func(c *route.Config) { c.AllowRelay = true })

@@ -143,29 +143,24 @@ func (s *session) plainAuthAllowed() bool {
 }
 
 // authCommand runs AUTH (RFC 4954).
-func (s *session) authCommand(arg string) {
+func (s *session) authCommand(arg string) error {
 	mech, ir, _ := strings.Cut(arg, " ")
 	mech = strings.ToUpper(mech)
 	switch {
 	case s.deps.Auth == nil:
-		s.reply(502, "5.5.1", "Command not implemented")
-		return
+		return replyNotImplemented
 	case s.auth != nil || s.tx.active:
-		s.badCommand(503, "5.5.1", "Bad sequence of commands")
-		return
+		return replyAuthSequence
 	case mech == "":
-		s.badCommand(501, "5.5.4", "Syntax: AUTH mechanism [initial-response]")
-		return
+		return syntaxReply("AUTH mechanism [initial-response]")
 	}
 	srv := s.saslServer(mech)
 	s.authTry = authAttempt{mech: mech}
 	if srv == nil {
 		if (mech == mechPlain || mech == mechLogin) && !s.plainAuthAllowed() {
-			s.reply(538, "5.7.11", "Encryption required for requested authentication mechanism")
-			return
+			return replyAuthPlainTLS
 		}
-		s.reply(504, "5.5.4", "Unrecognized authentication type")
-		return
+		return replyAuthMech
 	}
 	var resp []byte
 	if ir = strings.TrimSpace(ir); ir == "=" {
@@ -173,49 +168,43 @@ func (s *session) authCommand(arg string) {
 	} else if ir != "" {
 		var err error
 		if resp, err = base64.StdEncoding.DecodeString(ir); err != nil {
-			s.badCommand(501, "5.5.2", "Bad base64 data")
-			return
+			return replyBadBase64
 		}
 	}
-	s.runSASL(srv, resp)
+	return s.runSASL(srv, resp)
 }
 
-// runSASL drives a SASL exchange until success, failure or cancel.
-func (s *session) runSASL(srv sasl.Server, resp []byte) {
+// runSASL drives a SASL exchange until success, failure or cancel, and
+// returns its final reply; the 334 challenges go out on the way.
+func (s *session) runSASL(srv sasl.Server, resp []byte) error {
 	// Whatever happens, the password does not outlive the exchange, nor
 	// does the hold on the address's password check.
 	defer s.endAttempt()
 	for {
 		challenge, done, err := srv.Next(resp)
 		if err != nil {
-			s.authFailed(err)
-			return
+			return s.authFailed(err)
 		}
 		if done {
 			s.loginSucceeded()
 			s.srv.loggedIn(s)
 			s.log.Info(fmt.Sprintf("SMTP %s [%s] %s authenticated as %s (#%d)", s.host, s.ip, s.authLogin, s.auth.Alias, s.auth.User))
-			s.reply(235, "2.7.0", "Authentication successful")
-			return
+			return replyAuthOK
 		}
-		s.writeLine("334 " + base64.StdEncoding.EncodeToString(challenge))
+		s.send(replyChallenge(base64.StdEncoding.EncodeToString(challenge)))
 		s.hideInput = true // the answer carries credentials: no spy log shows it
 		line, err := s.readLine(maxAuthLine)
 		s.hideInput = false
 		switch {
 		case errors.Is(err, errLineTooLong):
-			s.badCommand(500, "5.5.6", "Authentication exchange line is too long")
-			return
+			return replyAuthTooLong
 		case err != nil:
-			s.readFailed(err)
-			return
+			return s.readFailed(err)
 		case string(line) == "*":
-			s.reply(501, "5.0.0", "Authentication cancelled")
-			return
+			return replyAuthCancelled
 		}
 		if resp, err = base64.StdEncoding.DecodeString(string(line)); err != nil {
-			s.badCommand(501, "5.5.2", "Bad base64 data")
-			return
+			return replyBadBase64
 		}
 	}
 }
@@ -223,12 +212,12 @@ func (s *session) runSASL(srv sasl.Server, resp []byte) {
 // authFailed answers an AUTH that did not succeed. Wrong credentials are
 // logged (never the password), reported to the failed-login tracker,
 // delayed, answered with 535 and end the session, like Synchronet.
-func (s *session) authFailed(err error) {
+func (s *session) authFailed(err error) error {
 	s.auth = nil
 	var r *envelope.Reply
 	switch {
 	case errors.As(err, &r):
-		s.send(r)
+		return r
 	case errors.Is(err, errAuthFailed):
 		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] AUTH FAILURE for user '%s': %v", s.host, s.ip, s.authLogin, err))
 		s.loginFailed()
@@ -241,11 +230,9 @@ func (s *session) authFailed(err error) {
 				t.Stop()
 			}
 		}
-		s.reply(535, "5.7.8", "Authentication failure")
-		s.quit = true
-	default:
-		s.badCommand(501, "5.5.2", "Bad argument")
+		return replyAuthFailed
 	}
+	return replyAuthBadArg
 }
 
 // saslServer returns the server side of mech, or nil when it is not

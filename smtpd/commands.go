@@ -9,61 +9,70 @@ import (
 	"github.com/bbsmail/bbsmail/envelope"
 )
 
-// command answers one command line.
+// command answers one command line: its handler's outcome is the reply,
+// sent here and nowhere else. Work that must wait until the client has
+// its answer (new-mail notifications) runs after it.
 func (s *session) command(line string) {
 	verb, arg, ok := parseCommand(line)
 	if s.cfg.DebugRxRsp {
 		s.log.Debug("SMTP RX: " + hideAuth(line))
 	}
 	if !ok {
-		s.badCommand(500, "5.5.2", "Syntax error, control character in command")
+		s.answer(replyControlChar)
 		return
 	}
+	s.answer(s.handle(verb, arg))
+	if after := s.afterReply; after != nil {
+		s.afterReply = nil
+		_ = s.flush()
+		after()
+	}
+}
+
+// handle runs one command and returns its reply (or the error that
+// replyFor turns into one).
+func (s *session) handle(verb, arg string) error {
 	switch verb {
 	case "HELO", "EHLO":
-		s.hello(verb, arg)
+		return s.hello(verb, arg)
 	case "AUTH":
-		s.authCommand(arg)
+		return s.authCommand(arg)
 	case "STARTTLS":
-		s.startTLS(arg)
+		return s.startTLS(arg)
 	case "MAIL", "SEND", "SOML", "SAML":
-		s.mail(verb, arg)
+		return s.mail(verb, arg)
 	case "RCPT":
-		s.rcpt(arg)
+		return s.rcpt(arg)
 	case "DATA":
-		s.data(arg)
+		return s.data(arg)
 	case "RSET":
 		s.resetTx()
-		s.reply(250, "2.0.0", "OK")
+		return replyOK
 	case "NOOP":
-		s.reply(250, "2.0.0", "OK")
+		return replyOK
 	case "QUIT":
-		s.reply(221, "2.0.0", "%s Service closing transmission channel", s.cfg.HostName)
-		s.quit = true
+		return replyQuit(s.cfg.HostName)
 	case "VRFY":
-		s.reply(252, "2.5.0", "Cannot verify the address; send mail and delivery will be attempted")
+		return replyVRFY
 	case "HELP":
-		s.reply(214, "2.0.0", "Commands: HELO EHLO AUTH STARTTLS MAIL SEND SOML SAML RCPT DATA RSET NOOP VRFY QUIT")
+		return replyHELP
 	case "EXPN", "TURN", "ETRN", "BDAT":
-		s.reply(502, "5.5.1", "Command not implemented")
-	default:
-		s.badCommand(500, "5.5.2", "Syntax error, command unrecognized")
+		return replyNotImplemented
 	}
+	return replyUnrecognized
 }
 
 // hello answers HELO and EHLO (RFC 5321 §4.1.1.1) and resets the
 // transaction. The replies carry no enhanced code (RFC 2034 §3).
-func (s *session) hello(verb, arg string) {
+func (s *session) hello(verb, arg string) error {
 	if arg == "" {
-		s.badCommand(501, "5.5.4", "Syntax: "+verb+" hostname")
-		return
+		return syntaxReply(verb + " hostname")
 	}
 	s.resetTx()
 	s.helo = strings.Fields(arg)[0]
 	s.ehlo = verb == "EHLO"
 	if !s.ehlo {
-		s.writeLine("250 " + s.cfg.HostName)
-		return
+		return replyHello(s.cfg.HostName)
 	}
 	caps := []string{s.cfg.HostName}
 	if s.cfg.MaxMsgSize > 0 {
@@ -80,35 +89,27 @@ func (s *session) hello(verb, arg string) {
 		caps = append(caps, "SEND", "SOML", "SAML")
 	}
 	caps = append(caps, "HELP")
-	for i, c := range caps {
-		sep := "-"
-		if i == len(caps)-1 {
-			sep = " "
-		}
-		s.writeLine("250" + sep + c)
-	}
+	return replyHello(strings.Join(caps, "\n"))
 }
 
 // startTLS upgrades the connection (RFC 3207). Afterwards the session
 // starts over: HELO/EHLO is needed again and AUTH is forgotten (§4.2), and
 // anything the client sent behind STARTTLS before the handshake is thrown
-// away so it can't be injected into the encrypted session.
-func (s *session) startTLS(arg string) {
+// away so it can't be injected into the encrypted session. The 220 goes
+// out before the handshake; there is no reply after it.
+func (s *session) startTLS(arg string) error {
 	switch {
 	case arg != "":
-		s.badCommand(501, "5.5.4", "Syntax: STARTTLS")
-		return
+		return syntaxReply("STARTTLS")
 	case s.tls:
-		s.badCommand(503, "5.5.1", "TLS already active")
-		return
+		return replyTLSActive
 	case s.cfg.TLS == nil:
-		s.reply(454, "4.7.0", "TLS not available")
-		return
+		return replyNoTLS
 	}
-	s.reply(220, "2.0.0", "Ready to start TLS")
+	s.send(replyStartTLS)
 	if err := s.flush(); err != nil {
 		s.quit = true
-		return
+		return nil
 	}
 	if n := s.br.Buffered(); n > 0 {
 		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] discarded %d bytes sent before the TLS handshake", s.host, s.ip, n))
@@ -119,34 +120,31 @@ func (s *session) startTLS(arg string) {
 		s.log.Info(fmt.Sprintf("SMTP %s [%s] STARTTLS failed: %v", s.host, s.ip, err))
 		s.quit = true
 		s.werr = err // nothing more may be written in clear text
-		return
+		return nil
 	}
 	s.tls = true
 	s.helo, s.ehlo, s.auth, s.authLogin = "", false, nil, ""
 	s.resetTx()
 	s.log.Debug(fmt.Sprintf("SMTP %s [%s] STARTTLS done", s.host, s.ip))
+	return nil
 }
 
 // mail starts a transaction: MAIL FROM (RFC 5321 §4.1.1.2) or a telegram
 // (SEND, SOML, SAML FROM: RFC 821 §4.1.1).
-func (s *session) mail(verb, arg string) {
+func (s *session) mail(verb, arg string) error {
 	telegram := verb != "MAIL"
 	switch {
 	case telegram && s.deps.Telegrams == nil:
-		s.reply(502, "5.5.1", "Command not implemented")
-		return
+		return replyNotImplemented
 	case s.helo == "":
-		s.badCommand(503, "5.5.1", "Bad sequence of commands: send HELO/EHLO first")
-		return
+		return replyNeedHELO
 	}
 	m, err := parseMailArg(arg, "FROM:")
 	if err != nil {
-		s.argError(err, verb+" FROM:<address>")
-		return
+		return argError(err, verb+" FROM:<address>")
 	}
 	if err := s.checkSender(m); err != nil {
-		s.send(s.replyFor(err))
-		return
+		return err
 	}
 	s.dnsblExemptSender(m.path)
 	s.spyOn("sender <"+m.path+">", verb+" "+arg, m.path)
@@ -156,56 +154,51 @@ func (s *session) mail(verb, arg string) {
 	if telegram {
 		s.tx.telegram = verb
 	}
-	s.reply(250, "2.1.0", "OK")
+	return replySenderOK
 }
 
 // checkSender runs the MAIL checks in order: AUTH on submission ports,
 // email.can, SIZE, sender ownership after AUTH on any port.
 func (s *session) checkSender(m mailArgs) error {
 	if s.mode.submission() && s.auth == nil {
-		return &envelope.Reply{Code: 530, Enhanced: "5.7.0", Text: "Authentication required.", Err: envelope.ErrAuthRequired}
+		return replyAuthNeeded
 	}
 	if err := s.checkSourceAddr(m.path); err != nil {
 		return err
 	}
 	if s.cfg.MaxMsgSize > 0 && m.size > s.cfg.MaxMsgSize {
-		return envelope.Replyf(552, "5.3.4", "Message size exceeds maximum")
+		return replySizeLimit
 	}
 	return s.checkMailOwner(m.path) // senders.go
 }
 
 // argError answers a MAIL/RCPT argument that did not parse.
-func (s *session) argError(err error, syntax string) {
+func argError(err error, syntax string) error {
 	switch {
 	case errors.Is(err, errUnknownParm):
-		s.badCommand(555, "5.5.4", "Unsupported parameter")
+		return replyUnknownParm
 	case errors.Is(err, errBadPath):
-		s.badCommand(501, "5.1.7", "Bad address syntax")
+		return replyBadSender
 	case errors.Is(err, errBadParams):
-		s.badCommand(501, "5.5.4", "Bad parameter")
-	default:
-		s.badCommand(501, "5.5.4", "Syntax: "+syntax)
+		return replyBadParm
 	}
+	return syntaxReply(syntax)
 }
 
 // rcpt adds a recipient (RFC 5321 §4.1.1.3).
-func (s *session) rcpt(arg string) {
+func (s *session) rcpt(arg string) error {
 	if !s.tx.active {
-		s.badCommand(503, "5.5.1", "Bad sequence of commands: send MAIL first")
-		return
+		return replyNeedMAIL
 	}
 	m, err := parseMailArg(arg, "TO:")
 	if errors.Is(err, errBadPath) {
-		s.badCommand(553, "5.1.3", "Bad destination mailbox address syntax")
-		return
+		return replyBadRcpt
 	}
 	if err != nil {
-		s.argError(err, "RCPT TO:<address>")
-		return
+		return argError(err, "RCPT TO:<address>")
 	}
 	if s.cfg.MaxRecipients > 0 && s.tx.count >= s.cfg.MaxRecipients {
-		s.reply(452, "4.5.3", "Too many recipients")
-		return
+		return replyTooManyRcpt
 	}
 	fp := strings.TrimSpace(arg[len("TO:"):])
 	s.tx.lastRcpt = m.path // mail processors' recipient_address, accepted or not
@@ -213,35 +206,32 @@ func (s *session) rcpt(arg string) {
 	addr := rcptAddr(envelope.StripQuotes(m.path))
 	s.spyOn("recipient <"+addr+">", "RCPT "+arg, addr)
 	if s.rcptBait(addr, fp) { // spam.go
-		return
+		return replyRcptOK
 	}
 	if err := s.checkRcptAddr(m.path, fp); err != nil {
-		s.send(s.replyFor(err))
-		return
+		return err
 	}
 	if err := s.checkDNSBLRcpt(m.path); err != nil {
-		s.send(s.replyFor(err))
-		return
+		return err
 	}
 	rc, err := s.resolve(fp)
 	if errors.Is(err, envelope.ErrRelayDenied) {
 		s.relayDenied(m.path)
-		return
 	}
 	if err != nil {
-		s.send(s.replyFor(err))
-		return
+		return err
 	}
 	if rc.ForwardPath == "" && !rc.Forwarded {
 		rc.ForwardPath = fp
 	}
 	s.tx.count++
 	s.tx.rcpts = append(s.tx.rcpts, rc)
-	s.reply(250, "2.1.5", "OK")
+	return replyRcptOK
 }
 
-// resolve asks the Resolver about one recipient and applies the telegram
-// rules: a BBS user is needed, and for SEND the user must be online.
+// resolve asks the Resolver about one recipient. The telegram rules (a
+// BBS user is needed, and for SEND the user must be online) are the
+// Resolver's too.
 func (s *session) resolve(fp string) (envelope.Rcpt, error) {
 	q := envelope.RcptQuery{
 		Arg:        fp,
@@ -260,29 +250,15 @@ func (s *session) resolve(fp string) (envelope.Rcpt, error) {
 	if err != nil {
 		return rc, fmt.Errorf("resolve %s: %w", fp, err)
 	}
-	if !q.Telegram {
-		return rc, nil
-	}
-	if rc.User == 0 || rc.Kind != envelope.KindMailbox {
-		return rc, &envelope.Reply{Code: 550, Enhanced: "5.1.1", Text: "Unknown User: " + fp, Err: envelope.ErrUnknownUser}
-	}
-	if q.SendOnly && !s.deps.Telegrams.Online(s.ctx, rc.User) {
-		return rc, &envelope.Reply{Code: 450, Enhanced: "4.2.1", Text: "User unavailable", Err: envelope.ErrUnavailable}
-	}
 	return rc, nil
 }
 
-// relayDenied refuses a relay attempt, logs it the way fail2ban filters
-// expect, writes spam.log and disconnects.
+// relayDenied logs a relay attempt the way fail2ban filters expect and
+// writes spam.log; the Resolver's refusal is the reply, and it closes
+// the session.
 func (s *session) relayDenied(to string) {
 	s.log.Warn(fmt.Sprintf("SMTP %s [%s] ILLEGAL RELAY ATTEMPT from %s to %s", s.host, s.ip, s.tx.reversePath, to))
 	s.spamLog("REFUSED", to, "Relay attempt to: "+to)
-	if s.cfg.AllowRelay {
-		s.reply(553, "5.7.1", "Relaying through this server requires authentication.  Please authenticate before sending.")
-	} else {
-		s.reply(550, "5.7.1", "Relay not allowed.")
-	}
-	s.quit = true
 }
 
 // notify sends new-mail telegrams after a delivery: to local recipients

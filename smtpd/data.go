@@ -45,44 +45,33 @@ func (b *body) drop() {
 }
 
 // data answers DATA (RFC 5321 §4.1.1.4): read the text, check it, deliver
-// it, and only then say 250.
-func (s *session) data(arg string) {
+// it; finish's reply is the answer, and the 250 in it only follows a
+// delivery that committed. The text's memory is given back before the
+// reply goes out.
+func (s *session) data(arg string) error {
 	switch {
 	case arg != "":
-		s.badCommand(501, "5.5.4", "Syntax: DATA")
-		return
+		return syntaxReply("DATA")
 	case !s.tx.active:
-		s.badCommand(503, "5.5.1", "Bad sequence of commands: send MAIL first")
-		return
+		return replyNeedMAIL
 	case s.tx.count == 0:
-		s.badCommand(503, "5.5.1", "Bad sequence of commands: send RCPT first")
-		return
+		return replyNeedRCPT
 	}
+	defer s.resetTx()
 	b := &body{buf: newTextBuf(&s.srv.budget, s.cfg.MaxDataInFlight, s.cfg.MaxMsgSize)}
 	defer b.drop()
 	if !b.buf.grow(0) { // the first share of the budget, before 354
 		s.log.Warn(fmt.Sprintf("SMTP %s [%s] DATA deferred: too much message text in memory (MaxDataInFlight %d)", s.host, s.ip, s.cfg.MaxDataInFlight))
-		s.reply(452, "4.3.1", "Insufficient system storage, try again later")
-		s.resetTx()
-		return
+		return replyNoRoom
 	}
-	s.reply354("Send the mail data, end with <CRLF>.<CRLF>")
+	s.send(replyGoAhead)
 	if err := s.readBody(b); err != nil {
 		s.log.Info(fmt.Sprintf("SMTP %s [%s] message from %s not received: %v", s.host, s.ip, s.tx.reversePath, err))
-		s.resetTx()
-		s.readFailed(err)
-		return
+		return s.readFailed(err)
 	}
 	s.messageCount++
-	if err := s.finish(b); err != nil {
-		s.send(s.replyFor(err))
-	}
-	s.resetTx()
+	return s.finish(b)
 }
-
-// reply354 sends the DATA go-ahead, which carries no enhanced code: RFC
-// 3463 defines none for 3xx replies.
-func (s *session) reply354(text string) { s.writeLine("354 " + text) }
 
 // readBody reads the message text up to the lone dot into b, undoing dot
 // stuffing (RFC 5321 §4.5.2). Every line is kept with CR LF: a bare LF
@@ -171,23 +160,24 @@ func (s *session) traceBody(inHeader *bool, line []byte) {
 // finish runs the end-of-data stages in order: limits, empty text,
 // telegram delivery, header checks, SPF/DKIM/DMARC, DNSBL ignore or tag,
 // spam bait and the spam hash database, mail processors, trace headers,
-// Deliver, 250, notifications.
+// Deliver. It returns the final reply: replyStored only once Deliver
+// returned nil. Notifications are left to run after the reply is sent.
 func (s *session) finish(b *body) error {
 	switch {
 	case b.tooLong:
 		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: line too long", s.host, s.ip, s.tx.reversePath))
-		return envelope.Replyf(500, "5.5.2", "Line too long")
+		return replyTextTooLong
 	case b.tooBig:
 		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: size %d over %d", s.host, s.ip, s.tx.reversePath, b.size, s.cfg.MaxMsgSize))
-		return envelope.Replyf(552, "5.3.4", "Message size (%d) exceeds maximum: %d bytes", b.size, s.cfg.MaxMsgSize)
+		return replyTooBig(b.size, s.cfg.MaxMsgSize)
 	case b.bareDot:
 		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: lone dot with a bare CR or LF (possible SMTP smuggling)", s.host, s.ip, s.tx.reversePath))
-		return envelope.Replyf(554, "5.6.0", "Message refused: a line holding only \".\" must end in CR LF")
+		return replyBareDot
 	case b.noRoom:
 		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s deferred: too much message text in memory (MaxDataInFlight %d)", s.host, s.ip, s.tx.reversePath, s.cfg.MaxDataInFlight))
-		return envelope.Replyf(452, "4.3.1", "Insufficient system storage, try again later")
+		return replyNoRoom
 	case len(b.text()) == 0:
-		return envelope.Replyf(554, "5.6.0", "No message text")
+		return replyNoText
 	case s.tx.telegram != "":
 		// A telegram has no header: only its reverse path can be a twit.
 		if err := s.checkTwit(headerInfo{}); err != nil {
@@ -207,13 +197,15 @@ func (s *session) finish(b *body) error {
 	msg, tagged, drop := s.dnsblMessage(msg, hdr)
 	msg, tagged = s.tagAuthSpam(msg, authSpam, tagged)
 	if s.spamMessage(plain, drop) { // spam.go: bait, known spam, DNSBL_IGNORE
-		s.reply(250, "2.0.0", "OK")
-		return nil
+		return replyOK // dropped: the sender is not to know
 	}
 	env := s.envelope(hdr.spam || tagged)
 	p, err := s.runProcessors(env, msg, hdr) // mailproc.ini, before the trace
-	if err != nil || p.done {
+	if err != nil {
 		return err
+	}
+	if p.taken {
+		return replyTaken(env.ID)
 	}
 	msg = p.msg
 	now := time.Now()
@@ -240,14 +232,12 @@ func (s *session) finish(b *body) error {
 	}
 	s.log.Info(fmt.Sprintf("SMTP %s [%s] Received mail from %s to %s (%d bytes)",
 		s.host, s.ip, angle(s.tx.reversePath), rcptList(env.Rcpts), len(msg)), "msg", env.ID)
-	s.reply(250, "2.0.0", "OK %s", env.ID)
-	_ = s.flush() // the client has its answer before notifications run
 	from := hdr.from
 	if from == "" {
 		from = angle(s.tx.reversePath)
 	}
-	s.notify(from, env.Rcpts)
-	return nil
+	s.afterReply = func() { s.notify(from, env.Rcpts) } // the client has its answer first
+	return replyStored(env.ID)
 }
 
 // checkHeader runs the header stages of the end of data in order:
@@ -259,13 +249,13 @@ func (s *session) checkHeader(hdr headerInfo) error {
 	}
 	if hdr.received > maxReceived {
 		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: %d Received headers (mail loop)", s.host, s.ip, s.tx.reversePath, hdr.received))
-		return envelope.Replyf(554, "5.4.6", "Mail loop detected: too many Received headers")
+		return replyMailLoop
 	}
 	if err := s.checkHeaderLists(hdr); err != nil {
 		return err
 	}
 	if !hdr.hasFrom && s.auth == nil {
-		return envelope.Replyf(554, "5.6.0", "Mail header missing 'FROM' field")
+		return replyNoFrom
 	}
 	return s.checkHeaderSenders(hdr) // senders.go
 }
@@ -467,8 +457,7 @@ func (s *session) sendTelegrams(text []byte) error {
 	}
 	s.log.Info(fmt.Sprintf("SMTP %s [%s] %s telegram from %s to %s",
 		s.host, s.ip, s.tx.telegram, angle(s.tx.reversePath), rcptList(s.tx.rcpts)))
-	s.reply(250, "2.0.0", "OK")
-	return nil
+	return replyOK
 }
 
 // telegramText is "Instant Message from <sender>", with the client's IP and

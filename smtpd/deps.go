@@ -27,12 +27,14 @@ type Authenticator interface {
 // Resolver decides where a recipient goes and whether a sender address
 // belongs to an authenticated user.
 type Resolver interface {
-	// Resolve resolves one RCPT TO (or telegram recipient). Errors are
-	// usually an *envelope.Reply (550 5.1.1 Unknown User, 450 4.2.2
-	// Mailbox full ...). An error wrapping envelope.ErrRelayDenied is a
-	// refused relay: smtpd writes the reply text itself (550 or 553,
-	// depending on Config.AllowRelay), logs it, writes spam.log and
-	// disconnects.
+	// Resolve resolves one RCPT TO (or telegram recipient). A refusal is
+	// an *envelope.Reply (550 5.1.1 Unknown User, 450 4.2.2 Mailbox full
+	// ...), sent as it is; any other error is a temporary local error.
+	// The telegram rules are the Resolver's: a telegram goes only to a
+	// user's mailbox, and SEND only to a user who is online. A reply
+	// wrapping envelope.ErrRelayDenied is a refused relay (its Close flag
+	// ends the session): smtpd adds the ILLEGAL RELAY ATTEMPT log line
+	// and the spam.log entry.
 	Resolve(ctx context.Context, q envelope.RcptQuery) (envelope.Rcpt, error)
 	// OwnsSender reports whether the authenticated user may use addr as
 	// the reverse path or a From or Sender address, on any port;
@@ -53,8 +55,10 @@ type Maildrop interface {
 	// msg is valid only until Deliver returns: the server gives its memory
 	// back then (it may live outside the Go heap, where a later access
 	// faults), so an implementation that keeps it must copy it.
-	// Deliver must return when ctx is cancelled (server shutdown), and
-	// must not leave anything running that still reads msg.
+	// A cancelled ctx (shutdown past its grace period) must stop a
+	// delivery that has not begun its commit; a commit under way may
+	// finish (it is bounded by the disk), and Shutdown waits for it.
+	// Deliver must not leave anything running that still reads msg.
 	Deliver(ctx context.Context, env *envelope.Envelope, msg []byte) error
 }
 

@@ -69,8 +69,7 @@ func (s *session) checkDNSBL() error {
 }
 
 func (s *session) dnsblRefusal() *envelope.Reply {
-	return &envelope.Reply{Code: 550, Enhanced: "5.7.1", Close: true,
-		Text: fmt.Sprintf("Mail from %s refused due to listing at %s", s.ip, s.dnsbl.list)}
+	return replyListed(s.ip, s.dnsbl.list)
 }
 
 // dnsblExemptSender clears a listing when the sender is in

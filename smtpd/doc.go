@@ -22,10 +22,13 @@
 // One receive pipeline, in a fixed order, is laid out in pipeline.go:
 // accept limits, reverse DNS, connection checks, greeting, HELO/AUTH,
 // MAIL, RCPT (recipient resolution and the relay rule), DATA, Deliver,
-// and the 250 reply only after Deliver returned nil. Every error becomes
-// a reply in one place (session.replyFor): an *envelope.Reply as it is,
-// anything else as "451 4.3.0 Local error (<id>)" with the cause in the
-// log only.
+// and the 250 reply only after Deliver returned nil. Every command
+// handler returns its reply and session.command sends it; the server's
+// own replies are named in replies.go, and recipient refusals (unknown
+// user, relay, the telegram rules) are the Resolver's, sent as they come.
+// Every error becomes a reply in one place (session.replyFor): an
+// *envelope.Reply as it is, anything else as "451 4.3.0 Local error
+// (<id>)" with the cause in the log only.
 //
 // What it deliberately does not do: it never imports the mailbase, the
 // configuration loader or the other protocol servers. Users, recipients,

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -55,10 +54,29 @@ func (fakeAuth) Secret(_ context.Context, login string) (envelope.Identity, stri
 
 // fakeResolver knows the local domain bbs.example with users sysop (#1),
 // guest (#2), fwd (#3, forwarded), full (mailbox full) and bait (spam
-// bait); any other domain is remote and needs the relay right.
-type fakeResolver struct{}
+// bait); any other domain is remote and needs the relay right. Like
+// route.Resolver it refuses a relay with a closing reply (553 with
+// ALLOW_RELAY), a telegram to anything but a user's mailbox, and SEND to
+// a user who is not online (tele).
+type fakeResolver struct {
+	allowRelay bool
+	tele       *fakeTelegrams
+}
 
-func (fakeResolver) Resolve(_ context.Context, q envelope.RcptQuery) (envelope.Rcpt, error) {
+func (r fakeResolver) Resolve(ctx context.Context, q envelope.RcptQuery) (envelope.Rcpt, error) {
+	rc, err := r.resolve(q)
+	switch {
+	case err != nil || !q.Telegram:
+		return rc, err
+	case rc.User == 0 || rc.Kind != envelope.KindMailbox:
+		return envelope.Rcpt{}, envelope.UnknownUser(q.Arg, envelope.ErrUnknownUser)
+	case q.SendOnly && (r.tele == nil || !r.tele.Online(ctx, rc.User)):
+		return envelope.Rcpt{}, &envelope.Reply{Code: 450, Enhanced: "4.2.1", Text: "User unavailable", Err: envelope.ErrUnavailable}
+	}
+	return rc, nil
+}
+
+func (r fakeResolver) resolve(q envelope.RcptQuery) (envelope.Rcpt, error) {
 	path, _, err := envelope.ParsePath(q.Arg)
 	if err != nil {
 		return envelope.Rcpt{}, envelope.Replyf(501, "5.1.3", "Bad recipient address syntax")
@@ -66,7 +84,12 @@ func (fakeResolver) Resolve(_ context.Context, q envelope.RcptQuery) (envelope.R
 	local, domain := envelope.SplitAddress(path)
 	if !q.Telegram && domain != "" && !strings.EqualFold(domain, localDomain) {
 		if !q.MayRelay {
-			return envelope.Rcpt{}, fmt.Errorf("%s: %w", path, envelope.ErrRelayDenied)
+			if r.allowRelay {
+				return envelope.Rcpt{}, &envelope.Reply{Code: 553, Enhanced: "5.7.1",
+					Text:  "Relaying through this server requires authentication.  Please authenticate before sending.",
+					Close: true, Err: envelope.ErrRelayDenied}
+			}
+			return envelope.Rcpt{}, &envelope.Reply{Code: 550, Enhanced: "5.7.1", Text: "Relay not allowed.", Close: true, Err: envelope.ErrRelayDenied}
 		}
 		return envelope.Rcpt{Kind: envelope.KindRemote, To: local, NetType: envelope.NetInternet, NetAddr: path, ForwardPath: q.Arg}, nil
 	}
@@ -85,7 +108,7 @@ func (fakeResolver) Resolve(_ context.Context, q envelope.RcptQuery) (envelope.R
 	case "bait":
 		return envelope.Rcpt{Kind: envelope.KindDrop, ForwardPath: q.Arg}, nil
 	}
-	return envelope.Rcpt{}, &envelope.Reply{Code: 550, Enhanced: "5.1.1", Text: "Unknown User: " + q.Arg, Err: envelope.ErrUnknownUser}
+	return envelope.Rcpt{}, envelope.UnknownUser(q.Arg, envelope.ErrUnknownUser)
 }
 
 // OwnsSender: a user owns alias@bbs.example, and any foreign address when

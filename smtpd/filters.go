@@ -70,18 +70,18 @@ func (s *session) connectChecks() error {
 	if !s.ownHost() && listed(s.cfg.SpamBlock, ip) && !listed(s.cfg.SpamBlockExempt, ip, host) {
 		s.log.Warn(fmt.Sprintf("SMTP !CLIENT IP ADDRESS BLOCKED: %s (spamblock.cfg)", ip))
 		s.spamLogFrom("SESSION REFUSED", s.host, "", "Listed in spamblock.cfg: "+ip)
-		return ipBlocked(ip)
+		return replyIPBlocked(ip)
 	}
 	if s.loopback {
 		return nil
 	}
 	if listed(s.cfg.IPFilter, ip) {
 		s.log.Warn(fmt.Sprintf("SMTP !CLIENT IP ADDRESS BLOCKED: %s (ip.can)", ip))
-		return ipBlocked(ip)
+		return replyIPBlocked(ip)
 	}
 	if listed(s.cfg.HostFilter, host) {
 		s.log.Warn(fmt.Sprintf("SMTP !CLIENT HOSTNAME BLOCKED: %s [%s] (host.can)", host, ip))
-		return &envelope.Reply{Code: 550, Enhanced: "5.7.1", Text: "CLIENT HOSTNAME BLOCKED: " + host, Close: true}
+		return replyHostBlocked(host)
 	}
 	return s.checkDNSBL()
 }
@@ -98,15 +98,6 @@ func (s *session) ownHost() bool {
 	return s.loopback || ip == nil || !ip.IsLoopback()
 }
 
-func ipBlocked(ip string) *envelope.Reply {
-	return &envelope.Reply{Code: 550, Enhanced: "5.7.1", Text: "CLIENT IP ADDRESS BLOCKED: " + ip, Close: true}
-}
-
-// errSenderNotAllowed is the 554 of email.can and twitlist.cfg.
-func errSenderNotAllowed(closeSession bool) *envelope.Reply {
-	return &envelope.Reply{Code: 554, Enhanced: "5.7.1", Text: "Sender not allowed.", Close: closeSession}
-}
-
 // checkSourceAddr refuses an unauthenticated MAIL FROM listed in email.can
 // and disconnects: a client sending from a blocked address has nothing
 // else to say.
@@ -116,7 +107,7 @@ func (s *session) checkSourceAddr(path string) error {
 	}
 	s.log.Warn(fmt.Sprintf("!SMTP %s [%s] BLOCKED SOURCE: %s", s.host, s.ip, path))
 	s.spamLogFrom("REFUSED", path, "", "Blocked source e-mail address: "+path)
-	return errSenderNotAllowed(true)
+	return replySenderBlocked
 }
 
 // checkRcptAddr refuses an unauthenticated RCPT TO listed in email.can as
@@ -127,7 +118,7 @@ func (s *session) checkRcptAddr(path, fp string) error {
 	}
 	s.log.Warn(fmt.Sprintf("!SMTP %s [%s] BLOCKED RECIPIENT: %s from: %s", s.host, s.ip, path, s.tx.reversePath))
 	s.spamLog("REFUSED", path, "Blocked recipient e-mail address: "+path)
-	return &envelope.Reply{Code: 550, Enhanced: "5.1.1", Text: "Unknown User: " + fp, Err: envelope.ErrUnknownUser}
+	return envelope.UnknownUser(fp, envelope.ErrUnknownUser)
 }
 
 // checkTwit refuses mail and telegrams whose sender (From name or address,
@@ -139,7 +130,7 @@ func (s *session) checkTwit(hdr headerInfo) error {
 	}
 	s.log.Warn(fmt.Sprintf("!SMTP %s [%s] FILTERING TWIT-LISTED SENDER: '%s' <%s> (reverse path <%s>)",
 		s.host, s.ip, hdr.fromName, hdr.from, s.tx.reversePath))
-	return errSenderNotAllowed(false)
+	return replySenderRefused
 }
 
 // checkHeaderLists applies subject.can and email.can to the header of a
@@ -152,12 +143,12 @@ func (s *session) checkHeaderLists(hdr headerInfo) error {
 	if listed(s.cfg.SubjectFilter, hdr.subject) {
 		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] BLOCKED SUBJECT (%s) from: %s", s.host, s.ip, hdr.subject, s.tx.reversePath))
 		s.spamLog("REFUSED", "", fmt.Sprintf("Blocked subject (%s) from: %s", hdr.subject, s.tx.reversePath))
-		return envelope.Replyf(554, "5.7.1", "Subject not allowed.")
+		return replySubjectBlocked
 	}
 	if listed(s.cfg.EmailFilter, hdr.fromName, hdr.from) {
 		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] BLOCKED SOURCE: '%s' <%s>", s.host, s.ip, hdr.fromName, hdr.from))
 		s.spamLog("REFUSED", "", fmt.Sprintf("Blocked source e-mail address: '%s' <%s>", hdr.fromName, hdr.from))
-		return errSenderNotAllowed(false)
+		return replySenderRefused
 	}
 	// A message to bait is dropped after the header checks; refusing it
 	// here would tell the sender which address is bait.
@@ -168,7 +159,7 @@ func (s *session) checkHeaderLists(hdr headerInfo) error {
 		if listed(s.cfg.EmailFilter, to) {
 			s.log.Warn(fmt.Sprintf("!SMTP %s [%s] BLOCKED RECIPIENT (To: %s) from: %s", s.host, s.ip, to, s.tx.reversePath))
 			s.spamLog("REFUSED", to, "Blocked recipient e-mail address in the To header: "+to)
-			return &envelope.Reply{Code: 550, Enhanced: "5.1.1", Text: "Unknown user.", Err: envelope.ErrUnknownUser}
+			return replyToBlocked
 		}
 	}
 	return nil

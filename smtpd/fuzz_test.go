@@ -127,7 +127,7 @@ func newFuzzServer(f testing.TB) *fuzzServer {
 		DebugTx:    true, DebugRxRsp: true, DebugRxHeader: true, DebugRxBody: true,
 	}
 	tele := &fakeTelegrams{online: map[uint32]bool{1: true}}
-	fz.srv = smtpd.New(cfg, smtpd.Deps{Auth: fakeAuth{}, Resolver: fakeResolver{}, Maildrop: checkDrop{fz}, Telegrams: tele})
+	fz.srv = smtpd.New(cfg, smtpd.Deps{Auth: fakeAuth{}, Resolver: fakeResolver{allowRelay: cfg.AllowRelay, tele: tele}, Maildrop: checkDrop{fz}, Telegrams: tele})
 	served := make(chan error, len(fz.ports))
 	for mode, l := range fz.ports {
 		go func() { served <- fz.srv.Serve(l, mode) }()

@@ -117,7 +117,7 @@ func (s *session) beginCheck(ctx context.Context) error {
 		if err != nil {
 			// The previous check from the address did not end in time:
 			// the client may try again.
-			return &envelope.Reply{Code: 454, Enhanced: "4.7.0", Text: "Temporary authentication failure, try again later", Err: err}
+			return replyAuthTemporary(err)
 		}
 		s.authTry.done = done
 	}
@@ -158,14 +158,12 @@ func (s *session) loginSucceeded() {
 	}
 }
 
-// allowRequest counts one command line against the rate limit. Over the
-// limit the client gets 421 and is disconnected.
-func (s *session) allowRequest() bool {
+// overRateLimit counts one command line against the rate limit. Over the
+// limit it returns the 421 that disconnects the client.
+func (s *session) overRateLimit() error {
 	if s.deps.RateLimit == nil || s.exempt || s.deps.RateLimit.Allow(s.ip) {
-		return true
+		return nil
 	}
 	s.log.Warn(fmt.Sprintf("%s %s [%s] !Too many requests per rate limit, disconnecting", s.protocol(), s.host, s.ip))
-	s.reply(421, "4.7.0", "too many requests, try again later")
-	s.quit = true
-	return false
+	return replyTooManyRequests
 }

@@ -68,7 +68,7 @@ func startServer(t *testing.T, mode smtpd.Mode, edit func(*smtpd.Config), deps .
 	if edit != nil {
 		edit(&cfg)
 	}
-	d := smtpd.Deps{Auth: fakeAuth{}, Resolver: fakeResolver{}, Maildrop: ts.drop, Telegrams: ts.tele}
+	d := smtpd.Deps{Auth: fakeAuth{}, Resolver: fakeResolver{allowRelay: cfg.AllowRelay, tele: ts.tele}, Maildrop: ts.drop, Telegrams: ts.tele}
 	for _, f := range deps {
 		f(&d)
 	}

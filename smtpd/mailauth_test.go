@@ -20,9 +20,11 @@ type fakeMailAuth struct {
 }
 
 func (f *fakeMailAuth) Check(_ context.Context, in *smtpd.MailAuthInput) smtpd.MailAuthResult {
-	f.mu.Lock()
+	// The text lives in the session's buffer, which is unmapped once the
+	// message is finished: keep a copy.
 	kept := *in
-	kept.Text = bytes.Clone(in.Text) // the text is valid only during the call (deps.go)
+	kept.Text = bytes.Clone(in.Text)
+	f.mu.Lock()
 	f.ins = append(f.ins, kept)
 	f.mu.Unlock()
 	r := smtpd.MailAuthResult{Text: append([]byte("Authentication-Results: bbs.example; spf=pass\r\n"), in.Text...), Summary: "spf=pass"}

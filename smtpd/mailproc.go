@@ -8,13 +8,13 @@ import (
 
 // processed is what the mail processors left of a message.
 type processed struct {
-	msg  []byte
-	done bool // the client has its answer (a processor consumed the message)
+	msg   []byte
+	taken bool // a processor consumed the message: 250, nothing stored
 }
 
 // runProcessors hands the message to mailproc.ini's processors (through
 // Deps.Processors) and applies their verdict: a rejection is the client's
-// answer, a consumed message gets 250 with nothing stored, and otherwise
+// answer, a consumed message is taken (250, nothing stored), and otherwise
 // the processors' text and recipient list replace the received ones.
 func (s *session) runProcessors(env *envelope.Envelope, msg []byte, hdr headerInfo) (processed, error) {
 	if s.deps.Processors == nil {
@@ -42,15 +42,14 @@ func (s *session) runProcessors(env *envelope.Envelope, msg []byte, hdr headerIn
 	case res.Consumed:
 		s.log.Info(fmt.Sprintf("SMTP %s [%s] message from %s taken by a mail processor: %s",
 			s.host, s.ip, angle(s.tx.reversePath), res.Reason), "msg", env.ID)
-		s.reply(250, "2.0.0", "OK %s", env.ID)
-		return processed{done: true}, nil
+		return processed{taken: true}, nil
 	}
 	// The fields the server added itself (Authentication-Results, the
 	// DNSBL tag) do not count: only growth past the limit by a processor.
 	if s.cfg.MaxMsgSize > 0 && int64(len(res.Text)) > max(s.cfg.MaxMsgSize, int64(len(msg))) {
 		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: a mail processor made it %d bytes, over %d",
 			s.host, s.ip, s.tx.reversePath, len(res.Text), s.cfg.MaxMsgSize))
-		return processed{}, envelope.Replyf(552, "5.3.4", "Message size exceeds maximum: %d bytes", s.cfg.MaxMsgSize)
+		return processed{}, replyGrownTooBig(s.cfg.MaxMsgSize)
 	}
 	env.Rcpts = res.Rcpts
 	return processed{msg: res.Text}, nil

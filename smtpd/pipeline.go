@@ -33,7 +33,10 @@ import (
 //     drop (spam.go), mail processors (mailproc.go), Received trace,
 //     Deliver, 250, notify
 //
-// Every stage answers with an error that replyFor turns into the reply.
+// Every stage answers with an error that replyFor turns into the reply:
+// command handlers return it and command sends it (commands.go), the
+// server's own replies are named in replies.go, and the 250 after DATA is
+// built in finish only after Deliver returned nil.
 
 // serve runs one session from greeting to close. A panic ends only this
 // session: it is logged with its stack and the client gets a 421.
@@ -47,7 +50,7 @@ func (s *session) serve() {
 		if r := recover(); r != nil {
 			s.log.Error(fmt.Sprintf("SMTP %s [%s] panic: %v", s.host, s.ip, r), "stack", string(debug.Stack()))
 			s.werr = nil
-			s.writeLine(fmt.Sprintf("421 4.3.0 %s Local error, closing connection", s.cfg.HostName))
+			s.send(replyPanic(s.cfg.HostName))
 			_ = s.flush()
 		}
 	}()
@@ -71,11 +74,11 @@ func (s *session) serve() {
 	// 4, last: smtpspy.can on the client's address and name (spy.go)
 	s.spyOn("client "+s.ip, "", s.ip, s.clientHost())
 	if !s.throttle() { // 5
-		s.reply(421, "4.3.2", "Service shutting down")
+		s.send(replyShuttingDown)
 		_ = s.flush()
 		return
 	}
-	s.writeLine(fmt.Sprintf("220 %s bbsmail %s Server %s Ready", s.cfg.HostName, s.protocol(), s.cfg.Version))
+	s.send(replyGreeting(s.cfg.HostName, s.protocol(), s.cfg.Version))
 	s.commandLoop() // 6-9
 	_ = s.flush()
 	s.log.Debug(fmt.Sprintf("SMTP %s [%s] session ended", s.host, s.ip))
@@ -122,34 +125,38 @@ func (s *session) lookupHost() {
 func (s *session) commandLoop() {
 	for !s.quit {
 		line, err := s.readLine(maxCommandLine)
-		if (err == nil || errors.Is(err, errLineTooLong)) && !s.allowRequest() {
-			return
+		if err == nil || errors.Is(err, errLineTooLong) {
+			if over := s.overRateLimit(); over != nil {
+				s.answer(over)
+				return
+			}
 		}
 		if errors.Is(err, errLineTooLong) {
-			s.badCommand(500, "5.5.2", "Line too long")
+			s.answer(replyLineTooLong)
 			continue
 		}
 		if err != nil {
-			s.readFailed(err)
+			s.answer(s.readFailed(err))
 			return
 		}
 		s.command(string(line))
 	}
 }
 
-// readFailed ends the session after a failed read, telling the client why
-// when it is still there.
-func (s *session) readFailed(err error) {
+// readFailed ends the session after a failed read and returns the reply
+// that tells the client why, or nil when it is gone.
+func (s *session) readFailed(err error) error {
+	s.quit = true
 	switch {
 	case errors.Is(err, errStopped):
-		s.reply(421, "4.3.2", "Service shutting down")
+		return replyShuttingDown
 	case isTimeout(err):
 		s.log.Info(fmt.Sprintf("SMTP %s [%s] inactive for %s, disconnecting", s.host, s.ip, s.cfg.MaxInactivity))
-		s.reply(421, "4.4.2", "%s Idle timeout", s.cfg.HostName)
+		return replyIdle(s.cfg.HostName)
 	case isClosed(err):
 		s.log.Debug(fmt.Sprintf("SMTP %s [%s] disconnected", s.host, s.ip))
 	default:
 		s.log.Info(fmt.Sprintf("SMTP %s [%s] read error: %v", s.host, s.ip, err))
 	}
-	s.quit = true
+	return nil
 }

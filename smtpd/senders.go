@@ -30,8 +30,7 @@ func (s *session) checkMailOwner(path string) error {
 		return nil
 	}
 	s.log.Warn(fmt.Sprintf("!SMTP %s [%s] user %s may not send as <%s>", s.host, s.ip, s.auth.Alias, path))
-	return &envelope.Reply{Code: 550, Enhanced: "5.7.1", Err: envelope.ErrNotOwner,
-		Text: fmt.Sprintf("Sender address <%s> not authorized for this account, try <%s>", path, suggestion)}
+	return replyNotOwnSender(path, suggestion)
 }
 
 // checkHeaderSenders checks the From and Sender fields at the end of DATA:
@@ -74,8 +73,7 @@ func (s *session) checkFieldOwner(field, value string) error {
 			continue
 		}
 		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] user %s may not use the %s address <%s>", s.host, s.ip, s.auth.Alias, fieldTitle(field), a))
-		return &envelope.Reply{Code: 550, Enhanced: "5.7.1", Err: envelope.ErrNotOwner,
-			Text: fmt.Sprintf("Mail header '%s' address <%s> not authorized for this account, try <%s>", field, a, suggestion)}
+		return replyNotOwnField(field, a, suggestion)
 	}
 	return nil
 }
@@ -100,8 +98,7 @@ func (s *session) checkFromName(value string) error {
 			continue
 		}
 		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] FORGED mail header 'FROM' field ('%s' vs '%s')", s.host, s.ip, cleanArg(name), a.Address))
-		return &envelope.Reply{Code: 554, Enhanced: "5.7.1", Err: envelope.ErrNotOwner,
-			Text: "Mail header contains mismatched 'FROM' field"}
+		return replyForgedFrom
 	}
 	return nil
 }

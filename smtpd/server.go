@@ -5,12 +5,15 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/bbsmail/bbsmail/netutil"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/bbsmail/bbsmail/envelope"
+	"github.com/bbsmail/bbsmail/netutil"
 )
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -115,8 +118,9 @@ func (s *Server) isClosing() bool {
 
 // Shutdown stops accepting connections and waits for the sessions to end.
 // When ctx is done first, idle sessions get "421 4.3.2 Service shutting
-// down", running deliveries are cancelled, every connection is closed,
-// and Shutdown returns ctx.Err() once the sessions have ended.
+// down", deliveries that have not begun their commit are cancelled (one
+// under way finishes), every connection is closed, and Shutdown returns
+// ctx.Err() once the sessions have ended.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopOnce.Do(func() {
 		close(s.stopping)
@@ -159,9 +163,9 @@ func (s *Server) admit(c net.Conn, mode Mode) {
 	ss := newSession(s, cfg, c, mode)
 
 	s.mu.Lock()
-	var refuse string
+	var refuse *envelope.Reply
 	if s.closing {
-		refuse = "421 4.3.2 Service shutting down"
+		refuse = replyShuttingDown
 	} else {
 		slot, verdict := s.conns.Admit(ip, netutil.Limits{
 			MaxClients: cfg.MaxClients, MaxPerIP: cfg.MaxConnsPerIP,
@@ -169,9 +173,9 @@ func (s *Server) admit(c net.Conn, mode Mode) {
 		})
 		switch verdict {
 		case netutil.TooManyClients:
-			refuse = "421 4.3.2 System Error: Maximum active clients reached, try again later"
+			refuse = replyTooManyConns
 		case netutil.TooManyFromIP:
-			refuse = "421 4.7.0 System Error: Maximum connections exceeded, try again later"
+			refuse = replyTooManyPerIP
 		default:
 			ss.slot = slot
 			s.sessions[ss] = struct{}{}
@@ -180,8 +184,8 @@ func (s *Server) admit(c net.Conn, mode Mode) {
 	s.wg.Add(1)
 	s.mu.Unlock()
 
-	if refuse != "" {
-		cfg.Logger.Warn(fmt.Sprintf("SMTP connection refused from: %s (%s)", ip, refuse[10:]), "id", ss.id)
+	if refuse != nil {
+		cfg.Logger.Warn(fmt.Sprintf("SMTP connection refused from: %s (%s)", ip, refuse.Text), "id", ss.id)
 		go s.refuse(ss, refuse)
 		return
 	}
@@ -191,8 +195,8 @@ func (s *Server) admit(c net.Conn, mode Mode) {
 // refuseTimeout bounds the time spent on a connection that is turned away.
 const refuseTimeout = 5 * time.Second
 
-// refuse sends one reply line to a client over the limits and closes it.
-func (s *Server) refuse(ss *session, line string) {
+// refuse sends the reply to a client over the limits and closes it.
+func (s *Server) refuse(ss *session, r *envelope.Reply) {
 	defer s.wg.Done()
 	defer func() {
 		if r := recover(); r != nil {
@@ -203,7 +207,7 @@ func (s *Server) refuse(ss *session, line string) {
 	// A refused client gets a few seconds (the TLS handshake on 465
 	// included), never MaxInactivity: refusals happen under load.
 	_ = ss.nc.SetDeadline(time.Now().Add(refuseTimeout))
-	_, _ = ss.nc.Write([]byte(line + "\r\n"))
+	_, _ = ss.nc.Write([]byte(strings.Join(r.Lines(), "\r\n") + "\r\n"))
 }
 
 func (s *Server) serveSession(ss *session) {

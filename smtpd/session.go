@@ -74,6 +74,9 @@ type session struct {
 	// hideInput is set while the next line read is AUTH data, which a
 	// spy log shows only as hidden.
 	hideInput bool
+	// afterReply runs once the client has the current command's reply
+	// (new-mail notifications after a delivery).
+	afterReply func()
 
 	tx transaction
 }
@@ -205,24 +208,33 @@ func (s *session) writeLine(line string) {
 	}
 }
 
-// reply queues a reply with its RFC 3463 enhanced status code (RFC 2034).
-func (s *session) reply(code int, enhanced, format string, args ...any) {
-	s.send(envelope.Replyf(code, enhanced, format, args...))
-}
-
+// send queues a reply; one that closes the session ends it afterwards.
 func (s *session) send(r *envelope.Reply) {
-	// A Text of several lines is a multi-line reply (RFC 5321 §4.2.1):
-	// every line but the last has a hyphen after the code.
-	lines := strings.Split(r.Text, "\n")
-	for i, l := range lines {
-		sep := "-"
-		if i == len(lines)-1 {
-			sep = " "
-		}
-		s.writeLine(fmt.Sprintf("%d%s%s %s", r.Code, sep, r.EnhancedCode(), strings.TrimRight(l, "\r")))
+	for _, l := range r.Lines() {
+		s.writeLine(l)
 	}
 	if r.Close {
 		s.quit = true
+	}
+}
+
+// answer sends the reply for a command's outcome: nil when the command
+// has nothing more to say (the client went away, or STARTTLS finished).
+// A syntax or sequence error counts, and a client that makes more than
+// MaxBadCommands of them is disconnected.
+func (s *session) answer(err error) {
+	if err == nil {
+		return
+	}
+	r := s.replyFor(err)
+	s.send(r)
+	if !errors.Is(r, errBadCommand) {
+		return
+	}
+	s.badCommands++
+	if s.badCommands > s.cfg.MaxBadCommands {
+		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] TOO MANY BAD COMMANDS (%d)", s.host, s.ip, s.badCommands))
+		s.send(replyTooManyErrors(s.cfg.HostName))
 	}
 }
 
@@ -237,18 +249,6 @@ func (s *session) replyFor(err error) *envelope.Reply {
 	ref := s.id + "-" + randomHex(4)
 	s.log.Error(fmt.Sprintf("SMTP %s [%s] local error (%s): %v", s.host, s.ip, ref, err))
 	return envelope.Replyf(451, "4.3.0", "Local error (%s)", ref)
-}
-
-// badCommand sends a syntax or sequence error and disconnects a client
-// that makes more than MaxBadCommands of them.
-func (s *session) badCommand(code int, enhanced, text string) {
-	s.reply(code, enhanced, "%s", text)
-	s.badCommands++
-	if s.badCommands > s.cfg.MaxBadCommands {
-		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] TOO MANY BAD COMMANDS (%d)", s.host, s.ip, s.badCommands))
-		s.reply(421, "4.7.0", "%s Too many errors", s.cfg.HostName)
-		s.quit = true
-	}
 }
 
 // resetTx forgets the current transaction (RSET, HELO, EHLO, end of DATA).

@@ -36,8 +36,9 @@ func rcptAddr(path string) string {
 }
 
 // rcptBait handles a RCPT TO a spambait.cfg address and reports whether
-// addr was bait (the 250 reply is then sent). Telegrams (SEND, SOML, SAML)
-// have no spam checks, as in Synchronet: their recipients must be users. The recipient counts, so
+// addr was bait (the caller answers 250 as for any recipient). Telegrams
+// (SEND, SOML, SAML) have no spam checks, as in Synchronet: their
+// recipients must be users. The recipient counts, so
 // DATA may follow, but nothing is stored for it. Every RCPT sets the bait
 // flag anew, so the last recipient decides whether the message is dropped,
 // as in Synchronet; any bait recipient puts the body in the spam hash
@@ -62,7 +63,6 @@ func (s *session) rcptBait(addr, fp string) bool {
 	}
 	s.log.Warn(fmt.Sprintf("!SMTP %s [%s] SPAM BAIT (%s) TAKEN by %s", s.host, s.ip, addr, angle(s.tx.reversePath)))
 	s.spamLog(action, addr, fmt.Sprintf("SPAM BAIT (%s) taken", addr))
-	s.reply(250, "2.1.5", "OK")
 	return true
 }
 

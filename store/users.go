@@ -11,8 +11,6 @@ import (
 	"unicode"
 
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/bbsmail/bbsmail/envelope"
 )
 
 // Limits on user fields, in bytes.
@@ -52,15 +50,6 @@ type User struct {
 
 	// HasPassword is read-only: set from the stored record.
 	HasPassword bool `json:"-"`
-}
-
-// MayRelay reports whether the user may relay mail and use foreign sender
-// addresses (neither restriction M nor G).
-func (u User) MayRelay() bool { return !u.RestrictM && !u.RestrictG }
-
-// Identity returns the user as an authenticated sender.
-func (u User) Identity() envelope.Identity {
-	return envelope.Identity{User: u.Number, Alias: u.Alias, MayRelay: u.MayRelay()}
 }
 
 // userRecord is the stored form: the user plus the password verifier and

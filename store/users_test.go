@@ -162,7 +162,7 @@ func TestUpdateUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	u, err := db.UserByAlias("gamma")
-	if err != nil || u.Number != 1 || !u.Online || u.Level != 90 || u.MayRelay() {
+	if err != nil || u.Number != 1 || !u.Online || u.Level != 90 || !u.RestrictM {
 		t.Fatalf("after rename: %+v, %v", u, err)
 	}
 	if _, err := db.UserByAlias("alpha"); !errors.Is(err, store.ErrNotFound) {

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
 	"time"
 
+	"github.com/bbsmail/bbsmail/access"
 	"github.com/bbsmail/bbsmail/ctrl"
 	"github.com/bbsmail/bbsmail/envelope"
 	"github.com/bbsmail/bbsmail/pop3d"
@@ -38,46 +38,16 @@ var (
 	_ pop3d.Authenticator = auth{}
 )
 
-// find resolves a login id as Synchronet does: a user number when the
-// system allows login by number, else an alias (ignoring punctuation and
-// case), else a real name when allowed.
-func (a auth) find(login string) (store.User, error) {
+// logins is the login policy (package access) over the mailbase, with
+// the settings in force now.
+func (a auth) logins() access.Logins {
 	cfg := a.sys()
-	var u store.User
-	err := store.ErrNotFound
-	if cfg.System.LoginNumber() {
-		if n, perr := strconv.ParseUint(login, 10, 32); perr == nil {
-			u, err = a.db.User(uint32(n))
-		}
+	return access.Logins{
+		Dir:      directory{db: a.db},
+		ByNumber: cfg.System.LoginNumber(), ByRealName: cfg.System.LoginRealName(),
+		Requirements: cfg.Mail.LoginARS,
+		BadLogin:     errBadLogin,
 	}
-	if errors.Is(err, store.ErrNotFound) {
-		u, err = a.db.UserByAlias(login)
-	}
-	if errors.Is(err, store.ErrNotFound) && cfg.System.LoginRealName() {
-		u, err = a.db.UserByRealName(login)
-	}
-	// Every way of finding the user ends at this check: a deleted or
-	// inactive account never logs in, whatever the login id was.
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return u, errBadLogin
-		}
-		return u, err
-	}
-	if u.Deleted || u.Inactive {
-		return u, errBadLogin
-	}
-	return u, nil
-}
-
-// temporary turns a mailbase failure during a login into a 454 reply, so
-// the client retries later instead of being told its password is wrong.
-// Wrong credentials stay errBadLogin.
-func temporary(err error) error {
-	if err == nil || errors.Is(err, errBadLogin) {
-		return err
-	}
-	return &envelope.Reply{Code: 454, Enhanced: "4.7.0", Text: "Temporary authentication failure, try again later", Err: err}
 }
 
 // Authenticate checks a password. Every way to fail costs one argon2
@@ -85,35 +55,37 @@ func temporary(err error) error {
 // name, a deleted or inactive account answered without one would be
 // answered measurably sooner, telling a guesser which names exist.
 func (a auth) Authenticate(ctx context.Context, login, password string) (envelope.Identity, error) {
-	u, err := a.find(login)
+	l := a.logins()
+	u, err := l.Find(ctx, login)
 	if err != nil {
 		if derr := a.db.DummyCheck(ctx, password); derr != nil && errors.Is(err, errBadLogin) {
 			err = derr
 		}
-		return envelope.Identity{}, temporary(err)
+		return envelope.Identity{}, l.Temporary(err)
 	}
 	ok, err := a.db.CheckPassword(ctx, u.Number, password)
 	if err != nil {
-		return envelope.Identity{}, temporary(err)
+		return envelope.Identity{}, l.Temporary(err)
 	}
 	if !ok {
 		return envelope.Identity{}, errBadLogin
 	}
-	if err := loginAllowed(ctx, a.sys().Mail.LoginARS, u); err != nil {
+	if err := l.Allowed(ctx, u); err != nil {
 		return envelope.Identity{}, err
 	}
-	return u.Identity(), nil
+	return access.Identity(u), nil
 }
 
 // Secret answers CRAM-MD5 and APOP. LoginRequirements is checked before
 // the digest is: a refused user fails whatever the digest, as with a
 // wrong one.
 func (a auth) Secret(ctx context.Context, login string) (envelope.Identity, string, error) {
-	u, err := a.find(login)
+	l := a.logins()
+	u, err := l.Find(ctx, login)
 	if err != nil {
-		return envelope.Identity{}, "", temporary(err)
+		return envelope.Identity{}, "", l.Temporary(err)
 	}
-	if err := loginAllowed(ctx, a.sys().Mail.LoginARS, u); err != nil {
+	if err := l.Allowed(ctx, u); err != nil {
 		return envelope.Identity{}, "", err
 	}
 	s, err := a.db.Secret(u.Number)
@@ -121,9 +93,9 @@ func (a auth) Secret(ctx context.Context, login string) (envelope.Identity, stri
 		if errors.Is(err, store.ErrNotFound) {
 			return envelope.Identity{}, "", errBadLogin
 		}
-		return envelope.Identity{}, "", temporary(err)
+		return envelope.Identity{}, "", l.Temporary(err)
 	}
-	return u.Identity(), s, nil
+	return access.Identity(u), s, nil
 }
 
 // directory gives the router its view of the users.
@@ -138,11 +110,16 @@ func routeUser(u store.User, err error) (route.User, error) {
 		}
 		return route.User{}, err
 	}
+	return toRouteUser(u), nil
+}
+
+func toRouteUser(u store.User) route.User {
 	return route.User{
 		Number: u.Number, Alias: u.Alias, RealName: u.RealName, NetMail: u.NetMail,
-		Deleted: u.Deleted, Inactive: u.Inactive, ExemptW: u.ExemptW, Forward: u.Forward,
+		Level: u.Level, Flags1: u.Flags1,
+		Deleted: u.Deleted, Inactive: u.Inactive, ExemptW: u.ExemptW, ExemptM: u.ExemptM, Forward: u.Forward,
 		RestrictI: u.RestrictI, RestrictM: u.RestrictM, RestrictG: u.RestrictG,
-	}, nil
+	}
 }
 
 func (d directory) UserByNumber(_ context.Context, n uint32) (route.User, error) {
@@ -186,7 +163,13 @@ var (
 	_ sendmail.Maildrop = (*maildrop)(nil)
 )
 
-func (m *maildrop) Deliver(_ context.Context, env *envelope.Envelope, msg []byte) error {
+// Deliver stores a message. A cancelled ctx (a shutdown past its grace
+// period) stops a delivery that has not begun; once the mailbase commit
+// has begun it finishes, since it is bounded by the disk, not the client.
+func (m *maildrop) Deliver(ctx context.Context, env *envelope.Envelope, msg []byte) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("deliver %s: %w", env.ID, err)
+	}
 	m.signRemote(env, msg)
 	rc, err := m.db.Deliver(env, msg)
 	if err != nil {

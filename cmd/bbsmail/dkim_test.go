@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,5 +86,23 @@ func TestDKIMSignerAndMaildrop(t *testing.T) {
 	text, err := db.QueueMessage(q[0].ID)
 	if err != nil || !strings.Contains(string(text), "DKIM-Signature: ") {
 		t.Errorf("queued copy: %v\n%s", err, text)
+	}
+}
+
+// A shutdown past its grace period cancels a delivery that has not begun:
+// nothing is stored and the error says why.
+func TestDeliverCancelled(t *testing.T) {
+	db := testDB(t)
+	m := &maildrop{db: db}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	env := &envelope.Envelope{ID: "t.2", ReversePath: "a@remote.test", Received: time.Now(), Rcpts: []envelope.Rcpt{
+		{Kind: envelope.KindRemote, NetAddr: "b@remote.test", Trace: []byte("Received: one\r\n")},
+	}}
+	if err := m.Deliver(ctx, env, []byte("Subject: s\r\n\r\nbody\r\n")); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Deliver after cancel: %v", err)
+	}
+	if q, err := db.QueueList(); err != nil || len(q) != 0 {
+		t.Fatalf("queue after a cancelled delivery: %v, %v", q, err)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -182,9 +181,7 @@ func (p *processors) Process(ctx context.Context, in *smtpd.ProcessInput) (*smtp
 	if out.By != "" {
 		res.Reason = fmt.Sprintf("%s (%s)", res.Reason, out.By)
 	}
-	if r := out.Reject; r != nil {
-		res.Reject = &envelope.Reply{Code: r.Code, Enhanced: r.Enhanced, Text: strings.Join(r.Text, "\n")}
-	}
+	res.Reject = out.Reject
 	return res, nil
 }
 
