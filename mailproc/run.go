@@ -33,6 +33,11 @@ type Input struct {
 	// Text is the message as received: header and body with CRLF line
 	// ends, dot-unstuffed, without the server's own Received header.
 	Text []byte
+	// Prefix holds header fields the server adds on top of Text
+	// (Authentication-Results): the processors see them first in the
+	// message file, but they are kept apart so a large message is never
+	// copied to put them in front.
+	Prefix []byte
 	// SenderName and SenderAddr come from the From header, else from the
 	// reverse path; From patterns are matched against SenderAddr.
 	SenderName, SenderAddr string
@@ -75,7 +80,11 @@ func (in *Input) logger(s *Set) *slog.Logger {
 type Output struct {
 	// Text is the message text to store: Input.Text, or what the
 	// processors left in the message file (or a non-empty .new file).
+	// Prefix is Input.Prefix while the text is unchanged; once the
+	// processors changed it, Text holds what they left, prefix included,
+	// and Prefix is nil.
 	Text        []byte
+	Prefix      []byte
 	TextChanged bool
 	// Rcpts are the recipients to store the message for. Entries the
 	// processors left alone are the original envelope.Rcpt values (trace
@@ -156,7 +165,7 @@ func (s *Set) Run(ctx context.Context, in Input) (out Output, err error) {
 	defer cancel()
 	procs := s.selected(&in)
 	if len(procs) == 0 {
-		out = Output{Text: in.Text, Rcpts: in.Env.Rcpts}
+		out = Output{Text: in.Text, Prefix: in.Prefix, Rcpts: in.Env.Rcpts}
 		s.finish(&in, &out)
 		return out, nil
 	}
@@ -202,7 +211,7 @@ func (s *Set) step(ctx context.Context, p *Processor, f *files, in *Input, out *
 	log := in.logger(s).With("processor", p.Name)
 	log.Info("Executing external mail processor: " + p.Name)
 	out.Ran = append(out.Ran, p.Name)
-	saved, err := f.snapshot(in.Text)
+	saved, err := f.snapshot(in.Prefix, in.Text)
 	if err != nil {
 		out.Reject, out.By = tempFailure(), p.Name
 		log.Error("!Cannot read the mail processor files", "err", err)
@@ -293,14 +302,15 @@ func tempFailure() *envelope.Reply {
 }
 
 // snapshot is the message text and recipient list before a processor ran.
-// msg is the text itself, which is usually Input.Text unchanged: then it
-// is not read again, so a large message is not held twice.
-type snapshot struct{ msg, lst []byte }
+// prefix and msg are the text itself, which is usually Input's unchanged:
+// then it is not read again, so a large message is not held twice.
+type snapshot struct{ prefix, msg, lst []byte }
 
-func (f *files) snapshot(text []byte) (snapshot, error) {
+func (f *files) snapshot(prefix, text []byte) (snapshot, error) {
 	msg := text
-	same, err := sameFile(f.msg, text)
+	same, err := sameFile(f.msg, prefix, text)
 	if err == nil && !same {
+		prefix = nil
 		msg, err = os.ReadFile(f.msg)
 	}
 	if err != nil {
@@ -310,13 +320,16 @@ func (f *files) snapshot(text []byte) (snapshot, error) {
 	if err != nil {
 		return snapshot{}, fmt.Errorf("mailproc: %w", err)
 	}
-	return snapshot{msg: msg, lst: lst}, nil
+	return snapshot{prefix: prefix, msg: msg, lst: lst}, nil
 }
 
 // restore puts back what snapshot saw and discards a new-message file.
 func (f *files) restore(s snapshot) error {
-	if err := os.WriteFile(f.msg, s.msg, 0o600); err != nil {
+	if err := os.Remove(f.msg); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("mailproc: %w", err)
+	}
+	if err := createFile(f.msg, s.prefix, s.msg); err != nil {
+		return err
 	}
 	if err := os.WriteFile(f.lst, s.lst, 0o600); err != nil {
 		return fmt.Errorf("mailproc: %w", err)
@@ -398,7 +411,7 @@ func (s *Set) prepare(in *Input) (*files, error) {
 // write creates the message and recipient list files (mode 0600: they
 // hold other people's mail).
 func (f *files) write(in *Input) ([]ListEntry, []int, error) {
-	if err := createFile(f.msg, in.Text); err != nil {
+	if err := createFile(f.msg, in.Prefix, in.Text); err != nil {
 		return nil, nil, err
 	}
 	data, entries, written := writeList(in.Env.Rcpts)
@@ -408,12 +421,17 @@ func (f *files) write(in *Input) ([]ListEntry, []int, error) {
 	return entries, written, nil
 }
 
-func createFile(path string, data []byte) error {
+func createFile(path string, parts ...[]byte) error {
 	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("mailproc: %w", err)
 	}
-	_, werr := fh.Write(data)
+	var werr error
+	for _, p := range parts {
+		if _, werr = fh.Write(p); werr != nil {
+			break
+		}
+	}
 	if cerr := fh.Close(); werr == nil {
 		werr = cerr
 	}
@@ -423,27 +441,33 @@ func createFile(path string, data []byte) error {
 	return nil
 }
 
-// sameFile reports whether the file at path holds exactly text, reading
-// it a piece at a time.
-func sameFile(path string, text []byte) (bool, error) {
+// sameFile reports whether the file at path holds exactly the parts one
+// after the other, reading it a piece at a time.
+func sameFile(path string, parts ...[]byte) (bool, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return false, err
 	}
 	defer fh.Close()
-	if fi, err := fh.Stat(); err != nil || fi.Size() != int64(len(text)) {
+	size := 0
+	for _, p := range parts {
+		size += len(p)
+	}
+	if fi, err := fh.Stat(); err != nil || fi.Size() != int64(size) {
 		return false, err
 	}
 	buf := make([]byte, 64<<10)
-	for len(text) > 0 {
-		n, err := io.ReadFull(fh, buf[:min(len(buf), len(text))])
-		if err != nil {
-			return false, err
+	for _, text := range parts {
+		for len(text) > 0 {
+			n, err := io.ReadFull(fh, buf[:min(len(buf), len(text))])
+			if err != nil {
+				return false, err
+			}
+			if !bytes.Equal(buf[:n], text[:n]) {
+				return false, nil
+			}
+			text = text[n:]
 		}
-		if !bytes.Equal(buf[:n], text[:n]) {
-			return false, nil
-		}
-		text = text[n:]
 	}
 	return true, nil
 }
@@ -494,9 +518,10 @@ func logLines(r io.Reader, log *slog.Logger, prefix string) {
 func (s *Set) readBack(f *files, in *Input, out *Output, wrote []ListEntry, written []int) error {
 	// Text the processors left as it was is not read back: the caller
 	// keeps using its own, and a large message is not held twice.
-	text := in.Text
-	same, err := sameFile(f.msg, in.Text)
+	text, prefix := in.Text, in.Prefix
+	same, err := sameFile(f.msg, in.Prefix, in.Text)
 	if err == nil && !same {
+		text, prefix = nil, nil
 		text, err = os.ReadFile(f.msg)
 		out.TextChanged = true
 	}
@@ -508,7 +533,7 @@ func (s *Set) readBack(f *files, in *Input, out *Output, wrote []ListEntry, writ
 		// goes on as CRLF text.
 		text = crlf(text)
 	}
-	out.Text = text
+	out.Text, out.Prefix = text, prefix
 	lst, err := os.ReadFile(f.lst)
 	if err != nil {
 		return fmt.Errorf("mailproc: reading the recipient list: %w", err)

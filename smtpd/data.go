@@ -223,7 +223,7 @@ func (s *session) finish(b *body) error {
 			// transaction without telling one recipient about the others.
 			fp = ""
 		}
-		env.Rcpts[i].Trace = s.trace(fp, now)
+		env.Rcpts[i].Trace = append(s.trace(fp, now), p.prefix...)
 	}
 	if len(env.Rcpts) > 0 { // every recipient may have been a drop
 		if err := s.deps.Maildrop.Deliver(s.ctx, env, msg); err != nil {

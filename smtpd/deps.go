@@ -141,6 +141,10 @@ type ProcessInput struct {
 	// Text is the header and body with CRLF line ends, without the trace
 	// headers the server adds.
 	Text []byte
+	// Prefix holds header fields the server puts on top of Text
+	// (Authentication-Results): the processors see them in front of the
+	// text.
+	Prefix []byte
 	// SenderName and SenderAddr are the From header's, else the reverse
 	// path's.
 	SenderName, SenderAddr string
@@ -163,8 +167,12 @@ type ProcessResult struct {
 	Consumed bool
 	Reason   string
 	// Text and Rcpts replace the message and its recipients otherwise.
-	Text  []byte
-	Rcpts []envelope.Rcpt
+	// Prefix is ProcessInput.Prefix while the processors left the text as
+	// it was; when they changed it, Text includes what they kept of the
+	// prefix and Prefix is nil.
+	Text   []byte
+	Prefix []byte
+	Rcpts  []envelope.Rcpt
 }
 
 // SpamHashes is the spam hash database: the bodies of mail sent to spam
@@ -206,7 +214,11 @@ type MailAuthInput struct {
 
 // MailAuthResult is the outcome of MailAuth.Check.
 type MailAuthResult struct {
-	Text []byte
+	// Text is the message with forged Authentication-Results fields
+	// removed (nil: unchanged); Field is the server's own field, which
+	// goes on top of each stored copy.
+	Text  []byte
+	Field []byte
 	// Summary is the verdict for the log ("spf=pass dkim=none ..."); ""
 	// when nothing was judged.
 	Summary string

@@ -6,8 +6,9 @@ import (
 
 // mailAuth runs Deps.MailAuth on the message as it arrived, before the
 // DNSBL tag or a processor can change the text (a changed Subject would
-// break the sender's DKIM signature). It returns the text with the
-// Authentication-Results field in front, and why the sysop's rules tag
+// break the sender's DKIM signature). It keeps the Authentication-Results
+// field in the transaction (it goes on top of each stored copy) and
+// returns the text, without forged fields, and why the sysop's rules tag
 // the message as spam ("" when they do not; tagAuthSpam tags it); a
 // refusal is an error. Without MailAuth the text is returned as it is.
 func (s *session) mailAuth(msg []byte) ([]byte, string, error) {
@@ -23,6 +24,7 @@ func (s *session) mailAuth(msg []byte) ([]byte, string, error) {
 	if r.Text == nil {
 		r.Text = msg
 	}
+	s.tx.authField = r.Field
 	if r.Summary != "" {
 		s.log.Info(fmt.Sprintf("SMTP %s [%s] mail from %s: %s", s.host, s.ip, angle(s.tx.reversePath), r.Summary))
 	}

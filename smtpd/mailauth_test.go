@@ -27,7 +27,7 @@ func (f *fakeMailAuth) Check(_ context.Context, in *smtpd.MailAuthInput) smtpd.M
 	f.mu.Lock()
 	f.ins = append(f.ins, kept)
 	f.mu.Unlock()
-	r := smtpd.MailAuthResult{Text: append([]byte("Authentication-Results: bbs.example; spf=pass\r\n"), in.Text...), Summary: "spf=pass"}
+	r := smtpd.MailAuthResult{Field: []byte("Authentication-Results: bbs.example; spf=pass\r\n"), Summary: "spf=pass"}
 	switch {
 	case strings.Contains(string(in.Text), "Subject: refuse"):
 		r.Reject, r.Reason = &envelope.Reply{Code: 550, Enhanced: "5.7.1", Text: "Message refused: DMARC"}, "DMARC"
@@ -70,7 +70,9 @@ func TestMailAuthVerdicts(t *testing.T) {
 		t.Fatalf("tagged: %q", r)
 	}
 	env, msg := ts.drop.last()
-	if !env.Spam || !strings.Contains(string(msg), "Authentication-Results: bbs.example; spf=pass\r\n") ||
+	// The field goes on top of the stored copy with the trace: the text
+	// itself is not copied to put it in front.
+	if !env.Spam || !strings.Contains(string(env.Rcpts[0].Trace), "Authentication-Results: bbs.example; spf=pass\r\n") ||
 		!strings.Contains(string(msg), "Subject: SPAM: tag\r\n") {
 		t.Errorf("tagged message (listed too, so tagged once): spam %v\n%s", env.Spam, msg)
 	}

@@ -8,8 +8,9 @@ import (
 
 // processed is what the mail processors left of a message.
 type processed struct {
-	msg   []byte
-	taken bool // a processor consumed the message: 250, nothing stored
+	msg    []byte
+	prefix []byte // fields for the top of each copy, apart from msg
+	taken  bool   // a processor consumed the message: 250, nothing stored
 }
 
 // runProcessors hands the message to mailproc.ini's processors (through
@@ -18,7 +19,7 @@ type processed struct {
 // the processors' text and recipient list replace the received ones.
 func (s *session) runProcessors(env *envelope.Envelope, msg []byte, hdr headerInfo) (processed, error) {
 	if s.deps.Processors == nil {
-		return processed{msg: msg}, nil
+		return processed{msg: msg, prefix: s.tx.authField}, nil
 	}
 	name, addr := hdr.fromName, hdr.from
 	if addr == "" {
@@ -28,7 +29,7 @@ func (s *session) runProcessors(env *envelope.Envelope, msg []byte, hdr headerIn
 		name = addr
 	}
 	res, err := s.deps.Processors.Process(s.ctx, &ProcessInput{
-		Env: env, Text: msg, SenderName: name, SenderAddr: addr,
+		Env: env, Text: msg, Prefix: s.tx.authField, SenderName: name, SenderAddr: addr,
 		LastRcpt: s.tx.lastRcpt, Listed: s.dnsblListed(), Bait: s.tx.bait, Log: s.log,
 	})
 	if err != nil {
@@ -52,5 +53,5 @@ func (s *session) runProcessors(env *envelope.Envelope, msg []byte, hdr headerIn
 		return processed{}, replyGrownTooBig(s.cfg.MaxMsgSize)
 	}
 	env.Rcpts = res.Rcpts
-	return processed{msg: res.Text}, nil
+	return processed{msg: res.Text, prefix: res.Prefix}, nil
 }

@@ -84,6 +84,10 @@ type session struct {
 // transaction is the state between MAIL (or SEND/SOML/SAML) and the end of
 // DATA or RSET.
 type transaction struct {
+	// authField is the Authentication-Results field mail authentication
+	// made: it goes on top of each stored copy (with the trace), so the
+	// text is never copied to put it in front.
+	authField   []byte
 	active      bool
 	reversePath string
 	telegram    string // "", "SEND", "SOML" or "SAML"

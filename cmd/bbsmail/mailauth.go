@@ -61,7 +61,7 @@ func (a *authCheck) Check(ctx context.Context, in *smtpd.MailAuthInput) smtpd.Ma
 	}
 	if c.on && !in.Authenticated {
 		v := c.checker.Check(ctx, mailauth.Input{IP: in.ClientIP, Helo: in.Helo, MailFrom: in.ReversePath, Msg: in.Text})
-		res.Text = append(v.Field(c.host), text...)
+		res.Field = v.Field(c.host)
 		notes = append([]string{v.Summary()}, notes...)
 		if !in.Exempt {
 			applyDecision(&res, c.rules.Decide(v))

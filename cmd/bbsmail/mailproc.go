@@ -169,7 +169,7 @@ func (p *processors) MatchRcpt(name, addr string, q envelope.RcptQuery) ([]strin
 // server's terms.
 func (p *processors) Process(ctx context.Context, in *smtpd.ProcessInput) (*smtpd.ProcessResult, error) {
 	out, err := p.cur.Load().Run(ctx, mailproc.Input{
-		Env: in.Env, Text: in.Text, SenderName: in.SenderName, SenderAddr: in.SenderAddr,
+		Env: in.Env, Text: in.Text, Prefix: in.Prefix, SenderName: in.SenderName, SenderAddr: in.SenderAddr,
 		LastRcpt: in.LastRcpt, Listed: in.Listed, Bait: in.Bait, Logger: in.Log,
 	})
 	if err != nil {
@@ -177,7 +177,7 @@ func (p *processors) Process(ctx context.Context, in *smtpd.ProcessInput) (*smtp
 	}
 	// mailproc has logged failures and skipped recipients (out.Failed,
 	// out.Unusable) through in.Log already.
-	res := &smtpd.ProcessResult{Text: out.Text, Rcpts: out.Rcpts, Consumed: out.Consumed, Reason: out.Reason}
+	res := &smtpd.ProcessResult{Text: out.Text, Prefix: out.Prefix, Rcpts: out.Rcpts, Consumed: out.Consumed, Reason: out.Reason}
 	if out.By != "" {
 		res.Reason = fmt.Sprintf("%s (%s)", res.Reason, out.By)
 	}
