@@ -125,6 +125,9 @@ type Envelope struct {
 	Auth        *Identity // nil when unauthenticated
 	Rcpts       []Rcpt
 	Spam        bool // flagged as spam (DNSBL tag, X-Spam-Flag)
+	// KillRead stores mailbox copies with the kill-read flag: they are
+	// deleted once read (main.ini "Kill Read E-mail").
+	KillRead bool
 	Telegram    bool // SEND/SOML/SAML transaction
 	Received    time.Time
 }

@@ -179,6 +179,9 @@ type maildrop struct {
 	log *slog.Logger
 	// netmail wakes the FidoNet and QWK exporters when netmail was stored.
 	netmail func()
+	// killRead reports main.ini "Kill Read E-mail" as configured now (a
+	// recycle may change it); nil = off.
+	killRead func() bool
 }
 
 var (
@@ -188,6 +191,11 @@ var (
 
 func (m *maildrop) Deliver(_ context.Context, env *envelope.Envelope, msg []byte) error {
 	m.signRemote(env, msg)
+	if m.killRead != nil && m.killRead() {
+		// As Synchronet's SM_DELREADM: every message stored in a mailbox
+		// is marked kill-read, and POP3 deletes it once retrieved.
+		env.KillRead = true
+	}
 	rc, err := m.db.Deliver(env, msg)
 	if err != nil {
 		return err

@@ -67,6 +67,10 @@ func (s *server) config() *ctrl.Config {
 	return s.cfg
 }
 
+// killReadMail reports main.ini "Kill Read E-mail" of the configuration
+// in force.
+func (s *server) killReadMail() bool { return s.config().System.KillReadMail() }
+
 func serveCmd(dir string, stderr io.Writer) int {
 	if err := serve(dir, stderr, nil); err != nil {
 		fmt.Fprintln(stderr, "bbsmail:", err)
@@ -176,7 +180,7 @@ func (s *server) build(ctx context.Context, cfg *ctrl.Config) error {
 		}
 		// Bounces to remote senders go back into the queue: wake SendMail
 		// for them too.
-		drop := &maildrop{db: s.db, sign: s.dkim, log: s.log}
+		drop := &maildrop{db: s.db, sign: s.dkim, log: s.log, killRead: s.killReadMail}
 		s.sender = sendmail.New(sc, sendmail.Deps{Queue: queue{db: s.db}, Maildrop: drop})
 		wake = s.sender.Wake
 		drop.wake = wake
@@ -210,7 +214,7 @@ func (s *server) build(ctx context.Context, cfg *ctrl.Config) error {
 	conns := &netutil.Conns{}
 	s.auth = newAuthCheck(cfg)
 	s.smtp = smtpd.New(smtpdConfig(cfg, s.tls, s.log), smtpd.Deps{
-		Auth: a, Resolver: s.resolver, Maildrop: &maildrop{db: s.db, wake: wake, sign: s.dkim, log: s.log, netmail: s.netmail.Wake}, Telegrams: telegrams{db: s.db},
+		Auth: a, Resolver: s.resolver, Maildrop: &maildrop{db: s.db, wake: wake, sign: s.dkim, log: s.log, netmail: s.netmail.Wake, killRead: s.killReadMail}, Telegrams: telegrams{db: s.db},
 		Guard: s.guard, RateLimit: s.guard, Processors: s.procs,
 		SpamHash: spamHashes{db: s.db}, Conns: conns, MailAuth: s.auth,
 	})
