@@ -128,8 +128,8 @@ type Envelope struct {
 	// KillRead stores mailbox copies with the kill-read flag: they are
 	// deleted once read (main.ini "Kill Read E-mail").
 	KillRead bool
-	Telegram    bool // SEND/SOML/SAML transaction
-	Received    time.Time
+	Telegram bool // SEND/SOML/SAML transaction
+	Received time.Time
 }
 
 // RcptQuery is one RCPT TO (or SEND/SOML/SAML recipient) to resolve.
