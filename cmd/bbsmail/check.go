@@ -40,6 +40,9 @@ func checkCmd(dir string, stdout, stderr io.Writer) int {
 	if err := cfg.Dump(stdout); err != nil {
 		return fail(err)
 	}
+	for _, n := range cfg.Notices {
+		fmt.Fprintln(stderr, "notice:", n)
+	}
 	for _, w := range slices.Concat(cfg.Warnings, exposedSecrets(cfg)) {
 		fmt.Fprintln(stderr, "warning:", w)
 	}

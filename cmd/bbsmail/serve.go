@@ -96,6 +96,9 @@ func serve(dir string, logOut io.Writer, ready func(*server)) error {
 	level.Set(cfg.Mail.LogLevel.Slog())
 	s := &server{dir: dir, cfg: cfg, level: level, started: time.Now(),
 		log: slog.New(newLineHandler(logOut, level))}
+	for _, n := range cfg.Notices {
+		notice(s.log, "configuration: "+n)
+	}
 	for _, w := range cfg.Warnings {
 		s.log.Warn("configuration: " + w)
 	}
