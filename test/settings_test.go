@@ -1,8 +1,14 @@
 package test
 
 import (
+	"bufio"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // settingsPOP3RetrQuit logs alias in over POP3, retrieves message 1 and
@@ -49,5 +55,48 @@ func TestSettingsKillReadMail(t *testing.T) {
 		if rows := coreMailList(b, "Reader"); (len(rows) == 0) != on {
 			t.Fatalf("Kill Read E-mail %t: after RETR and QUIT the mailbox holds:\n%s", on, strings.Join(rows, "\n"))
 		}
+	}
+}
+
+// settingsDialFrom dials addr from the local address src.
+func settingsDialFrom(t *testing.T, src, addr string) *conn {
+	t.Helper()
+	d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatalf("dial %s from %s: %v", addr, src, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	return &conn{t: t, c: c, r: bufio.NewReader(c)}
+}
+
+// RateLimitFilterThreshold: a client over MaxRequestsPerPeriod is
+// disconnected and written to ip.can with Synchronet's reason and the
+// duration. (The servers never apply ip.can to loopback clients, so the
+// refusal that follows is the unit tests' and filters' business.)
+func TestSettingsRateLimitFilter(t *testing.T) {
+	t.Parallel()
+	b := guardBBS(t)
+	b.mail["MaxRequestsPerPeriod"] = "3"
+	b.mail["RateLimitFilterThreshold"] = "1"
+	b.mail["RateLimitFilterDuration"] = "1h"
+	b.start()
+	c := settingsDialFrom(t, guardStranger, b.addr(b.ports.SMTP))
+	c.expect("220 ")
+	for {
+		c.send("NOOP")
+		if r := c.reply(); strings.HasPrefix(r, "421 ") {
+			break
+		}
+	}
+	coreWaitLog(b, "SMTP !BLOCKING IP ADDRESS: 127.0.0.2 in ip.can")
+	ipcan, err := os.ReadFile(filepath.Join(b.root, "text", "ip.can"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := regexp.MustCompile(`(?m)^127\.0\.0\.2\tt=\d{8}T\d{6}[-+]\d{4}\tp=SMTP\tr=1 rate-limit violations\te=\d{8}T\d{6}[-+]\d{4}$`)
+	if !line.Match(ipcan) {
+		t.Fatalf("ip.can:\n%s", ipcan)
 	}
 }

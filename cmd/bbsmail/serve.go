@@ -218,11 +218,11 @@ func (s *server) build(ctx context.Context, cfg *ctrl.Config) error {
 	s.auth = newAuthCheck(cfg)
 	s.smtp = smtpd.New(smtpdConfig(cfg, s.tls, s.log), smtpd.Deps{
 		Auth: a, Resolver: s.resolver, Maildrop: &maildrop{db: s.db, wake: wake, sign: s.dkim, log: s.log, netmail: s.netmail.Wake, killRead: s.killReadMail}, Telegrams: telegrams{db: s.db},
-		Guard: s.guard, RateLimit: s.guard, Processors: s.procs,
+		Guard: s.guard, RateLimit: s.guard.Protocol("SMTP"), Processors: s.procs,
 		SpamHash: spamHashes{db: s.db}, Conns: conns, MailAuth: s.auth,
 	})
 	s.pop = pop3d.New(pop3dConfig(cfg, s.tls, s.log), pop3d.Deps{
-		Auth: a, Mailbox: mailbox{db: s.db}, Guard: s.guard, RateLimit: s.guard, Conns: conns,
+		Auth: a, Mailbox: mailbox{db: s.db}, Guard: s.guard, RateLimit: s.guard.Protocol("POP3"), Conns: conns,
 	})
 	return nil
 }
