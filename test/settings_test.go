@@ -100,3 +100,28 @@ func TestSettingsRateLimitFilter(t *testing.T) {
 		t.Fatalf("ip.can:\n%s", ipcan)
 	}
 }
+
+// The pause semaphore: while ctrl/pause exists no new connection is
+// accepted (the client waits in the backlog, ungreeted); once it is
+// removed, the waiting client is greeted.
+func TestSettingsPauseSemaphore(t *testing.T) {
+	t.Parallel()
+	b := newBBS(t)
+	b.glob["SemFileCheckFrequency"] = "1"
+	b.start()
+	pause := filepath.Join(b.ctrl, "pause.mail")
+	coreWrite(t, pause, "")
+	coreWaitLog(b, "Pause semaphore file ("+pause+") detected")
+	c := dial(t, b.addr(b.ports.SMTP))
+	if err := os.Remove(pause); err != nil {
+		t.Fatal(err)
+	}
+	c.expect("220 ")
+	coreWaitLog(b, "SMTP connection accepted")
+	log := b.log.String()
+	resumed := strings.Index(log, "accepting connections again")
+	accepted := strings.Index(log, "SMTP connection accepted")
+	if resumed < 0 || accepted < resumed {
+		t.Fatalf("the connection was accepted during the pause:\n%s", log)
+	}
+}

@@ -58,7 +58,9 @@ type server struct {
 	netmail *netmailRunner
 
 	listeners []net.Listener
-	wg        sync.WaitGroup
+	// gate holds new connections back while the pause semaphore exists.
+	gate netutil.Gate
+	wg   sync.WaitGroup
 }
 
 func (s *server) config() *ctrl.Config {
@@ -260,6 +262,7 @@ func (s *server) listen(cfg *ctrl.Config) error {
 			return fmt.Errorf("%s: %w", sp.name, err)
 		}
 		for _, l := range ls {
+			l = s.gate.Listener(l)
 			s.listeners = append(s.listeners, l)
 			s.log.Info(fmt.Sprintf("%s server listening on %s", sp.name, l.Addr()))
 			serveFn, l := sp.serve, l
@@ -320,6 +323,7 @@ func (s *server) wait(ctx context.Context) {
 			if p := sem.clearFile(s.config()); p != "" {
 				s.clearAttempts(p)
 			}
+			s.pause(sem.pauseFile(s.config()))
 			switch sem.check(s.config()) {
 			case semShutdown:
 				notice(s.log, "shutdown semaphore signaled, shutting down")
@@ -369,6 +373,20 @@ func (s *server) reload(why string) {
 		s.log.Warn("listening interfaces or ports changed: they take effect at the next restart")
 	}
 	notice(s.log, fmt.Sprintf("configuration reloaded (%s)", why))
+}
+
+// pause holds new connections back while the pause semaphore file (the
+// first that exists, or "") is there, as Synchronet's accept loop pauses;
+// sessions already open carry on.
+func (s *server) pause(file string) {
+	switch {
+	case file != "" && !s.gate.Paused():
+		s.gate.Pause()
+		s.log.Info(fmt.Sprintf("Pause semaphore file (%s) detected: new connections wait until it is removed", file))
+	case file == "" && s.gate.Paused():
+		s.log.Info("Pause semaphore file removed: accepting connections again")
+		s.gate.Resume()
+	}
 }
 
 // clearAttempts acts on the clear semaphore: it forgets the failed logins
