@@ -2,6 +2,8 @@ package test
 
 import (
 	"bufio"
+	"crypto/tls"
+	"crypto/x509"
 	"net"
 	"os"
 	"path/filepath"
@@ -123,5 +125,61 @@ func TestSettingsPauseSemaphore(t *testing.T) {
 	accepted := strings.Index(log, "SMTP connection accepted")
 	if resumed < 0 || accepted < resumed {
 		t.Fatalf("the connection was accepted during the pause:\n%s", log)
+	}
+}
+
+// settingsRSAOnlyHandshake connects to the SMTPS port as a client that
+// knows only RSA certificates (TLS 1.2, ECDHE-RSA suites) and returns the
+// server certificate's public key algorithm.
+func settingsRSAOnlyHandshake(t *testing.T, b *bbs) x509.PublicKeyAlgorithm {
+	t.Helper()
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	c, err := tls.DialWithDialer(d, "tcp", b.addr(b.ports.SMTPS), &tls.Config{
+		InsecureSkipVerify: true, // self-signed on purpose
+		MaxVersion:         tls.VersionTLS12,
+		CipherSuites:       []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256},
+	})
+	if err != nil {
+		t.Fatalf("RSA-only TLS client: %v", err)
+	}
+	defer c.Close()
+	return c.ConnectionState().PeerCertificates[0].PublicKeyAlgorithm
+}
+
+// The generated certificate is RSA, so clients that know nothing else
+// connect.
+func TestSettingsSelfSignedIsRSA(t *testing.T) {
+	t.Parallel()
+	b := newBBS(t)
+	b.start()
+	if alg := settingsRSAOnlyHandshake(t, b); alg != x509.RSA {
+		t.Fatalf("certificate key: %v, want RSA", alg)
+	}
+}
+
+// Synchronet's ctrl/ssl.cert is a cryptlib keyset: check and serve say so
+// (which file, what format, what to do) and TLS stays on with a pair of
+// bbsmail's own; the sysop's file is left alone.
+func TestSettingsCryptlibCertificate(t *testing.T) {
+	t.Parallel()
+	b := newBBS(t)
+	keyset := []byte("\x30\x82\x05\x10\x06\x0a\x2a\x86\x48\x86\xf7\x0d\x01\x0f\x03\x01cryptlib keyset")
+	coreWrite(t, filepath.Join(b.ctrl, "ssl.cert"), string(keyset))
+	b.writeIni()
+	_, stderr, code := b.run("", "check", b.ctrl)
+	if code != 0 || !strings.Contains(stderr, "warning: TLS: "+filepath.Join(b.ctrl, "ssl.cert")+" is not PEM") ||
+		!strings.Contains(stderr, "fullchain.pem") || !strings.Contains(stderr, "bbsmail.cert") {
+		t.Fatalf("check (exit %d):\n%s", code, stderr)
+	}
+	b.start()
+	coreWaitLog(b, "is not PEM (Synchronet writes a cryptlib keyset there")
+	if alg := settingsRSAOnlyHandshake(t, b); alg != x509.RSA {
+		t.Fatalf("certificate key: %v, want RSA", alg)
+	}
+	if !fileExists(filepath.Join(b.ctrl, "bbsmail.cert")) || !fileExists(filepath.Join(b.ctrl, "bbsmail.key")) {
+		t.Fatal("no ctrl/bbsmail.cert and bbsmail.key")
+	}
+	if got, _ := os.ReadFile(filepath.Join(b.ctrl, "ssl.cert")); string(got) != string(keyset) {
+		t.Fatal("ctrl/ssl.cert was changed")
 	}
 }

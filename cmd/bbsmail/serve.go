@@ -147,17 +147,27 @@ func serve(dir string, logOut io.Writer, ready func(*server)) error {
 }
 
 // loadTLS returns the TLS configuration for STARTTLS, 465 and 995, creating
-// a self-signed certificate when the sysop has none. Without a usable
-// certificate TLS is off, as in Synchronet, and the server still runs.
+// a self-signed certificate when the sysop has none. When ctrl/ssl.cert
+// and ssl.key cannot be used (Synchronet's cryptlib keyset, most often)
+// it says so loudly and keeps TLS on with a pair of its own in
+// ctrl/bbsmail.cert and bbsmail.key; only if that fails too is TLS off.
 func (s *server) loadTLS(cfg *ctrl.Config) *tls.Config {
 	hosts := []string{cfg.Host(), cfg.System.InetAddr, cfg.Mail.HostName}
-	cert, created, err := loadOrCreateCert(cfg.Paths.SSLCert, cfg.Paths.SSLKey, hosts)
+	certFile, keyFile := cfg.Paths.SSLCert, cfg.Paths.SSLKey
+	cert, created, err := loadOrCreateCert(certFile, keyFile, hosts)
 	if err != nil {
-		s.log.Error(fmt.Sprintf("!TLS unavailable: %v (STARTTLS, SMTPS and POP3S are off)", err))
-		return nil
+		ownCert, ownKey := filepath.Join(cfg.Paths.Ctrl, ownCertName), filepath.Join(cfg.Paths.Ctrl, ownKeyName)
+		s.log.Warn(fmt.Sprintf("!TLS: %s; meanwhile TLS uses the self-signed pair %s and %s",
+			certProblem(certFile, keyFile, err), ownCert, ownKey))
+		certFile = ownCert
+		cert, created, err = loadOrCreateCert(ownCert, ownKey, hosts)
+		if err != nil {
+			s.log.Error(fmt.Sprintf("!TLS unavailable: %v (STARTTLS, SMTPS and POP3S are off)", err))
+			return nil
+		}
 	}
 	if created {
-		notice(s.log, fmt.Sprintf("created a self-signed certificate %s for %s", cfg.Paths.SSLCert, cfg.Host()))
+		notice(s.log, fmt.Sprintf("created a self-signed certificate %s for %s", certFile, cfg.Host()))
 	}
 	return serverTLS(cert) // tls.go
 }
