@@ -183,3 +183,23 @@ func TestSettingsCryptlibCertificate(t *testing.T) {
 		t.Fatal("ctrl/ssl.cert was changed")
 	}
 }
+
+// TLSErrorLevel: a client that speaks plain text to POP3S fails the
+// handshake; the failure is logged at TLSErrorLevel (Notice here, where
+// the failure itself would be a Warning), in the one wording every server
+// uses.
+func TestSettingsTLSErrorLevel(t *testing.T) {
+	t.Parallel()
+	b := newBBS(t)
+	b.glob["TLSErrorLevel"] = "Notice"
+	b.start()
+	c := dial(t, b.addr(b.ports.POP3S))
+	c.send("USER plain-text-client")
+	if !c.closed() {
+		t.Fatal("POP3S kept a connection that failed the handshake")
+	}
+	coreWaitLog(b, "!TLS handshake failed: ")
+	if !regexp.MustCompile(`Notice +POP3 \[127\.0\.0\.1\] !TLS handshake failed: tls: `).MatchString(b.log.String()) {
+		t.Fatalf("handshake failure not logged at Notice:\n%s", b.log.String())
+	}
+}

@@ -144,6 +144,7 @@ func pop3dConfig(cfg *ctrl.Config, tc *tls.Config, log *slog.Logger) pop3d.Confi
 		MaxClients:           maxClients(m.MaxClients),
 		MaxConnsPerIP:        m.MaxConcurrentConnections,
 		DisablePlaintextAuth: m.DisablePlaintextAuth,
+		TLSErrorLevel:        m.TLSErrorLevel.Slog(),
 		Exempt:               cfg.Lists.IPFilterExempt,
 		IPSilent:             cfg.Lists.IPSilent,
 		IPFilter:             cfg.Lists.IP,
