@@ -59,6 +59,10 @@ type Config struct {
 	// Logger receives what processors log and what mailproc logs about
 	// them; nil discards it. Input.Logger overrides it for one run.
 	Logger *slog.Logger
+	// KeepMessage (DEBUG_RX_BODY) leaves each received message in TempDir
+	// as its SBBS_<protocol>.<id>.msg file, whether or not a processor
+	// ran; the sysop deletes them.
+	KeepMessage bool
 }
 
 // System is what processors may learn about the BBS.

@@ -203,3 +203,31 @@ func TestSettingsTLSErrorLevel(t *testing.T) {
 		t.Fatalf("handshake failure not logged at Notice:\n%s", b.log.String())
 	}
 }
+
+// DEBUG_RX_BODY keeps each received message in temp/ as its .msg file;
+// without it nothing stays behind.
+func TestSettingsDebugRxBodyKeepsMessage(t *testing.T) {
+	t.Parallel()
+	for _, on := range []bool{true, false} {
+		b := newBBS(t)
+		if on {
+			b.mail["Options"] = "ALLOW_POP3 | USE_SUBMISSION_PORT | TLS_SUBMISSION | TLS_POP3 | NO_HOST_LOOKUP | NO_SENDMAIL | DEBUG_RX_BODY"
+		}
+		b.start()
+		b.addUser("Reader", "Rx-Body-3")
+		coreDeliver(t, b, "joe@example.org", "reader@bbs.test", "kept for the sysop")
+		kept, _ := filepath.Glob(filepath.Join(b.root, "temp", "SBBS_SMTP.*.msg"))
+		if !on {
+			if len(kept) != 0 {
+				t.Fatalf("without DEBUG_RX_BODY temp/ holds %v", kept)
+			}
+			continue
+		}
+		if len(kept) != 1 {
+			t.Fatalf("DEBUG_RX_BODY: temp/ holds %v, want one .msg", kept)
+		}
+		if data, _ := os.ReadFile(kept[0]); !strings.Contains(string(data), "Subject: kept for the sysop") {
+			t.Fatalf("%s:\n%s", kept[0], data)
+		}
+	}
+}

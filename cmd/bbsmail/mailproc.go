@@ -55,10 +55,11 @@ func mailprocConfig(cfg *ctrl.Config, db *store.DB, log *slog.Logger) mailproc.C
 		MaxRecipients: cfg.Mail.MaxRecipients,
 		// Scripts reach the BBS directories, but not the server's secrets
 		// and state kept there.
-		Private:   []string{mailbasePath(cfg), secretKeyPath(cfg), cfg.Paths.SSLKey, socketPath(cfg)},
-		ARS:       processorARS(db),
-		KnownUser: knownUser,
-		Logger:    log,
+		Private:     []string{mailbasePath(cfg), secretKeyPath(cfg), cfg.Paths.SSLKey, socketPath(cfg)},
+		ARS:         processorARS(db),
+		KnownUser:   knownUser,
+		KeepMessage: cfg.Mail.Options.Has(ctrl.DebugRxBody),
+		Logger:      log,
 	}
 }
 
