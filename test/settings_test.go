@@ -231,3 +231,26 @@ func TestSettingsDebugRxBodyKeepsMessage(t *testing.T) {
 		}
 	}
 }
+
+// A recycle applies the SendMail settings: mail queued while NO_SENDMAIL
+// is set leaves once an edit of sbbs.ini clears it, without a restart.
+func TestSettingsRecycleAppliesSendMail(t *testing.T) {
+	t.Parallel()
+	peer := startOutboundPeer(t, "", "")
+	dns := startOutboundDNS(t, outboundMXRecords("remote.test"))
+	b := outboundBBS(t, dns, peer.port)
+	b.mail["Options"] = outboundOptions + " | NO_SENDMAIL"
+	b.glob["SemFileCheckFrequency"] = "1"
+	b.start()
+	b.addUser("Alice", outboundPW)
+	b.outboundSubmit([]string{"user@remote.test"}, "held by NO_SENDMAIL", "wait for the recycle")
+	b.outboundQueueRow("user@remote.test", "the queued message", func([]string) bool { return true })
+
+	b.mail["Options"] = outboundOptions
+	b.writeIni()
+	coreWaitLog(b, "SendMail restarted with the new settings")
+	if !routingPoll(30*time.Second, func() bool { return len(peer.messages()) > 0 }) {
+		t.Fatalf("nothing arrived at the peer after the recycle; queue:\n%s", coreQueueList(b))
+	}
+	b.outboundQueueEmpty("the delivery after the recycle")
+}

@@ -23,7 +23,6 @@ import (
 	"github.com/bbsmail/bbsmail/mailproc"
 	"github.com/bbsmail/bbsmail/netutil"
 	"github.com/bbsmail/bbsmail/pop3d"
-	"github.com/bbsmail/bbsmail/sendmail"
 	"github.com/bbsmail/bbsmail/smtpd"
 	"github.com/bbsmail/bbsmail/store"
 )
@@ -53,7 +52,10 @@ type server struct {
 	auth   *authCheck
 	smtp   *smtpd.Server
 	pop    *pop3d.Server
-	sender *sendmail.Sender
+	// ctx is the server's lifetime, for what a recycle restarts.
+	ctx context.Context
+	// sendMail runs the SendMail queue; a recycle may restart it.
+	sendMail *sendMailRunner
 	// netmail exports and tosses FidoNet and QWK netmail.
 	netmail *netmailRunner
 
@@ -180,34 +182,12 @@ func (s *server) build(ctx context.Context, cfg *ctrl.Config) error {
 	}
 	s.dkim = &signer{}
 	s.dkim.set(sg)
-	var wake func()
-	if !cfg.Mail.Options.Has(ctrl.NoSendMail) {
-		n, err := s.db.QueueClearTransit()
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			notice(s.log, fmt.Sprintf("SendMail: %d messages left in transit by the last run will be retried", n))
-		}
-		sc, err := sendmailConfig(cfg, s.log)
-		if err != nil {
-			return err
-		}
-		// Bounces to remote senders go back into the queue: wake SendMail
-		// for them too.
-		drop := &maildrop{db: s.db, sign: s.dkim, log: s.log, killRead: s.killReadMail}
-		s.sender = sendmail.New(sc, sendmail.Deps{Queue: queue{db: s.db}, Maildrop: drop})
-		wake = s.sender.Wake
-		drop.wake = wake
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer s.recoverGoroutine("SendMail")
-			if err := s.sender.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				s.log.Error(fmt.Sprintf("SendMail: %v", err))
-			}
-		}()
+	s.ctx = ctx
+	s.sendMail = &sendMailRunner{s: s}
+	if err := s.sendMail.start(ctx, cfg); err != nil {
+		return err
 	}
+	wake := s.sendMail.wake
 	s.netmail = newNetmailRunner(s)
 	s.wg.Add(1)
 	go func() {
@@ -302,9 +282,7 @@ func (s *server) recoverGoroutine(what string) {
 // runAdmin runs a command that arrived on the control socket.
 func (s *server) runAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	env := admin.Env{DB: s.db}
-	if s.sender != nil {
-		env.Wake = s.sender.Wake
-	}
+	env.Wake = s.sendMail.wake
 	return admin.Run(ctx, env, args, stdin, stdout, stderr)
 }
 
@@ -379,10 +357,18 @@ func (s *server) reload(why string) {
 	s.guard.Configure(guardSettings(cfg, s.log))
 	s.smtp.SetConfig(smtpdConfig(cfg, s.tls, s.log))
 	s.pop.SetConfig(pop3dConfig(cfg, s.tls, s.log))
-	if portsChanged(old, cfg) {
-		s.log.Warn("listening interfaces or ports changed: they take effect at the next restart")
+	for _, name := range needRestart(old, cfg) {
+		s.log.Warn(fmt.Sprintf("%s changed: it takes effect at the next restart", name))
 	}
 	notice(s.log, fmt.Sprintf("configuration reloaded (%s)", why))
+	// SendMail waits for its deliveries under way before it restarts:
+	// not in the way of the semaphore checks.
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer s.recoverGoroutine("SendMail restart")
+		s.sendMail.reload(s.ctx, cfg)
+	}()
 }
 
 // pause holds new connections back while the pause semaphore file (the
@@ -415,11 +401,33 @@ func (s *server) clearAttempts(path string) {
 	}
 }
 
-func portsChanged(a, b *ctrl.Config) bool {
+// needRestart names the settings whose change a recycle cannot apply:
+// the listening sockets are opened once.
+func needRestart(a, b *ctrl.Config) []string {
 	x, y := a.Mail, b.Mail
-	return x.SMTPPort != y.SMTPPort || x.SubmissionPort != y.SubmissionPort || x.TLSSubmissionPort != y.TLSSubmissionPort ||
-		x.POP3Port != y.POP3Port || x.TLSPOP3Port != y.TLSPOP3Port || x.Options != y.Options ||
-		fmt.Sprint(x.Interfaces, x.POP3Interfaces) != fmt.Sprint(y.Interfaces, y.POP3Interfaces)
+	var names []string
+	for _, c := range []struct {
+		name    string
+		changed bool
+	}{
+		{"Interface", fmt.Sprint(x.Interfaces) != fmt.Sprint(y.Interfaces)},
+		{"POP3Interface", fmt.Sprint(x.POP3Interfaces) != fmt.Sprint(y.POP3Interfaces)},
+		{"SMTPPort", x.SMTPPort != y.SMTPPort},
+		{"SubmissionPort", x.SubmissionPort != y.SubmissionPort},
+		{"TLSSubmissionPort", x.TLSSubmissionPort != y.TLSSubmissionPort},
+		{"POP3Port", x.POP3Port != y.POP3Port},
+		{"TLSPOP3Port", x.TLSPOP3Port != y.TLSPOP3Port},
+	} {
+		if c.changed {
+			names = append(names, c.name)
+		}
+	}
+	for _, o := range []ctrl.Options{ctrl.UseSubmissionPort, ctrl.TLSSubmission, ctrl.AllowPOP3, ctrl.TLSPOP3} {
+		if x.Options.Has(o) != y.Options.Has(o) {
+			names = append(names, "Options "+o.String())
+		}
+	}
+	return names
 }
 
 // shutdown stops accepting, lets sessions finish up to MaxInactivity,
