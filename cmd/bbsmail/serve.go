@@ -49,9 +49,9 @@ type server struct {
 	// dkim signs outbound copies; a reload swaps its keys.
 	dkim *signer
 	// auth judges SPF, DKIM and DMARC of inbound mail.
-	auth   *authCheck
-	smtp   *smtpd.Server
-	pop    *pop3d.Server
+	auth *authCheck
+	smtp *smtpd.Server
+	pop  *pop3d.Server
 	// ctx is the server's lifetime, for what a recycle restarts.
 	ctx context.Context
 	// sendMail runs the SendMail queue; a recycle may restart it.
