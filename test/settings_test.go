@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -253,4 +254,26 @@ func TestSettingsRecycleAppliesSendMail(t *testing.T) {
 		t.Fatalf("nothing arrived at the peer after the recycle; queue:\n%s", coreQueueList(b))
 	}
 	b.outboundQueueEmpty("the delivery after the recycle")
+}
+
+// When a demo port is taken the demo says at once which port, where to
+// change it and exits, instead of retrying the bind.
+func TestSettingsDemoPortTaken(t *testing.T) {
+	l, err := net.Listen("tcp4", "127.0.0.1:2525")
+	if err != nil {
+		t.Skipf("demo port 2525 is busy: %v", err)
+	}
+	defer l.Close()
+	dir := filepath.Join(t.TempDir(), "demo")
+	cmd := exec.Command(bin, "demo", "-dir", dir)
+	cmd.Env = append(os.Environ(), "SBBSCTRL=", "GORACE=atexit_sleep_ms=0")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("the demo ran with its SMTP port taken:\n%s", out)
+	}
+	want := "port 2525 (SMTPPort) on 127.0.0.1:2525 is taken by another program: set another SMTPPort in [Mail] of " +
+		filepath.Join(dir, "ctrl", "sbbs.ini")
+	if !strings.Contains(string(out), want) || strings.Contains(string(out), "retrying") {
+		t.Fatalf("demo output:\n%s\nwant %q", out, want)
+	}
 }
