@@ -277,3 +277,26 @@ func TestSettingsDemoPortTaken(t *testing.T) {
 		t.Fatalf("demo output:\n%s\nwant %q", out, want)
 	}
 }
+
+// SendMail logs in Synchronet's words: the failed attempt as its FAQ
+// quotes it, the bounce, and the notice sent back.
+func TestSettingsSendMailLogLines(t *testing.T) {
+	t.Parallel()
+	sink := startOutboundSink(t, 0, "-f", "RCPT")
+	dns := startOutboundDNS(t, outboundMXRecords("remote.test"))
+	b := outboundBBS(t, dns, sink.port)
+	b.start()
+	b.addUser("Alice", outboundPW)
+	b.outboundSubmit([]string{"nobody@remote.test"}, "logged bounce", "This will bounce.")
+	coreWaitLog(b, "SEND !Delivery failure notification (message #")
+	log := b.log.String()
+	for _, re := range []string{
+		`Notice +SEND !Delivery attempt #1 FAILED \(.*5\d\d.*\) for message #\d+ from <alice@bbs\.test> to <nobody@remote\.test>`,
+		`Notice +SEND !Bouncing message back to <alice@bbs\.test>`,
+		`Notice +SEND !Delivery failure notification \(message #\d+\) created for <alice@bbs\.test>`,
+	} {
+		if !regexp.MustCompile(re).MatchString(log) {
+			t.Errorf("log lacks %s", re)
+		}
+	}
+}
