@@ -136,6 +136,10 @@ func (s *session) startTLS(arg string) {
 func (s *session) mail(verb, arg string) {
 	telegram := verb != "MAIL"
 	switch {
+	case s.stopping():
+		s.reply(421, "4.3.2", "%s Service shutting down", s.cfg.HostName)
+		s.quit = true
+		return
 	case telegram && s.deps.Telegrams == nil:
 		s.reply(502, "5.5.1", "Command not implemented")
 		return
