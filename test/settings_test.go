@@ -300,3 +300,31 @@ func TestSettingsSendMailLogLines(t *testing.T) {
 		}
 	}
 }
+
+// The same recipient given twice ("reader" and "Reader@BBS.TEST") gets
+// one copy of the message.
+func TestSettingsDuplicateRecipientOneCopy(t *testing.T) {
+	t.Parallel()
+	b := newBBS(t)
+	b.start()
+	b.addUser("Reader", "Dup-Rcpt-5")
+	c := dial(t, b.addr(b.ports.SMTP))
+	c.expect("220 ")
+	c.send("EHLO client.example")
+	c.expect("250 ")
+	c.send("MAIL FROM:<joe@example.org>")
+	c.expect("250 ")
+	for _, to := range []string{"<reader>", "<Reader@BBS.TEST>"} {
+		c.send("RCPT TO:" + to)
+		c.expect("250 ")
+	}
+	c.send("DATA")
+	c.expect("354 ")
+	c.send(strings.TrimSuffix(coreMessage("joe@example.org", "reader@bbs.test", "only once"), "\r\n") + "\r\n.")
+	c.expect("250 ")
+	c.send("QUIT")
+	c.expect("221 ")
+	if rows := coreMailList(b, "Reader"); len(rows) != 1 {
+		t.Fatalf("mailbox after one message to the same user twice:\n%s", strings.Join(rows, "\n"))
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bbsmail/bbsmail/ctrl"
@@ -191,6 +192,9 @@ var (
 
 func (m *maildrop) Deliver(_ context.Context, env *envelope.Envelope, msg []byte) error {
 	m.signRemote(env, msg)
+	if n := dropDuplicateCopies(env); n > 0 && m.log != nil {
+		m.log.Debug(fmt.Sprintf("%s: %d duplicate recipients get no second copy", env.ID, n))
+	}
 	if m.killRead != nil && m.killRead() {
 		// As Synchronet's SM_DELREADM: every message stored in a mailbox
 		// is marked kill-read, and POP3 deletes it once retrieved.
@@ -207,6 +211,42 @@ func (m *maildrop) Deliver(_ context.Context, env *envelope.Envelope, msg []byte
 		m.netmail()
 	}
 	return nil
+}
+
+// dropDuplicateCopies keeps one copy per mailbox, sub-board and remote
+// address: a recipient given twice ("alice", "Alice@BBS.EXAMPLE") gets
+// the message once, as most MTAs do. It returns how many it dropped.
+func dropDuplicateCopies(env *envelope.Envelope) int {
+	seen := make(map[string]bool, len(env.Rcpts))
+	kept := env.Rcpts[:0:0]
+	for _, r := range env.Rcpts {
+		var key string
+		switch r.Kind {
+		case envelope.KindMailbox:
+			if r.User != 0 {
+				key = fmt.Sprintf("user %d", r.User)
+			}
+		case envelope.KindSub:
+			key = "sub " + strings.ToLower(strings.TrimSpace(r.Sub))
+		case envelope.KindRemote:
+			// The domain is case-insensitive; the local part is the
+			// remote system's business.
+			local, domain, _ := strings.Cut(r.NetAddr, "@")
+			key = "remote " + local + "@" + strings.ToLower(domain)
+		}
+		if key != "" && seen[key] {
+			continue
+		}
+		if key != "" {
+			seen[key] = true
+		}
+		kept = append(kept, r)
+	}
+	n := len(env.Rcpts) - len(kept)
+	if n > 0 {
+		env.Rcpts = kept
+	}
+	return n
 }
 
 // signRemote adds the DKIM-Signature field to the trace of every copy that
