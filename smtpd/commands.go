@@ -120,7 +120,7 @@ func (s *session) startTLS(arg string) {
 	s.nc = tlsServer(s.conn, s.cfg.TLS)
 	s.setStreams()
 	if err := s.handshake(); err != nil {
-		s.log.Info(fmt.Sprintf("SMTP %s [%s] STARTTLS failed: %v", s.host, s.ip, err))
+		s.logTLSFailure(err)
 		s.quit = true
 		s.werr = err // nothing more may be written in clear text
 		return
@@ -237,6 +237,9 @@ func (s *session) rcpt(arg string) {
 		return
 	}
 	if err != nil {
+		if errors.Is(err, envelope.ErrUnknownUser) {
+			s.logUnknownRcpt(fp)
+		}
 		s.send(s.replyFor(err))
 		return
 	}

@@ -203,6 +203,43 @@ func TestSettingsTLSErrorLevel(t *testing.T) {
 	if !regexp.MustCompile(`Notice +POP3 \[127\.0\.0\.1\] !TLS handshake failed: tls: `).MatchString(b.log.String()) {
 		t.Fatalf("handshake failure not logged at Notice:\n%s", b.log.String())
 	}
+	smtps := dial(t, b.addr(b.ports.SMTPS))
+	smtps.send("EHLO plain-text-client")
+	if !smtps.closed() {
+		t.Fatal("SMTPS kept a connection that failed the handshake")
+	}
+	coreWaitLog(b, "SMTP [127.0.0.1] !TLS handshake failed: ")
+	if !regexp.MustCompile(`Notice +SMTP \[127\.0\.0\.1\] !TLS handshake failed: .*tls: `).MatchString(b.log.String()) {
+		t.Fatalf("SMTPS handshake failure not logged at Notice:\n%s", b.log.String())
+	}
+}
+
+// The SMTP log shows a probe for unknown users at Notice and the end of
+// each session at Info, as POP3 does.
+func TestSettingsSMTPLogLines(t *testing.T) {
+	t.Parallel()
+	b := newBBS(t)
+	b.start()
+	c := dial(t, b.addr(b.ports.SMTP))
+	c.expect("220 ")
+	c.send("EHLO prober.example")
+	c.expect("250 ")
+	c.send("MAIL FROM:<>")
+	c.expect("250 ")
+	c.send("RCPT TO:<nobody-here@bbs.test>")
+	c.expect("550 ")
+	c.send("QUIT")
+	c.expect("221 ")
+	coreWaitLog(b, "session ended")
+	log := b.log.String()
+	for _, re := range []string{
+		`Notice +SMTP .*\[127\.0\.0\.1\] !UNKNOWN USER-RECIPIENT: <nobody-here@bbs\.test>`,
+		`Info +SMTP .*\[127\.0\.0\.1\] session ended`,
+	} {
+		if !regexp.MustCompile(re).MatchString(log) {
+			t.Errorf("log lacks %s", re)
+		}
+	}
 }
 
 // DEBUG_RX_BODY keeps each received message in temp/ as its .msg file;

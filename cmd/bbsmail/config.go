@@ -86,6 +86,7 @@ func smtpdConfig(cfg *ctrl.Config, tc *tls.Config, log *slog.Logger) smtpd.Confi
 		Logger:             log,
 		DebugRxHeader:      o.Has(ctrl.DebugRxHeader),
 		DebugRxBody:        o.Has(ctrl.DebugRxBody),
+		TLSErrorLevel:      m.TLSErrorLevel.Slog(),
 		DebugTx:            o.Has(ctrl.DebugTx),
 		DebugRxRsp:         o.Has(ctrl.DebugRxRsp),
 	}
