@@ -68,7 +68,7 @@ func (s *session) data(arg string) {
 	}
 	s.reply354("Send the mail data, end with <CRLF>.<CRLF>")
 	if err := s.readBody(b); err != nil {
-		s.log.Info(fmt.Sprintf("SMTP %s [%s] message from %s not received: %v", s.host, s.ip, s.tx.reversePath, err))
+		s.log.Info(fmt.Sprintf("SMTP %s [%s] message from %s not received: %v", s.host, s.ip, angle(s.tx.reversePath), err))
 		s.resetTx()
 		s.readFailed(err)
 		return
@@ -175,16 +175,16 @@ func (s *session) traceBody(inHeader *bool, line []byte) {
 func (s *session) finish(b *body) error {
 	switch {
 	case b.tooLong:
-		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: line too long", s.host, s.ip, s.tx.reversePath))
+		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: line too long", s.host, s.ip, angle(s.tx.reversePath)))
 		return envelope.Replyf(500, "5.5.2", "Line too long")
 	case b.tooBig:
-		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: size %d over %d", s.host, s.ip, s.tx.reversePath, b.size, s.cfg.MaxMsgSize))
+		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: size %d over %d", s.host, s.ip, angle(s.tx.reversePath), b.size, s.cfg.MaxMsgSize))
 		return envelope.Replyf(552, "5.3.4", "Message size (%d) exceeds maximum: %d bytes", b.size, s.cfg.MaxMsgSize)
 	case b.bareDot:
-		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: lone dot with a bare CR or LF (possible SMTP smuggling)", s.host, s.ip, s.tx.reversePath))
+		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: lone dot with a bare CR or LF (possible SMTP smuggling)", s.host, s.ip, angle(s.tx.reversePath)))
 		return envelope.Replyf(554, "5.6.0", "Message refused: a line holding only \".\" must end in CR LF")
 	case b.noRoom:
-		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s deferred: too much message text in memory (MaxDataInFlight %d)", s.host, s.ip, s.tx.reversePath, s.cfg.MaxDataInFlight))
+		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s deferred: too much message text in memory (MaxDataInFlight %d)", s.host, s.ip, angle(s.tx.reversePath), s.cfg.MaxDataInFlight))
 		return envelope.Replyf(452, "4.3.1", "Insufficient system storage, try again later")
 	case len(b.text()) == 0:
 		return envelope.Replyf(554, "5.6.0", "No message text")
@@ -258,7 +258,7 @@ func (s *session) checkHeader(hdr headerInfo) error {
 		return err
 	}
 	if hdr.received > maxReceived {
-		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: %d Received headers (mail loop)", s.host, s.ip, s.tx.reversePath, hdr.received))
+		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: %d Received headers (mail loop)", s.host, s.ip, angle(s.tx.reversePath), hdr.received))
 		return envelope.Replyf(554, "5.4.6", "Mail loop detected: too many Received headers")
 	}
 	if err := s.checkHeaderLists(hdr); err != nil {
