@@ -365,3 +365,30 @@ func TestSettingsDuplicateRecipientOneCopy(t *testing.T) {
 		t.Fatalf("mailbox after one message to the same user twice:\n%s", strings.Join(rows, "\n"))
 	}
 }
+
+// Settings bbsmail accepts without acting on them are named, with "no
+// effect in bbsmail", by `bbsmail check` and at startup (Notice), never
+// passed over in silence.
+func TestSettingsWithoutEffectAreNoticed(t *testing.T) {
+	t.Parallel()
+	b := newBBS(t)
+	b.mail["NewMailNotice"] = `%.0s\1n\1mNew e-mail from \1h%s`
+	b.mail["ForwardNotice"] = `forwarded to %s`
+	b.mail["Options"] = "ALLOW_POP3 | USE_SUBMISSION_PORT | TLS_SUBMISSION | TLS_POP3 | NO_HOST_LOOKUP | NO_SENDMAIL | SMTP_AUTH_VIA_IP"
+	b.writeIni()
+	_, stderr, code := b.run("", "check")
+	for _, key := range []string{"NewMailNotice", "ForwardNotice", "SMTP_AUTH_VIA_IP"} {
+		if code != 0 || !regexp.MustCompile(`notice: .*`+key+`: no effect in bbsmail`).MatchString(stderr) {
+			t.Errorf("check (exit %d) does not notice %s:\n%s", code, key, stderr)
+		}
+	}
+	if strings.Contains(stderr, "unknown key") {
+		t.Errorf("check calls a known key unknown:\n%s", stderr)
+	}
+	b.start()
+	for _, key := range []string{"NewMailNotice", "ForwardNotice", "SMTP_AUTH_VIA_IP"} {
+		if !regexp.MustCompile(`Notice +configuration: .*` + key + `: no effect in bbsmail`).MatchString(b.log.String()) {
+			t.Errorf("startup does not notice %s", key)
+		}
+	}
+}
