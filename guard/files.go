@@ -137,7 +137,9 @@ func (g *Guard) rateFilter(s *Settings, v verdict, protocol string) {
 	now := g.now()
 	g.fileMu.Lock()
 	defer g.fileMu.Unlock()
-	if _, listed := file.Lookup(now, target); listed {
+	// An entry in force that covers the client (its address or a subnet)
+	// already does the job; a CIDR target cannot be looked up itself.
+	if _, listed := file.Lookup(now, v.addr); listed {
 		return
 	}
 	m := pattern.Meta{Added: now, Protocol: protocol, Reason: reason}

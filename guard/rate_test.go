@@ -181,6 +181,11 @@ func TestRateLimitFilter(t *testing.T) {
 		if got := read(ipCan); !strings.Contains(got, "198.51.100.0/24") || !strings.Contains(got, "from 2 IPs") {
 			t.Fatalf("two offenders: ip.can:\n%s", got)
 		}
+		r.Allow("198.51.100.3")
+		r.Allow("198.51.100.2")
+		if got := read(ipCan); strings.Count(got, "198.51.100.0/24") != 1 {
+			t.Fatalf("the subnet written again:\n%s", got)
+		}
 	})
 	t.Run("silent", func(t *testing.T) {
 		dir := t.TempDir()
