@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -390,5 +391,49 @@ func TestSettingsWithoutEffectAreNoticed(t *testing.T) {
 		if !regexp.MustCompile(`Notice +configuration: .*` + key + `: no effect in bbsmail`).MatchString(b.log.String()) {
 			t.Errorf("startup does not notice %s", key)
 		}
+	}
+}
+
+// After SIGTERM an open session that starts a new transaction gets
+// 421 4.3.2 and is closed, while a message already in DATA is finished
+// and kept.
+func TestSettingsShutdownRefusesNewMail(t *testing.T) {
+	t.Parallel()
+	b := newBBS(t)
+	b.mail["MaxInactivity"] = "10s" // bounds the shutdown grace period
+	b.start()
+	b.addUser("Reader", "Stop-Mail-4")
+	inData := coreStartTx(t, b, "joe@example.org")
+	inData.send("RCPT TO:<reader@bbs.test>")
+	inData.expect("250 ")
+	inData.send("DATA")
+	inData.expect("354 ")
+	idle := coreSMTPReady(t, b)
+	idle.send("EHLO busy.example")
+	idle.expect("250 ")
+
+	coreSignal(b, syscall.SIGTERM)
+	coreWaitLog(b, "shutting down")
+	for {
+		idle.send("MAIL FROM:<late@example.org>")
+		r := idle.reply()
+		if strings.HasPrefix(r, "421 4.3.2 ") {
+			break
+		}
+		if !strings.HasPrefix(r, "250 ") {
+			t.Fatalf("MAIL after SIGTERM: %q", r)
+		}
+		idle.send("RSET")
+		idle.expect("250 ")
+	}
+	if !idle.closed() {
+		t.Fatal("the session went on after 421")
+	}
+	inData.send(strings.TrimSuffix(coreMessage("joe@example.org", "reader@bbs.test", "finished after SIGTERM"), "\r\n") + "\r\n.")
+	inData.expect("250 ")
+	inData.send("QUIT")
+	inData.expect("221 ")
+	if code := coreExitCode(b, 30*time.Second); code != 0 {
+		t.Fatalf("exit status %d after SIGTERM", code)
 	}
 }
