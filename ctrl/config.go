@@ -30,6 +30,10 @@ type Config struct {
 	// Warnings are things a sysop should fix that do not stop the server,
 	// such as unknown keys in [Mail]; `bbsmail check` prints them.
 	Warnings []string
+	// Notices are settings the sysop wrote that bbsmail accepts and does
+	// not act on ("no effect in bbsmail"); serve logs them at Notice and
+	// `bbsmail check` prints them.
+	Notices []string
 
 	settings []Setting
 }
@@ -80,6 +84,15 @@ type Mail struct {
 	RequestRateLimitPeriod   time.Duration
 	RateLimitSubnetPrefix4   int // rate-limit IPv4 clients per /n; 0 = per address
 	RateLimitSubnetPrefix6   int // rate-limit IPv6 clients per /n; 0 = per address
+	// RateLimitFilterThreshold rate-limit refusals of one client (or
+	// subnet) while it stays active add it to ip.can (or ip-silent.can
+	// with RateLimitFilterSilent) for RateLimitFilterDuration (0 = for
+	// good); 0 turns this off. A subnet is filtered whole only once
+	// RateLimitFilterSubnetThreshold of its addresses were refused.
+	RateLimitFilterThreshold       int
+	RateLimitFilterDuration        time.Duration
+	RateLimitFilterSilent          bool
+	RateLimitFilterSubnetThreshold int
 
 	MaxDeliveryAttempts int
 	RescanFrequency     time.Duration

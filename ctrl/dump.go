@@ -69,6 +69,12 @@ func (c *Config) Dump(w io.Writer) error {
 		}
 		fmt.Fprintf(bw, "\t%s = %d entries%s\n", listName(c, f), l.Len(), note)
 	}
+	if len(c.Notices) > 0 {
+		fmt.Fprintf(bw, "\n[Notices]\n")
+		for _, n := range c.Notices {
+			fmt.Fprintf(bw, "\t; %s\n", n)
+		}
+	}
 	if len(c.Warnings) > 0 {
 		fmt.Fprintf(bw, "\n[Warnings]\n")
 		for _, w := range c.Warnings {

@@ -62,6 +62,11 @@ func keyTable(m *Mail) []keyDef {
 		// 0 (or the full length) counts each address apart.
 		{"RateLimitSubnetPrefix4", "", "0", intV{&m.RateLimitSubnetPrefix4, 0, 32}},
 		{"RateLimitSubnetPrefix6", "", "64", intV{&m.RateLimitSubnetPrefix6, 0, 128}},
+		{"RateLimitFilterThreshold", "", "0", intV{&m.RateLimitFilterThreshold, 0, maxInt}},
+		{"RateLimitFilterDuration", "", "0", durV{&m.RateLimitFilterDuration, time.Second}},
+		{"RateLimitFilterSilent", "", "false", boolV{&m.RateLimitFilterSilent}},
+		// Synchronet raises 0 to 1 (the subnet goes on its first offender).
+		{"RateLimitFilterSubnetThreshold", "", "2", intV{&m.RateLimitFilterSubnetThreshold, 0, maxInt}},
 
 		{"MaxDeliveryAttempts", "", "50", intV{&m.MaxDeliveryAttempts, 1, maxInt}},
 		{"RescanFrequency", "", "1h", durV{&m.RescanFrequency, time.Second}},
@@ -128,6 +133,12 @@ func keyTable(m *Mail) []keyDef {
 		{"JavaScriptYieldInterval", "JavaScriptYieldInterval", "10000", int64V{&m.JavaScriptYieldInterval}},
 		{"JavaScriptLoadPath", "JavaScriptLoadPath", "load", strV{&m.JavaScriptLoadPath}},
 		{"JavaScriptOptions", "JavaScriptOptions", "", strV{&m.JavaScriptOptions}},
+
+		// v3.17 to v3.19 kept the new-mail telegram texts here; later
+		// releases moved them to text.dat. bbsmail's telegrams have fixed
+		// wording: the keys load with a notice (noEffectKeys).
+		{"NewMailNotice", "", "", &ignoredV{}},
+		{"ForwardNotice", "", "", &ignoredV{}},
 
 		// Windows sound keys: accepted so stock files load, never used.
 		{"POP3Sound", "", "", &ignoredV{}},

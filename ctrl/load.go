@@ -57,6 +57,10 @@ func (l *loader) rel(path string) string {
 	return path
 }
 
+func (l *loader) notice(format string, args ...any) {
+	l.c.Notices = append(l.c.Notices, fmt.Sprintf(format, args...))
+}
+
 func (l *loader) warn(format string, args ...any) {
 	l.c.Warnings = append(l.c.Warnings, fmt.Sprintf(format, args...))
 }
@@ -144,6 +148,19 @@ func (l *loader) sbbsIni() error {
 		l.c.settings = append(l.c.settings, Setting{Key: def.Name, Value: def.Value.String(), Source: src})
 	}
 	l.unknownKeys(mail, table)
+	for _, name := range []string{"NewMailNotice", "ForwardNotice"} {
+		if k, ok := l.used[name]; ok {
+			l.notice("%s:%d: [Mail] %s: no effect in bbsmail (its new-mail telegrams have a fixed text)", l.rel(k.File), k.Line, name)
+		}
+	}
+	if l.c.Mail.Options.Has(SMTPAuthViaIP) {
+		k := l.used["Options"]
+		l.notice("%s:%d: [Mail] Options: SMTP_AUTH_VIA_IP: no effect in bbsmail (it does not record where BBS users log on from): "+
+			"list the client in relay.cfg or have it authenticate", l.rel(k.File), k.Line)
+	}
+	if l.c.Mail.RateLimitFilterSubnetThreshold < 1 {
+		l.c.Mail.RateLimitFilterSubnetThreshold = 1
+	}
 	for _, name := range l.c.Mail.ignoredOptions {
 		k := l.used["Options"]
 		why := "unknown option ignored, as Synchronet ignores it"

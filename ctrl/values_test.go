@@ -245,3 +245,41 @@ func TestOptionsUnknownNames(t *testing.T) {
 		}
 	}
 }
+
+// Keys of older releases and options bbsmail does not act on load with a
+// notice that says so, never silently and never as an unknown key; the
+// RateLimitFilter* keys are read.
+func TestSettingsWithoutEffectAreNoticed(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "ctrl")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ini := "[Mail]\nNewMailNotice = %.0s\\1n\\1mNew e-mail from \\1h%s\nForwardNotice = forwarded to %s\n" +
+		"Options = ALLOW_POP3 | SMTP_AUTH_VIA_IP\nRateLimitFilterThreshold = 3\nRateLimitFilterDuration = 1h\n" +
+		"RateLimitFilterSilent = true\nRateLimitFilterSubnetThreshold = 0\n"
+	if err := os.WriteFile(filepath.Join(dir, "sbbs.ini"), []byte(ini), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := ctrl.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notices := strings.Join(c.Notices, "\n")
+	for _, want := range []string{
+		"sbbs.ini:2: [Mail] NewMailNotice: no effect in bbsmail",
+		"sbbs.ini:3: [Mail] ForwardNotice: no effect in bbsmail",
+		"sbbs.ini:4: [Mail] Options: SMTP_AUTH_VIA_IP: no effect in bbsmail",
+	} {
+		if !strings.Contains(notices, want) {
+			t.Errorf("notices lack %q:\n%s", want, notices)
+		}
+	}
+	if w := strings.Join(c.Warnings, "\n"); strings.Contains(w, "[Mail]") {
+		t.Errorf("warnings: %s", w)
+	}
+	m := c.Mail
+	if m.RateLimitFilterThreshold != 3 || m.RateLimitFilterDuration != time.Hour || !m.RateLimitFilterSilent || m.RateLimitFilterSubnetThreshold != 1 {
+		t.Errorf("RateLimitFilter*: %d %v %t %d", m.RateLimitFilterThreshold, m.RateLimitFilterDuration, m.RateLimitFilterSilent, m.RateLimitFilterSubnetThreshold)
+	}
+}

@@ -125,8 +125,11 @@ type Envelope struct {
 	Auth        *Identity // nil when unauthenticated
 	Rcpts       []Rcpt
 	Spam        bool // flagged as spam (DNSBL tag, X-Spam-Flag)
-	Telegram    bool // SEND/SOML/SAML transaction
-	Received    time.Time
+	// KillRead stores mailbox copies with the kill-read flag: they are
+	// deleted once read (main.ini "Kill Read E-mail").
+	KillRead bool
+	Telegram bool // SEND/SOML/SAML transaction
+	Received time.Time
 }
 
 // RcptQuery is one RCPT TO (or SEND/SOML/SAML recipient) to resolve.

@@ -48,8 +48,10 @@
 // it does not sleep or send replies (the servers do, so that shutdown can
 // cut a wait short), and it does not read configuration files: the wiring
 // hands it plain Settings and the sysop's pattern lists, and calls
-// Configure again on a reload. Synchronet's RateLimitFilter* keys
-// (automatic ip.can entries for rate-limit offenders) are not implemented.
+// Configure again on a reload. A client refused RateLimitFilterThreshold
+// times while it stays active is written to ip.can (or ip-silent.can), the
+// whole subnet only once RateLimitFilterSubnetThreshold of its addresses
+// were refused, as Synchronet's rate_limit_filter.
 // Nothing here is persisted: a restart forgets every count, as Synchronet
 // does.
 package guard

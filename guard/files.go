@@ -1,7 +1,9 @@
 package guard
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -111,6 +113,50 @@ func (g *Guard) filter(s *Settings, a envelope.LoginAttempt, n int, span time.Du
 	s.Logger.Warn(fmt.Sprintf("%s !BLOCKING IP ADDRESS: %s in %s", a.Protocol, a.IP, s.IPFilter.Path()))
 }
 
+// rateFilter adds a rate-limit offender to ip.can (or ip-silent.can) once
+// its bucket was refused RateFilterThreshold times, as Synchronet's
+// rate_limit_filter: the whole subnet only when enough of its addresses
+// offended, otherwise the address alone.
+func (g *Guard) rateFilter(s *Settings, v verdict, protocol string) {
+	if s.RateFilterThreshold <= 0 || v.denials < s.RateFilterThreshold {
+		return
+	}
+	file, where := s.IPFilter, " in ip.can"
+	if s.RateFilterSilent {
+		file, where = s.IPSilentFilter, ""
+	}
+	if file == nil || s.Exempt != nil && s.Exempt.Match(v.addr) {
+		return
+	}
+	target, what := v.key, "SUBNET"
+	reason := fmt.Sprintf("%d rate-limit violations from %d IPs", v.denials, v.distinct)
+	if v.key == v.addr || v.distinct < max(1, s.RateFilterSubnetThreshold) {
+		target, what = v.addr, "IP ADDRESS"
+		reason = fmt.Sprintf("%d rate-limit violations", v.denials)
+	}
+	now := g.now()
+	g.fileMu.Lock()
+	defer g.fileMu.Unlock()
+	// An entry in force that covers the client (its address or a subnet)
+	// already does the job; a CIDR target cannot be looked up itself.
+	if _, listed := file.Lookup(now, v.addr); listed {
+		return
+	}
+	m := pattern.Meta{Added: now, Protocol: protocol, Reason: reason}
+	if s.RateFilterDuration > 0 {
+		m.Expires = now.Add(s.RateFilterDuration)
+	}
+	if err := file.Append(pattern.FormatLine(target, m)); err != nil {
+		s.Logger.Error(fmt.Sprintf("%s !cannot add %s to %s: %v", protocol, target, file.Path(), err))
+		return
+	}
+	silently := ""
+	if s.RateFilterSilent {
+		silently = " (silently)"
+	}
+	notice(s.Logger, fmt.Sprintf("%s !BLOCKING %s%s: %s%s", protocol, what, silently, target, where))
+}
+
 func nonEmpty(s ...string) []string {
 	out := s[:0:0]
 	for _, v := range s {
@@ -147,3 +193,7 @@ func estimate(d time.Duration) string {
 	}
 	return strconv.FormatFloat(float64(int64(sec)), 'f', -1, 64) + "s"
 }
+
+// notice logs at Notice, between Info and Warning as syslog has it (the
+// level the servers' own Notice lines use).
+func notice(l *slog.Logger, msg string) { l.Log(context.Background(), slog.LevelInfo+2, msg) }

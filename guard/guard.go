@@ -68,10 +68,24 @@ type Settings struct {
 	SubnetPrefix4 int
 	SubnetPrefix6 int
 
+	// RateFilterThreshold (RateLimitFilterThreshold) refusals of one
+	// rate-limit bucket while it stays active add it to IPFilter, or to
+	// IPSilentFilter with RateFilterSilent, for RateFilterDuration (0 =
+	// for good). A subnet bucket is written whole only once
+	// RateFilterSubnetThreshold of its addresses were refused; before
+	// that, the offending address alone. 0 turns this off.
+	RateFilterThreshold       int
+	RateFilterDuration        time.Duration
+	RateFilterSilent          bool
+	RateFilterSubnetThreshold int
+
 	// HackLog is the path of logs/hack.log; "" writes none.
 	HackLog string
 	// IPFilter is text/ip.can; nil turns automatic filtering off.
 	IPFilter *pattern.File
+	// IPSilentFilter is text/ip-silent.can (RateFilterSilent); nil turns
+	// silent filtering off.
+	IPSilentFilter *pattern.File
 	// NameFilter (text/name.can) lists login names that ban an address
 	// at the first try. May be nil.
 	NameFilter Matcher
@@ -372,7 +386,29 @@ func (g *Guard) Clear(ip string) (int, error) {
 // Allow counts one command from ip against MaxRequests per RequestPeriod
 // and reports whether it is within the limit. Refused commands are not
 // counted. The caller exempts ipfilter_exempt.cfg.
-func (g *Guard) Allow(ip string) bool { return g.rate.allow(ip) }
+func (g *Guard) Allow(ip string) bool { return g.request(ip, "") }
+
+// Protocol returns the rate limit as the server for protocol ("SMTP",
+// "POP3") counts it: the same counts, with protocol named in the ip.can
+// entries RateFilterThreshold writes.
+func (g *Guard) Protocol(protocol string) RateLimit { return RateLimit{g: g, protocol: protocol} }
+
+// RateLimit is one server's view of the guard's request rate limit.
+type RateLimit struct {
+	g        *Guard
+	protocol string
+}
+
+// Allow counts one request of ip; false means over the limit.
+func (r RateLimit) Allow(ip string) bool { return r.g.request(ip, r.protocol) }
+
+func (g *Guard) request(ip, protocol string) bool {
+	v := g.rate.allow(ip)
+	if !v.ok {
+		g.rateFilter(g.settings(), v, protocol)
+	}
+	return v.ok
+}
 
 // retention is how long a record outlives its last attempt.
 func retention(s *Settings) time.Duration { return max(MinRetention, s.TempBanDuration) }

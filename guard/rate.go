@@ -29,11 +29,27 @@ type limiter struct {
 	lastSweep time.Time
 }
 
+// maxMembers caps the distinct addresses remembered per subnet bucket.
+const maxMembers = 256
+
 // window holds one client's counts: counts[i % rateSlots] for slot i, the
-// newest slot being head.
+// newest slot being head. denied counts the refusals since the client
+// was last idle for a whole period, and members the distinct addresses
+// refused in a subnet bucket (RateLimitFilter*).
 type window struct {
-	head   int64
-	counts [rateSlots]uint32
+	head    int64
+	counts  [rateSlots]uint32
+	denied  int
+	members map[string]struct{}
+}
+
+// verdict is the limiter's answer to one request.
+type verdict struct {
+	ok       bool
+	key      string // the bucket: the address, or its subnet in CIDR form
+	addr     string // the client's address, canonical
+	denials  int    // refusals of key while it stayed active (when !ok)
+	distinct int    // distinct addresses refused in key (when !ok)
 }
 
 func newLimiter(now func() time.Time) *limiter {
@@ -52,11 +68,11 @@ func (l *limiter) configure(max int, period time.Duration, prefix4, prefix6 int)
 // slotLen is the duration of one slot; never zero.
 func (l *limiter) slotLen() time.Duration { return max(l.period/rateSlots, 1) }
 
-func (l *limiter) allow(ip string) bool {
+func (l *limiter) allow(ip string) verdict {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.max <= 0 || l.period <= 0 {
-		return true
+		return verdict{ok: true}
 	}
 	key := rateKey(ip, l.prefix4, l.prefix6)
 	now := l.now()
@@ -77,10 +93,22 @@ func (l *limiter) allow(ip string) bool {
 	}
 	w.advance(slot)
 	if w.total() >= uint64(l.max) {
-		return false
+		v := verdict{key: key, addr: ip}
+		if a, ok := parseIP(ip); ok {
+			v.addr = a.String()
+		}
+		w.denied++
+		if w.members == nil {
+			w.members = map[string]struct{}{}
+		}
+		if len(w.members) < maxMembers {
+			w.members[v.addr] = struct{}{}
+		}
+		v.denials, v.distinct = w.denied, len(w.members)
+		return v
 	}
 	w.counts[slot%rateSlots]++
-	return true
+	return verdict{ok: true}
 }
 
 // advance moves the window to slot, emptying the slots it leaves behind.
@@ -96,6 +124,11 @@ func (w *window) advance(slot int64) {
 		}
 	}
 	w.head = slot
+	if w.total() == 0 {
+		// Idle for a whole period: the escalation starts over, as
+		// Synchronet's rateLimiter forgets a client's denials then.
+		w.denied, w.members = 0, nil
+	}
 }
 
 func (w *window) total() uint64 {

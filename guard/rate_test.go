@@ -1,9 +1,13 @@
 package guard_test
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/bbsmail/bbsmail/ctrl/pattern"
 	"github.com/bbsmail/bbsmail/guard"
 )
 
@@ -116,4 +120,82 @@ func TestRateLimitReload(t *testing.T) {
 	if !g.Allow("192.0.2.80") {
 		t.Fatal("a new period kept the old buckets")
 	}
+}
+
+// RateLimitFilterThreshold: the third refusal of an address writes it to
+// ip.can once, with Synchronet's reason; with a subnet bucket the subnet
+// is written only after two of its addresses were refused; silent
+// filtering writes ip-silent.can instead; idle clients start over.
+func TestRateLimitFilter(t *testing.T) {
+	t.Parallel()
+	read := func(path string) string {
+		b, _ := os.ReadFile(path)
+		return string(b)
+	}
+	t.Run("address", func(t *testing.T) {
+		c := newClock()
+		dir := t.TempDir()
+		ipCan := filepath.Join(dir, "ip.can")
+		g := guard.New(guard.Settings{MaxRequests: 1, RequestPeriod: time.Minute, SubnetPrefix6: 64,
+			RateFilterThreshold: 3, RateFilterDuration: time.Hour, IPFilter: pattern.NewFile(ipCan)}, guard.WithClock(c.now))
+		r := g.Protocol("SMTP")
+		r.Allow("192.0.2.9")
+		for range 2 {
+			r.Allow("192.0.2.9")
+		}
+		if read(ipCan) != "" {
+			t.Fatalf("filtered after two refusals:\n%s", read(ipCan))
+		}
+		r.Allow("192.0.2.9")
+		r.Allow("192.0.2.9")
+		got := read(ipCan)
+		if strings.Count(got, "192.0.2.9") != 1 || !strings.Contains(got, "r=3 rate-limit violations") || !strings.Contains(got, "p=SMTP") || !strings.Contains(got, "e=") {
+			t.Fatalf("ip.can:\n%s", got)
+		}
+		// An idle client starts over: two more refusals write nothing new
+		// for another address that went quiet after two.
+		r.Allow("192.0.2.10")
+		r.Allow("192.0.2.10")
+		r.Allow("192.0.2.10")
+		c.advance(2 * time.Minute)
+		r.Allow("192.0.2.10")
+		r.Allow("192.0.2.10")
+		if strings.Contains(read(ipCan), "192.0.2.10") {
+			t.Fatalf("refusals before an idle period counted:\n%s", read(ipCan))
+		}
+	})
+	t.Run("subnet", func(t *testing.T) {
+		c := newClock()
+		dir := t.TempDir()
+		ipCan := filepath.Join(dir, "ip.can")
+		g := guard.New(guard.Settings{MaxRequests: 1, RequestPeriod: time.Minute, SubnetPrefix4: 24,
+			RateFilterThreshold: 2, RateFilterSubnetThreshold: 2, IPFilter: pattern.NewFile(ipCan)}, guard.WithClock(c.now))
+		r := g.Protocol("POP3")
+		r.Allow("198.51.100.1")
+		r.Allow("198.51.100.1")
+		r.Allow("198.51.100.1")
+		if got := read(ipCan); !strings.Contains(got, "198.51.100.1\t") || strings.Contains(got, "/24") {
+			t.Fatalf("one offender: ip.can:\n%s", got)
+		}
+		r.Allow("198.51.100.2")
+		if got := read(ipCan); !strings.Contains(got, "198.51.100.0/24") || !strings.Contains(got, "from 2 IPs") {
+			t.Fatalf("two offenders: ip.can:\n%s", got)
+		}
+		r.Allow("198.51.100.3")
+		r.Allow("198.51.100.2")
+		if got := read(ipCan); strings.Count(got, "198.51.100.0/24") != 1 {
+			t.Fatalf("the subnet written again:\n%s", got)
+		}
+	})
+	t.Run("silent", func(t *testing.T) {
+		dir := t.TempDir()
+		ipCan, silent := filepath.Join(dir, "ip.can"), filepath.Join(dir, "ip-silent.can")
+		g := guard.New(guard.Settings{MaxRequests: 1, RequestPeriod: time.Minute, RateFilterThreshold: 1, RateFilterSilent: true,
+			IPFilter: pattern.NewFile(ipCan), IPSilentFilter: pattern.NewFile(silent)}, guard.WithClock(newClock().now))
+		g.Allow("203.0.113.5")
+		g.Allow("203.0.113.5")
+		if read(ipCan) != "" || !strings.Contains(read(silent), "203.0.113.5") {
+			t.Fatalf("ip.can:\n%s\nip-silent.can:\n%s", read(ipCan), read(silent))
+		}
+	})
 }

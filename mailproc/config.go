@@ -62,6 +62,11 @@ type Config struct {
 	// them; nil discards it. Input.Logger overrides it for one run.
 	Logger *slog.Logger
 
+	// KeepMessage (DEBUG_RX_BODY) leaves each received message in TempDir
+	// as its SBBS_<protocol>.<id>.msg file, whether or not a processor
+	// ran; the sysop deletes them.
+	KeepMessage bool
+
 	// User describes an authenticated sender to a script (the JavaScript
 	// user object); nil or false: only its number is known.
 	User func(number uint32) (UserInfo, bool)

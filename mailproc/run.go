@@ -165,6 +165,9 @@ func (s *Set) Run(ctx context.Context, in Input) (out Output, err error) {
 	defer cancel()
 	procs := s.selected(&in)
 	if len(procs) == 0 {
+		if s != nil && s.cfg.KeepMessage {
+			s.keepMessage(&in)
+		}
 		out = Output{Text: in.Text, Prefix: in.Prefix, Rcpts: in.Env.Rcpts}
 		s.finish(&in, &out)
 		return out, nil
@@ -173,7 +176,7 @@ func (s *Set) Run(ctx context.Context, in Input) (out Output, err error) {
 	if err != nil {
 		return Output{}, err
 	}
-	defer f.remove(in.logger(s))
+	defer f.remove(in.logger(s), s.cfg.KeepMessage)
 	wrote, written, err := f.write(&in)
 	if err != nil {
 		return Output{}, err
@@ -472,9 +475,31 @@ func sameFile(path string, parts ...[]byte) (bool, error) {
 	return true, nil
 }
 
-// remove deletes whatever temporary files exist.
-func (f *files) remove(log *slog.Logger) {
+// keepMessage writes the received message to temp/ as a .msg file when
+// no processor ran, for DEBUG_RX_BODY: Synchronet spools every message
+// there and keeps the file with that option.
+func (s *Set) keepMessage(in *Input) {
+	f, err := s.prepare(in)
+	if err == nil {
+		err = createFile(f.msg, in.Text)
+	}
+	if err != nil {
+		in.logger(s).Warn("!DEBUG_RX_BODY: cannot keep the received message", "err", err)
+		return
+	}
+	in.logger(s).Debug("DEBUG_RX_BODY: received message kept in " + f.msg)
+}
+
+// remove deletes whatever temporary files exist; with keepMsg
+// (DEBUG_RX_BODY) the message text stays.
+func (f *files) remove(log *slog.Logger, keepMsg bool) {
+	if keepMsg {
+		log.Debug("DEBUG_RX_BODY: received message kept in " + f.msg)
+	}
 	for _, p := range f.all() {
+		if keepMsg && p == f.msg {
+			continue
+		}
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			log.Warn("!Cannot remove mail processor file", "file", p, "err", err)
 		}

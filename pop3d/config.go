@@ -28,6 +28,10 @@ type Config struct {
 	// loopback address such as 127.0.0.2 counts as remote. CAPA then omits
 	// USER until STLS. Off by default, as in Synchronet.
 	DisablePlaintextAuth bool
+	// TLSErrorLevel (sbbs.ini TLSErrorLevel) is the most severe level a
+	// failed TLS handshake is logged at (netutil.TLSFailureLevel); the
+	// zero value logs them at Info.
+	TLSErrorLevel slog.Level
 
 	// MaxClients limits the sessions served at once; 0 means no limit.
 	MaxClients int

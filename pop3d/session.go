@@ -78,7 +78,7 @@ func newSession(srv *Server, cfg *Config, c net.Conn, ip string, id uint64) *ses
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &session{
 		srv: srv, cfg: cfg, raw: c, conn: c, ip: ip, id: id, proto: "POP3",
-		log: cfg.Logger.With("sess", id, "ip", ip),
+		log: cfg.Logger.With("id", id, "ip", ip),
 		ctx: ctx, cancel: cancel,
 	}
 	if host, _, err := net.SplitHostPort(c.LocalAddr().String()); err == nil {
@@ -417,7 +417,8 @@ func (s *session) startTLS() bool {
 	tc := tls.Server(s.raw, tlsConfig(s.cfg))
 	_ = tc.SetDeadline(time.Now().Add(s.cfg.MaxInactivity))
 	if err := tc.HandshakeContext(s.ctx); err != nil {
-		s.log.Info(fmt.Sprintf("POP3 !TLS handshake failed with %s", s.ip), "err", err)
+		s.log.Log(context.Background(), netutil.TLSFailureLevel(err, s.cfg.TLSErrorLevel),
+			fmt.Sprintf("POP3 [%s] !TLS handshake failed: %v", s.ip, err))
 		return false
 	}
 	_ = tc.SetDeadline(time.Time{})

@@ -2,6 +2,7 @@ package sendmail
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"runtime/debug"
 	"sync"
@@ -36,7 +37,7 @@ func (s *Sender) settle(ctx context.Context, j *job, rs []*rcptState) {
 				s.autoExempt(j.reversePath, r.path)
 			}
 		case !r.perm && e.Attempts+1 < s.cfg.MaxAttempts:
-			s.log.Info("SendMail deferred", "id", e.ID, "to", e.Rcpt, "attempts", e.Attempts+1, "reason", r.failText())
+			s.attemptFailed(j, r)
 			r.settled = true
 			s.settleDefer(e, r.failText())
 		default:
@@ -64,15 +65,15 @@ func (s *Sender) bounce(ctx context.Context, j *job, failed []*rcptState) {
 		}
 	}
 	for _, r := range failed {
-		s.log.Warn("SendMail delivery failed", "id", r.entry.ID, "from", j.reversePath, "to", r.entry.Rcpt,
-			"attempts", r.entry.Attempts+1, "reason", r.failText())
+		s.attemptFailed(j, r)
 	}
 	if j.reversePath == "" || isNotice(j.msg) {
-		s.log.Info("SendMail not bouncing a message from the null sender or a delivery-failure notice",
-			"id", failed[0].entry.ID)
+		// Never a notice for the null sender or for a notice: it would loop.
+		s.notice(fmt.Sprintf("SEND !Deleted undeliverable message #%d from %s", failed[0].entry.ID, pathText(j.reversePath)))
 		fail()
 		return
 	}
+	s.notice("SEND !Bouncing message back to " + pathText(j.reversePath))
 	if s.drop == nil {
 		s.log.Error("SendMail has no maildrop for the bounce", "id", failed[0].entry.ID)
 		fail()
@@ -90,8 +91,23 @@ func (s *Sender) bounce(ctx context.Context, j *job, failed []*rcptState) {
 		}
 		return
 	}
+	s.notice(fmt.Sprintf("SEND !Delivery failure notification (message #%d) created for %s", failed[0].entry.ID, pathText(j.reversePath)))
 	fail()
 }
+
+// attemptFailed logs a failed delivery attempt in Synchronet's words, the
+// line its FAQ tells sysops to look for.
+func (s *Sender) attemptFailed(j *job, r *rcptState) {
+	s.notice(fmt.Sprintf("SEND !Delivery attempt #%d FAILED (%s) for message #%d from %s to %s",
+		r.entry.Attempts+1, r.failText(), r.entry.ID, pathText(j.reversePath), pathText(r.entry.Rcpt)))
+}
+
+// notice logs at Notice, between Info and Warning, as the server's own
+// Notice lines.
+func (s *Sender) notice(msg string) { s.log.Log(context.Background(), slog.LevelInfo+2, msg) }
+
+// pathText shows a mail path in angle brackets, the null sender as <>.
+func pathText(p string) string { return "<" + p + ">" }
 
 // bounceEnvelope addresses the notice: a local sender's mailbox, else the
 // reverse path by Internet mail. The notice itself has the null sender.

@@ -117,7 +117,7 @@ func (s *session) startTLS(arg string) error {
 	s.nc = tlsServer(s.conn, s.cfg.TLS)
 	s.setStreams()
 	if err := s.handshake(); err != nil {
-		s.log.Info(fmt.Sprintf("SMTP %s [%s] STARTTLS failed: %v", s.host, s.ip, err))
+		s.logTLSFailure(err)
 		s.quit = true
 		s.werr = err // nothing more may be written in clear text
 		return nil
@@ -134,6 +134,8 @@ func (s *session) startTLS(arg string) error {
 func (s *session) mail(verb, arg string) error {
 	telegram := verb != "MAIL"
 	switch {
+	case s.stopping():
+		return replyShuttingDown
 	case telegram && s.deps.Telegrams == nil:
 		return replyNotImplemented
 	case s.helo == "":
@@ -219,6 +221,9 @@ func (s *session) rcpt(arg string) error {
 		s.relayDenied(m.path)
 	}
 	if err != nil {
+		if errors.Is(err, envelope.ErrUnknownUser) {
+			s.logUnknownRcpt(fp)
+		}
 		return err
 	}
 	if rc.ForwardPath == "" && !rc.Forwarded {

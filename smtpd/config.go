@@ -222,6 +222,10 @@ type Config struct {
 	// Wire tracing at debug level (Options DEBUG_*): received header
 	// lines, received body lines, sent replies, received commands.
 	DebugRxHeader, DebugRxBody, DebugTx, DebugRxRsp bool
+	// TLSErrorLevel (sbbs.ini TLSErrorLevel) is the most severe level a
+	// failed TLS handshake is logged at (netutil.TLSFailureLevel); the
+	// zero value logs them at Info.
+	TLSErrorLevel slog.Level
 }
 
 // withDefaults returns a copy of c with the zero values filled in.

@@ -66,7 +66,7 @@ func (s *session) data(arg string) error {
 	}
 	s.send(replyGoAhead)
 	if err := s.readBody(b); err != nil {
-		s.log.Info(fmt.Sprintf("SMTP %s [%s] message from %s not received: %v", s.host, s.ip, s.tx.reversePath, err))
+		s.log.Info(fmt.Sprintf("SMTP %s [%s] message from %s not received: %v", s.host, s.ip, angle(s.tx.reversePath), err))
 		return s.readFailed(err)
 	}
 	s.messageCount++
@@ -165,16 +165,16 @@ func (s *session) traceBody(inHeader *bool, line []byte) {
 func (s *session) finish(b *body) error {
 	switch {
 	case b.tooLong:
-		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: line too long", s.host, s.ip, s.tx.reversePath))
+		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: line too long", s.host, s.ip, angle(s.tx.reversePath)))
 		return replyTextTooLong
 	case b.tooBig:
-		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: size %d over %d", s.host, s.ip, s.tx.reversePath, b.size, s.cfg.MaxMsgSize))
+		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: size %d over %d", s.host, s.ip, angle(s.tx.reversePath), b.size, s.cfg.MaxMsgSize))
 		return replyTooBig(b.size, s.cfg.MaxMsgSize)
 	case b.bareDot:
-		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: lone dot with a bare CR or LF (possible SMTP smuggling)", s.host, s.ip, s.tx.reversePath))
+		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: lone dot with a bare CR or LF (possible SMTP smuggling)", s.host, s.ip, angle(s.tx.reversePath)))
 		return replyBareDot
 	case b.noRoom:
-		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s deferred: too much message text in memory (MaxDataInFlight %d)", s.host, s.ip, s.tx.reversePath, s.cfg.MaxDataInFlight))
+		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s deferred: too much message text in memory (MaxDataInFlight %d)", s.host, s.ip, angle(s.tx.reversePath), s.cfg.MaxDataInFlight))
 		return replyNoRoom
 	case len(b.text()) == 0:
 		return replyNoText
@@ -248,7 +248,7 @@ func (s *session) checkHeader(hdr headerInfo) error {
 		return err
 	}
 	if hdr.received > maxReceived {
-		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: %d Received headers (mail loop)", s.host, s.ip, s.tx.reversePath, hdr.received))
+		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: %d Received headers (mail loop)", s.host, s.ip, angle(s.tx.reversePath), hdr.received))
 		return replyMailLoop
 	}
 	if err := s.checkHeaderLists(hdr); err != nil {

@@ -116,7 +116,7 @@ func (s *session) checkRcptAddr(path, fp string) error {
 	if s.auth != nil || !listed(s.cfg.EmailFilter, path, envelope.StripQuotes(path)) {
 		return nil
 	}
-	s.log.Warn(fmt.Sprintf("!SMTP %s [%s] BLOCKED RECIPIENT: %s from: %s", s.host, s.ip, path, s.tx.reversePath))
+	s.log.Warn(fmt.Sprintf("!SMTP %s [%s] BLOCKED RECIPIENT: %s from: %s", s.host, s.ip, path, angle(s.tx.reversePath)))
 	s.spamLog("REFUSED", path, "Blocked recipient e-mail address: "+path)
 	return envelope.UnknownUser(fp, envelope.ErrUnknownUser)
 }
@@ -141,7 +141,7 @@ func (s *session) checkHeaderLists(hdr headerInfo) error {
 		return nil
 	}
 	if listed(s.cfg.SubjectFilter, hdr.subject) {
-		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] BLOCKED SUBJECT (%s) from: %s", s.host, s.ip, hdr.subject, s.tx.reversePath))
+		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] BLOCKED SUBJECT (%s) from: %s", s.host, s.ip, hdr.subject, angle(s.tx.reversePath)))
 		s.spamLog("REFUSED", "", fmt.Sprintf("Blocked subject (%s) from: %s", hdr.subject, s.tx.reversePath))
 		return replySubjectBlocked
 	}
@@ -157,7 +157,7 @@ func (s *session) checkHeaderLists(hdr headerInfo) error {
 	}
 	for _, to := range hdr.to {
 		if listed(s.cfg.EmailFilter, to) {
-			s.log.Warn(fmt.Sprintf("!SMTP %s [%s] BLOCKED RECIPIENT (To: %s) from: %s", s.host, s.ip, to, s.tx.reversePath))
+			s.log.Warn(fmt.Sprintf("!SMTP %s [%s] BLOCKED RECIPIENT (To: %s) from: %s", s.host, s.ip, to, angle(s.tx.reversePath)))
 			s.spamLog("REFUSED", to, "Blocked recipient e-mail address in the To header: "+to)
 			return replyToBlocked
 		}

@@ -49,7 +49,7 @@ func (s *session) runProcessors(env *envelope.Envelope, msg []byte, hdr headerIn
 	// DNSBL tag) do not count: only growth past the limit by a processor.
 	if s.cfg.MaxMsgSize > 0 && int64(len(res.Text)) > max(s.cfg.MaxMsgSize, int64(len(msg))) {
 		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: a mail processor made it %d bytes, over %d",
-			s.host, s.ip, s.tx.reversePath, len(res.Text), s.cfg.MaxMsgSize))
+			s.host, s.ip, angle(s.tx.reversePath), len(res.Text), s.cfg.MaxMsgSize))
 		return processed{}, replyGrownTooBig(s.cfg.MaxMsgSize)
 	}
 	env.Rcpts = res.Rcpts

@@ -59,7 +59,7 @@ func (s *session) serve() {
 
 	if s.mode == SubmissionTLS { // 2
 		if err := s.handshake(); err != nil {
-			s.log.Info(fmt.Sprintf("SMTP [%s] TLS handshake failed: %v", s.ip, err))
+			s.logTLSFailure(err)
 			return
 		}
 	}
@@ -81,7 +81,7 @@ func (s *session) serve() {
 	s.send(replyGreeting(s.cfg.HostName, s.protocol(), s.cfg.Version))
 	s.commandLoop() // 6-9
 	_ = s.flush()
-	s.log.Debug(fmt.Sprintf("SMTP %s [%s] session ended", s.host, s.ip))
+	s.log.Info(fmt.Sprintf("SMTP %s [%s] session ended", s.host, s.ip))
 }
 
 // handshake runs the TLS handshake under the inactivity limit.

@@ -144,6 +144,9 @@ func (d *delivery) toMailbox(tx *bolt.Tx, rc *envelope.Rcpt, body uint64) (uint6
 	if d.env.Spam {
 		rec.Flags |= FlagSpam
 	}
+	if d.env.KillRead {
+		rec.Flags |= FlagKillRead
+	}
 	b, err := tx.Bucket([]byte(bucketMail)).CreateBucketIfNotExists(userBucketName(rc.User))
 	if err != nil {
 		return 0, err

@@ -156,6 +156,11 @@ func TestCoreDemoCreatesTree(t *testing.T) {
 	if m == nil || dm == nil {
 		t.Fatalf("the demo did not print the domain and the demo user's password:\n%s", out.String())
 	}
+	for _, want := range []string{"curl -u demo:" + m[1] + " pop3://127.0.0.1:2110/1", "bbsmail -ctrl " + filepath.Join(dir, "ctrl") + " mail list demo"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the demo does not print %q:\n%s", want, out.String())
+		}
+	}
 	py := python(t, "core_mta_pop3.py", coreHost, "2525", "2110", "demo@"+dm[1], "demo", m[1])
 	t.Log(py)
 

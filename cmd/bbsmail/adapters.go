@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/bbsmail/bbsmail/access"
@@ -156,6 +157,9 @@ type maildrop struct {
 	log *slog.Logger
 	// netmail wakes the FidoNet and QWK exporters when netmail was stored.
 	netmail func()
+	// killRead reports main.ini "Kill Read E-mail" as configured now (a
+	// recycle may change it); nil = off.
+	killRead func() bool
 }
 
 var (
@@ -171,6 +175,14 @@ func (m *maildrop) Deliver(ctx context.Context, env *envelope.Envelope, msg []by
 		return fmt.Errorf("deliver %s: %w", env.ID, err)
 	}
 	m.signRemote(env, msg)
+	if n := dropDuplicateCopies(env); n > 0 && m.log != nil {
+		m.log.Debug(fmt.Sprintf("%s: %d duplicate recipients get no second copy", env.ID, n))
+	}
+	if m.killRead != nil && m.killRead() {
+		// As Synchronet's SM_DELREADM: every message stored in a mailbox
+		// is marked kill-read, and POP3 deletes it once retrieved.
+		env.KillRead = true
+	}
 	rc, err := m.db.Deliver(env, msg)
 	if err != nil {
 		return err
@@ -182,6 +194,42 @@ func (m *maildrop) Deliver(ctx context.Context, env *envelope.Envelope, msg []by
 		m.netmail()
 	}
 	return nil
+}
+
+// dropDuplicateCopies keeps one copy per mailbox, sub-board and remote
+// address: a recipient given twice ("alice", "Alice@BBS.EXAMPLE") gets
+// the message once, as most MTAs do. It returns how many it dropped.
+func dropDuplicateCopies(env *envelope.Envelope) int {
+	seen := make(map[string]bool, len(env.Rcpts))
+	kept := env.Rcpts[:0:0]
+	for _, r := range env.Rcpts {
+		var key string
+		switch r.Kind {
+		case envelope.KindMailbox:
+			if r.User != 0 {
+				key = fmt.Sprintf("user %d", r.User)
+			}
+		case envelope.KindSub:
+			key = "sub " + strings.ToLower(strings.TrimSpace(r.Sub))
+		case envelope.KindRemote:
+			// The domain is case-insensitive; the local part is the
+			// remote system's business.
+			local, domain, _ := strings.Cut(r.NetAddr, "@")
+			key = "remote " + local + "@" + strings.ToLower(domain)
+		}
+		if key != "" && seen[key] {
+			continue
+		}
+		if key != "" {
+			seen[key] = true
+		}
+		kept = append(kept, r)
+	}
+	n := len(env.Rcpts) - len(kept)
+	if n > 0 {
+		env.Rcpts = kept
+	}
+	return n
 }
 
 // signRemote adds the DKIM-Signature field to the trace of every copy that

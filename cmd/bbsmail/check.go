@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 
 	"github.com/bbsmail/bbsmail/ctrl"
@@ -45,6 +46,9 @@ func checkCmd(dir string, args []string, stdout, stderr io.Writer) int {
 	if err := cfg.Dump(stdout); err != nil {
 		return fail(err)
 	}
+	for _, n := range cfg.Notices {
+		fmt.Fprintln(stderr, "notice:", n)
+	}
 	for _, w := range slices.Concat(cfg.Warnings, exposedSecrets(cfg)) {
 		fmt.Fprintln(stderr, "warning:", w)
 	}
@@ -77,17 +81,22 @@ func checkSecretKey(cfg *ctrl.Config) error {
 	return err
 }
 
-// checkTLS reports what would turn TLS off at startup. serve runs on
-// without TLS, so this is a warning; a missing pair is not, since serve
-// creates a self-signed one.
+// checkTLS reports what serve would say about the certificate: a pair
+// it cannot use (Synchronet's cryptlib ssl.cert, most often) is a warning
+// naming the file, the format wanted and the pair serve falls back to. A
+// missing pair is not, since serve creates a self-signed one. check
+// never creates files.
 func checkTLS(cfg *ctrl.Config) string {
-	_, certErr := os.Stat(cfg.Paths.SSLCert)
-	_, keyErr := os.Stat(cfg.Paths.SSLKey)
+	certFile, keyFile := cfg.Paths.SSLCert, cfg.Paths.SSLKey
+	_, certErr := os.Stat(certFile)
+	_, keyErr := os.Stat(keyFile)
 	if errors.Is(certErr, fs.ErrNotExist) && errors.Is(keyErr, fs.ErrNotExist) {
 		return ""
 	}
-	if _, _, err := loadOrCreateCert(cfg.Paths.SSLCert, cfg.Paths.SSLKey, nil); err != nil {
-		return fmt.Sprintf("TLS unavailable: %v (STARTTLS, SMTPS and POP3S would be off)", err)
+	if _, _, err := loadOrCreateCert(certFile, keyFile, nil); err != nil {
+		return fmt.Sprintf("TLS: %s; serve uses a self-signed pair in %s and %s meanwhile",
+			certProblem(certFile, keyFile, err),
+			filepath.Join(cfg.Paths.Ctrl, ownCertName), filepath.Join(cfg.Paths.Ctrl, ownKeyName))
 	}
 	return ""
 }

@@ -7,9 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/bbsmail/bbsmail/ctrl"
@@ -47,17 +49,61 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "bbsmail:", err)
 		return 1
 	}
+	if err := demoPortsFree(cfg); err != nil {
+		fmt.Fprintln(stderr, "bbsmail:", err)
+		return 1
+	}
 	m := cfg.Mail
 	fmt.Fprintf(stdout, `bbsmail demo BBS in %s
   domain     %s
   user       demo   password %s
   SMTP       127.0.0.1:%d   submission %d (STARTTLS)   SMTPS %d
   POP3       127.0.0.1:%d   POP3S %d
-  try        swaks --server 127.0.0.1:%d --to demo@%s --from you@example.org
+  send       swaks --server 127.0.0.1:%d --to demo@%s --from you@example.org
+  read       curl -u demo:%s pop3://127.0.0.1:%d/1
+  mailbox    bbsmail -ctrl %s mail list demo
   stop with Ctrl-C; the tree stays for the next run (which prints a new password)
 
-`, root, cfg.System.InetAddr, pw, m.SMTPPort, m.SubmissionPort, m.TLSSubmissionPort, m.POP3Port, m.TLSPOP3Port, m.SMTPPort, cfg.System.InetAddr)
+`, root, cfg.System.InetAddr, pw, m.SMTPPort, m.SubmissionPort, m.TLSSubmissionPort, m.POP3Port, m.TLSPOP3Port,
+		m.SMTPPort, cfg.System.InetAddr, pw, m.POP3Port, ctrlDir)
 	return serveCmd(ctrlDir, stderr)
+}
+
+// demoPortsFree tries each port the demo listens on and, when another
+// program holds one, says at once which and where to change it, instead
+// of retrying the bind as serve does for a real BBS.
+func demoPortsFree(cfg *ctrl.Config) error {
+	m := cfg.Mail
+	ports := []struct {
+		key  string
+		port int
+		ifs  []string
+	}{
+		{"SMTPPort", m.SMTPPort, m.Interfaces}, {"SubmissionPort", m.SubmissionPort, m.Interfaces},
+		{"TLSSubmissionPort", m.TLSSubmissionPort, m.Interfaces}, {"POP3Port", m.POP3Port, m.POP3Interfaces},
+		{"TLSPOP3Port", m.TLSPOP3Port, m.POP3Interfaces},
+	}
+	for _, p := range ports {
+		if p.port == 0 {
+			continue
+		}
+		ifs := p.ifs
+		if len(ifs) == 0 {
+			ifs = []string{"0.0.0.0"}
+		}
+		for _, iface := range ifs {
+			addr, network := listenAddr(strings.TrimSpace(iface), p.port)
+			l, err := net.Listen(network, addr)
+			if errors.Is(err, syscall.EADDRINUSE) {
+				return fmt.Errorf("port %d (%s) on %s is taken by another program: set another %s in [Mail] of %s, or stop that program",
+					p.port, p.key, addr, p.key, cfg.Paths.SBBSIni)
+			}
+			if err == nil {
+				l.Close()
+			}
+		}
+	}
+	return nil
 }
 
 // demoUser creates the user "demo" or resets its password.

@@ -61,6 +61,7 @@ func mailprocConfig(cfg *ctrl.Config, db *store.DB, log *slog.Logger) mailproc.C
 			filepath.Join(cfg.Paths.Ctrl, "sbbs.ini")},
 		ARS:         processorARS(db),
 		KnownUser:   knownUser,
+		KeepMessage: cfg.Mail.Options.Has(ctrl.DebugRxBody),
 		Logger:      log,
 		User:        processorUser(db),
 		LookupIP:    lookupIP(resolverFor(cfg.Mail.DNSServer)),
@@ -187,8 +188,8 @@ func (p *processors) Process(ctx context.Context, in *smtpd.ProcessInput) (*smtp
 
 // wakeSendMail starts a SendMail scan for mail a script queued.
 func (s *server) wakeSendMail() {
-	if s.sender != nil {
-		s.sender.Wake()
+	if s.sendMail != nil {
+		s.sendMail.wake()
 	}
 }
 

@@ -126,6 +126,18 @@ func (s *semaphores) clearFile(cfg *ctrl.Config) string {
 	return found
 }
 
+// pauseFile returns the pause semaphore (ctrl/pause, pause.mail, ...)
+// that exists, or "": a pause lasts as long as the file is there.
+func (s *semaphores) pauseFile(cfg *ctrl.Config) string {
+	for _, n := range semNames("pause", "") {
+		p := filepath.Join(cfg.Paths.Ctrl, n)
+		if !mtime(p).IsZero() {
+			return p
+		}
+	}
+	return ""
+}
+
 // firstLine is the first line of a file, trimmed; "" when there is none
 // or the file cannot be read.
 func firstLine(name string) string {

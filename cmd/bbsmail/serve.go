@@ -23,7 +23,6 @@ import (
 	"github.com/bbsmail/bbsmail/mailproc"
 	"github.com/bbsmail/bbsmail/netutil"
 	"github.com/bbsmail/bbsmail/pop3d"
-	"github.com/bbsmail/bbsmail/sendmail"
 	"github.com/bbsmail/bbsmail/smtpd"
 	"github.com/bbsmail/bbsmail/store"
 )
@@ -50,15 +49,20 @@ type server struct {
 	// dkim signs outbound copies; a reload swaps its keys.
 	dkim *signer
 	// auth judges SPF, DKIM and DMARC of inbound mail.
-	auth   *authCheck
-	smtp   *smtpd.Server
-	pop    *pop3d.Server
-	sender *sendmail.Sender
+	auth *authCheck
+	smtp *smtpd.Server
+	pop  *pop3d.Server
+	// ctx is the server's lifetime, for what a recycle restarts.
+	ctx context.Context
+	// sendMail runs the SendMail queue; a recycle may restart it.
+	sendMail *sendMailRunner
 	// netmail exports and tosses FidoNet and QWK netmail.
 	netmail *netmailRunner
 
 	listeners []net.Listener
-	wg        sync.WaitGroup
+	// gate holds new connections back while the pause semaphore exists.
+	gate netutil.Gate
+	wg   sync.WaitGroup
 
 	notify  *notifier // systemd's NOTIFY_SOCKET; a no-op without it
 	metrics *metrics  // for the metrics endpoint and `bbsmail status`
@@ -69,6 +73,10 @@ func (s *server) config() *ctrl.Config {
 	defer s.mu.Unlock()
 	return s.cfg
 }
+
+// killReadMail reports main.ini "Kill Read E-mail" of the configuration
+// in force.
+func (s *server) killReadMail() bool { return s.config().System.KillReadMail() }
 
 func serveCmd(dir string, stderr io.Writer) int {
 	if err := serve(dir, stderr, nil); err != nil {
@@ -108,6 +116,9 @@ func serve(dir string, logOut io.Writer, ready func(*server)) error {
 		s.log.Warn(err.Error())
 	}
 	defer s.notify.close()
+	for _, n := range cfg.Notices {
+		notice(s.log, "configuration: "+n)
+	}
 	for _, w := range cfg.Warnings {
 		s.log.Warn("configuration: " + w)
 	}
@@ -167,17 +178,27 @@ func serve(dir string, logOut io.Writer, ready func(*server)) error {
 }
 
 // loadTLS returns the TLS configuration for STARTTLS, 465 and 995, creating
-// a self-signed certificate when the sysop has none. Without a usable
-// certificate TLS is off, as in Synchronet, and the server still runs.
+// a self-signed certificate when the sysop has none. When ctrl/ssl.cert
+// and ssl.key cannot be used (Synchronet's cryptlib keyset, most often)
+// it says so loudly and keeps TLS on with a pair of its own in
+// ctrl/bbsmail.cert and bbsmail.key; only if that fails too is TLS off.
 func (s *server) loadTLS(cfg *ctrl.Config) *tls.Config {
 	hosts := []string{cfg.Host(), cfg.System.InetAddr, cfg.Mail.HostName}
-	cert, created, err := loadOrCreateCert(cfg.Paths.SSLCert, cfg.Paths.SSLKey, hosts)
+	certFile, keyFile := cfg.Paths.SSLCert, cfg.Paths.SSLKey
+	cert, created, err := loadOrCreateCert(certFile, keyFile, hosts)
 	if err != nil {
-		s.log.Error(fmt.Sprintf("!TLS unavailable: %v (STARTTLS, SMTPS and POP3S are off)", err))
-		return nil
+		ownCert, ownKey := filepath.Join(cfg.Paths.Ctrl, ownCertName), filepath.Join(cfg.Paths.Ctrl, ownKeyName)
+		s.log.Warn(fmt.Sprintf("!TLS: %s; meanwhile TLS uses the self-signed pair %s and %s",
+			certProblem(certFile, keyFile, err), ownCert, ownKey))
+		certFile = ownCert
+		cert, created, err = loadOrCreateCert(ownCert, ownKey, hosts)
+		if err != nil {
+			s.log.Error(fmt.Sprintf("!TLS unavailable: %v (STARTTLS, SMTPS and POP3S are off)", err))
+			return nil
+		}
 	}
 	if created {
-		notice(s.log, fmt.Sprintf("created a self-signed certificate %s for %s", cfg.Paths.SSLCert, cfg.Host()))
+		notice(s.log, fmt.Sprintf("created a self-signed certificate %s for %s", certFile, cfg.Host()))
 	}
 	return serverTLS(cert) // tls.go
 }
@@ -190,34 +211,12 @@ func (s *server) build(ctx context.Context, cfg *ctrl.Config) error {
 	}
 	s.dkim = &signer{}
 	s.dkim.set(sg)
-	var wake func()
-	if !cfg.Mail.Options.Has(ctrl.NoSendMail) {
-		n, err := s.db.QueueClearTransit()
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			notice(s.log, fmt.Sprintf("SendMail: %d messages left in transit by the last run will be retried", n))
-		}
-		sc, err := sendmailConfig(cfg, s.log)
-		if err != nil {
-			return err
-		}
-		// Bounces to remote senders go back into the queue: wake SendMail
-		// for them too.
-		drop := &maildrop{db: s.db, sign: s.dkim, log: s.log}
-		s.sender = sendmail.New(sc, sendmail.Deps{Queue: countQueue{queue{db: s.db}, s.metrics}, Maildrop: drop})
-		wake = s.sender.Wake
-		drop.wake = wake
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer s.recoverGoroutine("SendMail")
-			if err := s.sender.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				s.log.Error(fmt.Sprintf("SendMail: %v", err))
-			}
-		}()
+	s.ctx = ctx
+	s.sendMail = &sendMailRunner{s: s}
+	if err := s.sendMail.start(ctx, cfg); err != nil {
+		return err
 	}
+	wake := s.sendMail.wake
 	s.netmail = newNetmailRunner(s)
 	s.wg.Add(1)
 	go func() {
@@ -240,13 +239,13 @@ func (s *server) build(ctx context.Context, cfg *ctrl.Config) error {
 	s.auth = newAuthCheck(cfg)
 	s.smtp = smtpd.New(smtpdConfig(cfg, s.tls, s.log), smtpd.Deps{
 		Auth: a, Resolver: countResolver{s.resolver, s.metrics},
-		Maildrop:  countMaildrop{&maildrop{db: s.db, wake: wake, sign: s.dkim, log: s.log, netmail: s.netmail.Wake}, s.metrics},
+		Maildrop:  countMaildrop{&maildrop{db: s.db, wake: wake, sign: s.dkim, log: s.log, netmail: s.netmail.Wake, killRead: s.killReadMail}, s.metrics},
 		Telegrams: telegrams{db: s.db},
-		Guard:     s.guard, RateLimit: s.guard, Processors: s.procs,
+		Guard:     s.guard, RateLimit: s.guard.Protocol("SMTP"), Processors: s.procs,
 		SpamHash: spamHashes{db: s.db}, Conns: conns, MailAuth: s.auth,
 	})
 	s.pop = pop3d.New(pop3dConfig(cfg, s.tls, s.log), pop3d.Deps{
-		Auth: a, Mailbox: countMailbox{mailbox{db: s.db}, s.metrics}, Guard: s.guard, RateLimit: s.guard, Conns: conns,
+		Auth: a, Mailbox: countMailbox{mailbox{db: s.db}, s.metrics}, Guard: s.guard, RateLimit: s.guard.Protocol("POP3"), Conns: conns,
 	})
 	return nil
 }
@@ -285,6 +284,7 @@ func (s *server) listen(cfg *ctrl.Config) error {
 		}
 		for _, l := range ls {
 			l = s.metrics.listener(sp.name, l)
+			l = s.gate.Listener(l)
 			s.listeners = append(s.listeners, l)
 			s.log.Info(fmt.Sprintf("%s server listening on %s", sp.name, l.Addr()))
 			serveFn, l := sp.serve, l
@@ -317,9 +317,7 @@ func (s *server) runAdmin(ctx context.Context, args []string, stdin io.Reader, s
 		return s.status(stdout)
 	}
 	env := admin.Env{DB: s.db}
-	if s.sender != nil {
-		env.Wake = s.sender.Wake
-	}
+	env.Wake = s.sendMail.wake
 	return admin.Run(ctx, env, args, stdin, stdout, stderr)
 }
 
@@ -350,6 +348,7 @@ func (s *server) wait(ctx context.Context) {
 			if p := sem.clearFile(s.config()); p != "" {
 				s.clearAttempts(p)
 			}
+			s.pause(sem.pauseFile(s.config()))
 			switch sem.check(s.config()) {
 			case semShutdown:
 				notice(s.log, "shutdown semaphore signaled, shutting down")
@@ -400,10 +399,32 @@ func (s *server) reload(why string) {
 	s.guard.Configure(guardSettings(cfg, s.log))
 	s.smtp.SetConfig(smtpdConfig(cfg, s.tls, s.log))
 	s.pop.SetConfig(pop3dConfig(cfg, s.tls, s.log))
-	if portsChanged(old, cfg) {
-		s.log.Warn("listening interfaces or ports changed: they take effect at the next restart")
+	for _, name := range needRestart(old, cfg) {
+		s.log.Warn(fmt.Sprintf("%s changed: it takes effect at the next restart", name))
 	}
 	notice(s.log, fmt.Sprintf("configuration reloaded (%s)", why))
+	// SendMail waits for its deliveries under way before it restarts:
+	// not in the way of the semaphore checks.
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer s.recoverGoroutine("SendMail restart")
+		s.sendMail.reload(s.ctx, cfg)
+	}()
+}
+
+// pause holds new connections back while the pause semaphore file (the
+// first that exists, or "") is there, as Synchronet's accept loop pauses;
+// sessions already open carry on.
+func (s *server) pause(file string) {
+	switch {
+	case file != "" && !s.gate.Paused():
+		s.gate.Pause()
+		s.log.Info(fmt.Sprintf("Pause semaphore file (%s) detected: new connections wait until it is removed", file))
+	case file == "" && s.gate.Paused():
+		s.log.Info("Pause semaphore file removed: accepting connections again")
+		s.gate.Resume()
+	}
 }
 
 // clearAttempts acts on the clear semaphore: it forgets the failed logins
@@ -422,11 +443,33 @@ func (s *server) clearAttempts(path string) {
 	}
 }
 
-func portsChanged(a, b *ctrl.Config) bool {
+// needRestart names the settings whose change a recycle cannot apply:
+// the listening sockets are opened once.
+func needRestart(a, b *ctrl.Config) []string {
 	x, y := a.Mail, b.Mail
-	return x.SMTPPort != y.SMTPPort || x.SubmissionPort != y.SubmissionPort || x.TLSSubmissionPort != y.TLSSubmissionPort ||
-		x.POP3Port != y.POP3Port || x.TLSPOP3Port != y.TLSPOP3Port || x.Options != y.Options ||
-		fmt.Sprint(x.Interfaces, x.POP3Interfaces) != fmt.Sprint(y.Interfaces, y.POP3Interfaces)
+	var names []string
+	for _, c := range []struct {
+		name    string
+		changed bool
+	}{
+		{"Interface", fmt.Sprint(x.Interfaces) != fmt.Sprint(y.Interfaces)},
+		{"POP3Interface", fmt.Sprint(x.POP3Interfaces) != fmt.Sprint(y.POP3Interfaces)},
+		{"SMTPPort", x.SMTPPort != y.SMTPPort},
+		{"SubmissionPort", x.SubmissionPort != y.SubmissionPort},
+		{"TLSSubmissionPort", x.TLSSubmissionPort != y.TLSSubmissionPort},
+		{"POP3Port", x.POP3Port != y.POP3Port},
+		{"TLSPOP3Port", x.TLSPOP3Port != y.TLSPOP3Port},
+	} {
+		if c.changed {
+			names = append(names, c.name)
+		}
+	}
+	for _, o := range []ctrl.Options{ctrl.UseSubmissionPort, ctrl.TLSSubmission, ctrl.AllowPOP3, ctrl.TLSPOP3} {
+		if x.Options.Has(o) != y.Options.Has(o) {
+			names = append(names, "Options "+o.String())
+		}
+	}
+	return names
 }
 
 // shutdown stops accepting, lets sessions finish up to MaxInactivity,

@@ -1,9 +1,8 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -14,6 +13,7 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -69,8 +69,11 @@ func loadOrCreateCert(certFile, keyFile string, hosts []string) (cert tls.Certif
 	}
 }
 
+// writeSelfSigned writes an RSA pair: every client, old ones included,
+// can use an RSA certificate, where ECDSA leaves out clients from before
+// its time (and the suites of serverTLS include ECDHE-RSA for them).
 func writeSelfSigned(certFile, keyFile string, hosts []string) error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return err
 	}
@@ -87,7 +90,7 @@ func writeSelfSigned(certFile, keyFile string, hosts []string) error {
 		Subject:               pkix.Name{CommonName: cn, Organization: []string{"bbsmail self-signed"}},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().AddDate(10, 0, 0),
-		KeyUsage:              x509.KeyUsageDigitalSignature,
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
 	}
@@ -132,4 +135,47 @@ func writeExclusive(name string, data []byte, mode os.FileMode) error {
 		return err
 	}
 	return f.Close()
+}
+
+// Names of the pair bbsmail generates for itself when the sysop's
+// ctrl/ssl.cert cannot be used: it never overwrites the sysop's files.
+const (
+	ownCertName = "bbsmail.cert"
+	ownKeyName  = "bbsmail.key"
+)
+
+// certProblem explains why the sysop's ssl.cert/ssl.key could not be used,
+// in terms the sysop can act on: which file, the format bbsmail reads and
+// how to get it. Synchronet's own ssl.cert is a cryptlib keyset (PKCS #15),
+// which no PEM reader understands.
+func certProblem(certFile, keyFile string, err error) string {
+	const want = "bbsmail reads a PEM certificate chain from %s and its PEM private key from %s; " +
+		"put your certificate authority's PEM files there (Let's Encrypt: fullchain.pem and privkey.pem) and recycle"
+	how := fmt.Sprintf(want, filepath.Base(certFile), filepath.Base(keyFile))
+	if head, rerr := readHead(certFile, 64); rerr == nil && len(head) > 0 && !bytesHasPEM(head) {
+		return fmt.Sprintf("%s is not PEM (Synchronet writes a cryptlib keyset there, which bbsmail cannot read): %s", certFile, how)
+	}
+	return fmt.Sprintf("%v: %s", err, how)
+}
+
+func readHead(name string, n int) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	buf := make([]byte, n)
+	k, err := f.Read(buf)
+	if k > 0 {
+		err = nil
+	}
+	return buf[:k], err
+}
+
+// bytesHasPEM reports whether the start of a file looks like PEM text.
+func bytesHasPEM(b []byte) bool {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\r' || b[0] == '\n') {
+		b = b[1:]
+	}
+	return len(b) >= 5 && string(b[:5]) == "-----"
 }
