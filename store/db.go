@@ -81,6 +81,8 @@ type DB struct {
 	spamMu  sync.Mutex
 	// checks counts password verifications (PasswordChecks).
 	checks atomic.Uint64
+	// users caches user lookups (usercache.go).
+	users userCache
 }
 
 // Bucket names. Sub-buckets of mail, subs and telegrams are named by the
