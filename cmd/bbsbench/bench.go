@@ -104,19 +104,36 @@ func (b *bench) runAll(ctx context.Context) {
 		source:      b.addRow("inbound, smtp-source"),
 		sourceReuse: b.addRow("inbound, smtp-source -d (reused)"),
 	}
+	base := b.addBaselineRows()
 	outRow := b.addRow("outbound, full queue to smtp-sink")
 	var loginRow *row
 	if b.cfg.logins > 0 {
 		loginRow = b.addRow(fmt.Sprintf("%d concurrent failed logins, memory", b.cfg.logins))
 		loginRow.pf.note = "-"
 	}
+	var pop3 *pop3Rows
+	if b.cfg.pop3Retr > 0 {
+		r := b.addPOP3Rows()
+		pop3 = &r
+	}
 	fillRow := b.addRow("  queueing on port 587, DKIM off")
 	fillRow.pf.note = "n/a"
 	auth := b.addAuthRows()
 
 	b.inbound(ctx, b.bbsTarget(), rows)
+	base.copySource(rows.source)
 	if ctx.Err() != nil {
 		return
+	}
+	b.sinkRun(ctx, &base.sink.pf)
+	if ctx.Err() != nil {
+		return
+	}
+	if pop3 != nil {
+		b.pop3Runs(ctx, *pop3)
+		if ctx.Err() != nil {
+			return
+		}
 	}
 	if loginRow != nil {
 		b.logins(ctx, &loginRow.bbs)
@@ -147,6 +164,9 @@ func (b *bench) runAll(ctx context.Context) {
 		b.printf("   smtp-sink not found: Postfix relays to a port nobody listens on, so nothing is delivered\n")
 	}
 	b.postfixRuns(ctx, pf, rows, &outRow.pf)
+	if ctx.Err() == nil {
+		b.discardRun(ctx, pf, &base.discard.pf)
+	}
 }
 
 func notePostfix(rows []*row, note string) {
