@@ -111,6 +111,11 @@ func (b *bench) runAll(ctx context.Context) {
 		loginRow = b.addRow(fmt.Sprintf("%d concurrent failed logins, memory", b.cfg.logins))
 		loginRow.pf.note = "-"
 	}
+	var idleRow *row
+	if b.cfg.idle > 0 {
+		idleRow = b.addRow(fmt.Sprintf("%d idle SMTP connections, RSS", b.cfg.idle))
+		idleRow.pf.note = "-"
+	}
 	var pop3 *pop3Rows
 	if b.cfg.pop3Retr > 0 {
 		r := b.addPOP3Rows()
@@ -128,6 +133,12 @@ func (b *bench) runAll(ctx context.Context) {
 	b.sinkRun(ctx, &base.sink.pf)
 	if ctx.Err() != nil {
 		return
+	}
+	if idleRow != nil {
+		b.idle(ctx, &idleRow.bbs)
+		if ctx.Err() != nil {
+			return
+		}
 	}
 	if pop3 != nil {
 		b.pop3Runs(ctx, *pop3)
@@ -306,9 +317,13 @@ func (b *bench) bbsTarget() target {
 			if err != nil {
 				return "", nil, err
 			}
+			cpu := startCPU(srv.cmd.Process.Pid)
 			return t.smtpAddr(), func() (int, error) {
 				defer srv.stop(30 * time.Second)
-				return t.mailboxLen(ctx)
+				cpu.stop() // before the count, which the server also works for
+				n, err := t.mailboxLen(ctx)
+				cpu.report(b, n)
+				return n, err
 			}, nil
 		}}
 }

@@ -114,14 +114,19 @@ func cmd(c *textproto.Conn, line string) (int, string, error) {
 
 // procMiB reads a kB field of /proc/PID/status, in MiB.
 func procMiB(pid int, field string) (int, error) {
+	kb, err := procKB(pid, field)
+	return kb / 1024, err
+}
+
+// procKB reads a kB field of /proc/PID/status.
+func procKB(pid int, field string) (int, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
 	for _, line := range strings.Split(string(data), "\n") {
 		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
-			return kb / 1024, err
+			return strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
 		}
 	}
 	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)

@@ -34,6 +34,8 @@
 //     once more against the instance configured with the discard transport
 //     and peer-name lookups on (the faster baseline), and against smtp-sink
 //     alone (which stores nothing: the machine's ceiling).
+//   - idle connections: -idle SMTP clients connect, say EHLO and wait; it
+//     prints the growth of the server's resident size per connection.
 //   - POP3 (-pop3-retr): -clients sessions, a user and a mailbox of
 //     -pop3-mailbox messages each, retrieve -pop3-retr messages in all,
 //     logging in again every 200 messages and then once per session; the
@@ -49,7 +51,7 @@
 //	go run ./cmd/bbsbench -bin bin/bbsmail [-clients 20] [-messages 5000 | -duration 10s]
 //	    [-size 4096] [-outbound 2000] [-postfix=true] [-smtp-source=true] [-mailauth=true] [-keep]
 //	    [-sendmail-concurrency N] [-sendmail-per-host N] [-logins 200]
-//	    [-pop3-retr 20000] [-pop3-mailbox 200]
+//	    [-pop3-retr 20000] [-pop3-mailbox 200] [-idle 5000]
 package main
 
 import (
@@ -85,6 +87,9 @@ type config struct {
 	// logins is the number of concurrent failed logins of the memory
 	// run; 0 skips it.
 	logins int
+	// idle is the number of idle SMTP connections of the memory run; 0
+	// skips it.
+	idle int
 	// The POP3 runs (pop3.go): off when pop3Retr is 0.
 	pop3Retr    int
 	pop3Mailbox int
@@ -107,6 +112,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.sendConc, "sendmail-concurrency", 0, "SendMailConcurrency for the outbound run (0: the server's default)")
 	fs.IntVar(&c.sendPerHost, "sendmail-per-host", 0, "SendMailPerHost for the outbound run (0: the server's default)")
 	fs.IntVar(&c.logins, "logins", 200, "concurrent failed SMTP logins for the memory run (0 skips it)")
+	fs.IntVar(&c.idle, "idle", 5000, "idle SMTP connections for the memory-per-connection run (0 skips it)")
 	fs.IntVar(&c.pop3Retr, "pop3-retr", 20000, "RETRs per POP3 run, over -clients sessions (0 skips the POP3 runs)")
 	fs.IntVar(&c.pop3Mailbox, "pop3-mailbox", 200, "messages in each POP3 session's mailbox")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directory (trees, logs, Postfix queue) for inspection")
@@ -126,6 +132,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, errors.New("-outbound must not be negative")
 	case c.pop3Retr < 0 || c.pop3Mailbox < 1 || c.pop3Mailbox > 100000:
 		return c, errors.New("-pop3-retr must not be negative, -pop3-mailbox must be 1..100000")
+	case c.idle < 0 || c.idle > 60000:
+		return c, errors.New("-idle must be 0..60000")
 	case c.logins < 0 || c.logins > 5000:
 		return c, errors.New("-logins must be 0..5000")
 	case c.sendConc < 0 || c.sendConc > 1000 || c.sendPerHost < 0 || c.sendPerHost > 1000:
