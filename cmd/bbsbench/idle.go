@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/textproto"
-	"runtime"
 	"time"
 )
 
@@ -28,24 +26,15 @@ func (b *bench) idle(ctx context.Context, f *figure) {
 		b.printf("   skipped: %v\n\n", err)
 		return
 	}
-	conns := make([]*textproto.Conn, 0, n)
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	for i := range n {
-		c, err := ehloFrom(ctx, t.smtpAddr(), fmt.Sprintf("127.0.%d.%d", 1+i/250, 1+i%250))
-		if err != nil {
-			b.fail(ctx, f, fmt.Sprintf("connection %d", i+1), err)
-			return
-		}
-		conns = append(conns, c)
+	conns, err := ehloMany(ctx, t.smtpAddr(), n)
+	defer closeAll(conns)
+	if err != nil {
+		b.fail(ctx, f, "connecting", err)
+		return
 	}
 	// Every session has answered EHLO; let the server's collector settle
 	// before reading its size.
 	time.Sleep(2 * time.Second)
-	runtime.KeepAlive(conns)
 	after, err := procKB(pid, "VmRSS")
 	if err != nil {
 		b.fail(ctx, f, "reading the resident size", err)

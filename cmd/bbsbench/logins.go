@@ -36,19 +36,11 @@ func (b *bench) logins(ctx context.Context, f *figure) {
 		b.printf("   skipped: %v\n\n", err)
 		return
 	}
-	conns := make([]*textproto.Conn, 0, n)
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	for i := range n {
-		c, err := ehloFrom(ctx, t.smtpAddr(), fmt.Sprintf("127.0.%d.%d", 1+i/250, 1+i%250))
-		if err != nil {
-			b.fail(ctx, f, "connecting", err)
-			return
-		}
-		conns = append(conns, c)
+	conns, err := ehloMany(ctx, t.smtpAddr(), n)
+	defer closeAll(conns)
+	if err != nil {
+		b.fail(ctx, f, "connecting", err)
+		return
 	}
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -83,6 +75,27 @@ func (b *bench) logins(ctx context.Context, f *figure) {
 	b.printf("   %d answers in %.3fs (reply codes %v)\n", n, elapsed.Seconds(), answers)
 	b.printf("   resident size: %d MiB before, peak %d MiB, %d MiB after\n\n", before, peak, after)
 	f.note = fmt.Sprintf("peak RSS %d MiB (%d before, %d after)", peak, before, after)
+}
+
+// ehloMany opens n SMTP sessions that have said EHLO, each from its own
+// loopback address (127.0.1.1, 127.0.1.2, ...). On an error it returns
+// the sessions opened so far.
+func ehloMany(ctx context.Context, addr string, n int) ([]*textproto.Conn, error) {
+	conns := make([]*textproto.Conn, 0, n)
+	for i := range n {
+		c, err := ehloFrom(ctx, addr, fmt.Sprintf("127.0.%d.%d", 1+i/250, 1+i%250))
+		if err != nil {
+			return conns, fmt.Errorf("connection %d: %w", i+1, err)
+		}
+		conns = append(conns, c)
+	}
+	return conns, nil
+}
+
+func closeAll(conns []*textproto.Conn) {
+	for _, c := range conns {
+		c.Close()
+	}
 }
 
 // ehloFrom connects to addr from the local address src and says EHLO.
