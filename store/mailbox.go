@@ -85,6 +85,15 @@ func (db *DB) Mailbox(user uint32) ([]MsgInfo, error) {
 	return out, nil
 }
 
+// msgFlags decodes only the flags of a stored message record.
+func msgFlags(k, v []byte) (MsgFlags, error) {
+	var f struct{ Flags MsgFlags }
+	if err := json.Unmarshal(v, &f); err != nil {
+		return 0, fmt.Errorf("message %x: %w", k, err)
+	}
+	return f.Flags, nil
+}
+
 // MessageCount counts the undeleted messages of user, spam included, as
 // MaxMsgsWaiting does.
 func (db *DB) MessageCount(user uint32) (int, error) {
@@ -95,11 +104,11 @@ func (db *DB) MessageCount(user uint32) (int, error) {
 			return nil
 		}
 		return b.ForEach(func(k, v []byte) error {
-			var f struct{ Flags MsgFlags }
-			if err := json.Unmarshal(v, &f); err != nil {
-				return fmt.Errorf("message %x: %w", k, err)
+			f, err := msgFlags(k, v)
+			if err != nil {
+				return err
 			}
-			if f.Flags&FlagDeleted == 0 {
+			if f&FlagDeleted == 0 {
 				n++
 			}
 			return nil
@@ -145,6 +154,12 @@ func (db *DB) ReadMessage(user uint32, id uint64) ([]byte, MsgInfo, error) {
 // MarkRead sets FlagRead on the given messages of user. Ids that no
 // longer exist are skipped: another session may have deleted them.
 func (db *DB) MarkRead(user uint32, ids ...uint64) error {
+	// A POP3 client that fetches the same messages again and again (they
+	// stay on the server) would otherwise cost a commit, two fsyncs, at
+	// every QUIT for nothing.
+	if unread, err := db.anyUnread(user, ids); err != nil || !unread {
+		return err
+	}
 	return db.updateMessages("mark read", user, ids, func(tx *bolt.Tx, b *bolt.Bucket, m *msgRecord) error {
 		if m.Flags&FlagRead != 0 {
 			return nil
@@ -156,6 +171,37 @@ func (db *DB) MarkRead(user uint32, ids ...uint64) error {
 		}
 		return b.Put(u64(m.ID), v)
 	})
+}
+
+// anyUnread reports whether any of ids is a message of user without
+// FlagRead.
+func (db *DB) anyUnread(user uint32, ids []uint64) (bool, error) {
+	unread := false
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		b := mailBucket(tx, user)
+		if b == nil {
+			return nil
+		}
+		for _, id := range ids {
+			v := b.Get(u64(id))
+			if v == nil {
+				continue
+			}
+			f, err := msgFlags(u64(id), v)
+			if err != nil {
+				return err
+			}
+			if f&FlagRead == 0 {
+				unread = true
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: mark read of user %d: %w", user, err)
+	}
+	return unread, nil
 }
 
 // DeleteMessages removes the given messages of user in one transaction

@@ -1,0 +1,56 @@
+package store
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/bbsmail/bbsmail/envelope"
+)
+
+// Marking messages read that are read already commits nothing; a message
+// not yet read still gets its flag.
+func TestMarkReadWritesOnlyNews(t *testing.T) {
+	t.Parallel()
+	db, err := Open(filepath.Join(t.TempDir(), "mail.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	user, err := db.AddUser(User{Alias: "Reader"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &envelope.Envelope{Rcpts: []envelope.Rcpt{{Kind: envelope.KindMailbox, User: user}}}
+	var ids []uint64
+	for range 2 {
+		r, err := db.Deliver(env, []byte("Subject: x\r\n\r\nbody\r\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.Copies[0].ID)
+	}
+	if err := db.MarkRead(user, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	stats := db.bolt.Stats()
+	writes := stats.TxStats.GetWrite()
+	if err := db.MarkRead(user, ids[0], 999); err != nil {
+		t.Fatal(err)
+	}
+	stats = db.bolt.Stats()
+	if got := stats.TxStats.GetWrite(); got != writes {
+		t.Fatalf("marking a read message read again wrote %d pages", got-writes)
+	}
+	if err := db.MarkRead(user, ids...); err != nil {
+		t.Fatal(err)
+	}
+	list, err := db.Mailbox(user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range list {
+		if m.Flags&FlagRead == 0 {
+			t.Fatalf("message %d not marked read", m.ID)
+		}
+	}
+}
