@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"testing"
 
@@ -51,6 +52,24 @@ func TestMarkReadWritesOnlyNews(t *testing.T) {
 	for _, m := range list {
 		if m.Flags&FlagRead == 0 {
 			t.Fatalf("message %d not marked read", m.ID)
+		}
+	}
+}
+
+// The records Deliver and MarkRead write are read by sizePrefix without
+// the JSON decoder; anything else falls back to it.
+func TestSizePrefixReadsStoredRecords(t *testing.T) {
+	rec := msgRecord{MsgInfo: MsgInfo{ID: 7, Size: 123456, Flags: FlagRead | FlagSpam, Subject: `"quoted", {}`}, Body: 3, Trace: []byte("x")}
+	v, err := json.Marshal(&rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, ok := sizePrefix(v); !ok || f.Size != 123456 || f.Flags != FlagRead|FlagSpam {
+		t.Fatalf("sizePrefix(%s) = %+v, %v", v, f, ok)
+	}
+	for _, odd := range []string{`{"Size":1,"Flags":0}`, `{"ID":1,"Size":-1,"Flags":0,`, `{"ID":1,"Size":1,"Flags":300,`, `{"ID":1}`, ``} {
+		if f, ok := sizePrefix([]byte(odd)); ok {
+			t.Errorf("sizePrefix(%s) = %+v, want a fall back to the decoder", odd, f)
 		}
 	}
 }
