@@ -1,6 +1,7 @@
 package smtpd_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"strings"
@@ -19,8 +20,12 @@ type fakeMailAuth struct {
 }
 
 func (f *fakeMailAuth) Check(_ context.Context, in *smtpd.MailAuthInput) smtpd.MailAuthResult {
+	// in.Text lives only as long as the message (smtpd frees its buffer,
+	// an unmapped arena for big texts): keep a copy.
+	rec := *in
+	rec.Text = bytes.Clone(in.Text)
 	f.mu.Lock()
-	f.ins = append(f.ins, *in)
+	f.ins = append(f.ins, rec)
 	f.mu.Unlock()
 	r := smtpd.MailAuthResult{Text: append([]byte("Authentication-Results: bbs.example; spf=pass\r\n"), in.Text...), Summary: "spf=pass"}
 	switch {
