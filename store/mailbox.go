@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -85,6 +86,101 @@ func (db *DB) Mailbox(user uint32) ([]MsgInfo, error) {
 	return out, nil
 }
 
+// msgFlags decodes only the flags of a stored message record.
+func msgFlags(k, v []byte) (MsgFlags, error) {
+	var f struct{ Flags MsgFlags }
+	if err := json.Unmarshal(v, &f); err != nil {
+		return 0, fmt.Errorf("message %x: %w", k, err)
+	}
+	return f.Flags, nil
+}
+
+// MsgSize is what a POP3 session needs of a message: its id (the UIDL),
+// its size and its flags.
+type MsgSize struct {
+	ID    uint64
+	Size  int64
+	Flags MsgFlags
+}
+
+// MailboxSizes lists the undeleted messages of user, oldest first, like
+// Mailbox but decoding only the size and the flags of each record: no
+// dates to parse, no strings or trace header to copy. A POP3 login lists
+// the whole mailbox, and with many messages the full records made that
+// the slow part of it.
+func (db *DB) MailboxSizes(user uint32) ([]MsgSize, error) {
+	var out []MsgSize
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		b := mailBucket(tx, user)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			m, ok := sizePrefix(v)
+			if !ok {
+				if err := json.Unmarshal(v, &m); err != nil {
+					return fmt.Errorf("message %x: %w", k, err)
+				}
+			}
+			if m.Flags&FlagDeleted == 0 {
+				out = append(out, MsgSize{ID: binary.BigEndian.Uint64(k), Size: m.Size, Flags: m.Flags})
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: mailbox of user %d: %w", user, err)
+	}
+	return out, nil
+}
+
+// sizeFlags is the part of a stored record MailboxSizes reads.
+type sizeFlags struct {
+	Size  int64
+	Flags MsgFlags
+}
+
+// sizePrefix reads the size and flags from the start of a record as
+// encoding/json writes msgRecord, fields in declaration order:
+// {"ID":n,"Size":n,"Flags":n,... Anything else says !ok, and the caller
+// decodes the record properly.
+func sizePrefix(v []byte) (sizeFlags, bool) {
+	var f sizeFlags
+	rest, ok := bytes.CutPrefix(v, []byte(`{"ID":`))
+	if !ok {
+		return f, false
+	}
+	_, rest, ok = leadingNumber(rest, `,"Size":`)
+	if !ok {
+		return f, false
+	}
+	size, rest, ok := leadingNumber(rest, `,"Flags":`)
+	if !ok {
+		return f, false
+	}
+	flags, _, ok := leadingNumber(rest, `,`)
+	if !ok || flags > 255 {
+		return f, false
+	}
+	f.Size, f.Flags = int64(size), MsgFlags(flags)
+	return f, true
+}
+
+// leadingNumber parses the decimal digits at the start of b, which must be
+// followed by sep, and returns what follows sep.
+func leadingNumber(b []byte, sep string) (uint64, []byte, bool) {
+	i := 0
+	var n uint64
+	for ; i < len(b) && i < 19 && b[i] >= '0' && b[i] <= '9'; i++ {
+		n = n*10 + uint64(b[i]-'0')
+	}
+	if i == 0 {
+		return 0, nil, false
+	}
+	rest, ok := bytes.CutPrefix(b[i:], []byte(sep))
+	return n, rest, ok
+}
+
 // MessageCount counts the undeleted messages of user, spam included, as
 // MaxMsgsWaiting does.
 func (db *DB) MessageCount(user uint32) (int, error) {
@@ -95,11 +191,11 @@ func (db *DB) MessageCount(user uint32) (int, error) {
 			return nil
 		}
 		return b.ForEach(func(k, v []byte) error {
-			var f struct{ Flags MsgFlags }
-			if err := json.Unmarshal(v, &f); err != nil {
-				return fmt.Errorf("message %x: %w", k, err)
+			f, err := msgFlags(k, v)
+			if err != nil {
+				return err
 			}
-			if f.Flags&FlagDeleted == 0 {
+			if f&FlagDeleted == 0 {
 				n++
 			}
 			return nil
@@ -145,6 +241,12 @@ func (db *DB) ReadMessage(user uint32, id uint64) ([]byte, MsgInfo, error) {
 // MarkRead sets FlagRead on the given messages of user. Ids that no
 // longer exist are skipped: another session may have deleted them.
 func (db *DB) MarkRead(user uint32, ids ...uint64) error {
+	// A POP3 client that fetches the same messages again and again (they
+	// stay on the server) would otherwise cost a commit, two fsyncs, at
+	// every QUIT for nothing.
+	if unread, err := db.anyUnread(user, ids); err != nil || !unread {
+		return err
+	}
 	return db.updateMessages("mark read", user, ids, func(tx *bolt.Tx, b *bolt.Bucket, m *msgRecord) error {
 		if m.Flags&FlagRead != 0 {
 			return nil
@@ -156,6 +258,37 @@ func (db *DB) MarkRead(user uint32, ids ...uint64) error {
 		}
 		return b.Put(u64(m.ID), v)
 	})
+}
+
+// anyUnread reports whether any of ids is a message of user without
+// FlagRead.
+func (db *DB) anyUnread(user uint32, ids []uint64) (bool, error) {
+	unread := false
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		b := mailBucket(tx, user)
+		if b == nil {
+			return nil
+		}
+		for _, id := range ids {
+			v := b.Get(u64(id))
+			if v == nil {
+				continue
+			}
+			f, err := msgFlags(u64(id), v)
+			if err != nil {
+				return err
+			}
+			if f&FlagRead == 0 {
+				unread = true
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: mark read of user %d: %w", user, err)
+	}
+	return unread, nil
 }
 
 // DeleteMessages removes the given messages of user in one transaction

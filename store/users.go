@@ -167,7 +167,7 @@ func (db *DB) insertUser(u User, password string, number uint32) (uint32, error)
 			return err
 		}
 		u.Number = rec.Number
-		return putUser(tx, &rec)
+		return db.putUser(tx, &rec)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: add user %q: %w", u.Alias, err)
@@ -236,7 +236,10 @@ func realNameIndex(name string, num uint32) []byte {
 	return append([]byte(RealNameKey(name)+"\x00"), u32(num)...)
 }
 
-func putUser(tx *bolt.Tx, rec *userRecord) error {
+// putUser is the one place a user record is written; it also empties the
+// lookup cache (usercache.go) when the transaction commits.
+func (db *DB) putUser(tx *bolt.Tx, rec *userRecord) error {
+	db.users.forgetOnCommit(tx)
 	v, err := json.Marshal(rec)
 	if err != nil {
 		return err
@@ -259,6 +262,10 @@ func getUser(tx *bolt.Tx, num uint32) (*userRecord, error) {
 
 // User returns user number num, deleted or not.
 func (db *DB) User(num uint32) (User, error) {
+	if u, ok := db.users.number(num); ok {
+		return u, nil
+	}
+	gen := db.users.generation()
 	var u User
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		rec, err := getUser(tx, num)
@@ -270,15 +277,20 @@ func (db *DB) User(num uint32) (User, error) {
 	if err != nil {
 		return User{}, fmt.Errorf("store: %w", err)
 	}
+	db.users.keep(gen, u, "")
 	return u, nil
 }
 
 // UserByAlias finds the undeleted user whose alias equals name when both
 // are reduced to lower-case letters and digits (AliasKey).
 func (db *DB) UserByAlias(name string) (User, error) {
+	key := AliasKey(name)
+	if u, ok := db.users.alias(key); ok {
+		return u, nil
+	}
+	gen := db.users.generation()
 	var u User
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		key := AliasKey(name)
 		v := tx.Bucket([]byte(bucketAliases)).Get([]byte(key))
 		if key == "" || len(v) != 4 {
 			return fmt.Errorf("alias %q: %w", name, ErrNotFound)
@@ -292,6 +304,7 @@ func (db *DB) UserByAlias(name string) (User, error) {
 	if err != nil {
 		return User{}, fmt.Errorf("store: %w", err)
 	}
+	db.users.keep(gen, u, key)
 	return u, nil
 }
 
@@ -362,7 +375,7 @@ func (db *DB) UpdateUser(num uint32, fn func(*User) error) error {
 		if err := indexUser(tx, &old, &rec.User); err != nil {
 			return err
 		}
-		return putUser(tx, rec)
+		return db.putUser(tx, rec)
 	})
 	if err != nil {
 		return fmt.Errorf("store: update user %d: %w", num, err)
@@ -403,7 +416,7 @@ func (db *DB) SetPassword(num uint32, password string) error {
 				return err
 			}
 		}
-		return putUser(tx, rec)
+		return db.putUser(tx, rec)
 	})
 	if err != nil {
 		return fmt.Errorf("store: set password of user %d: %w", num, err)

@@ -51,6 +51,7 @@ type serverOpts struct {
 	// dkim, "rsa" or "ed25519", makes a signing key of that type and
 	// turns DKIMSign on.
 	dkim string
+	pop3 bool // ALLOW_POP3
 }
 
 // newTree copies the sample tree src to a fresh directory under parent and
@@ -82,6 +83,9 @@ func (t *bbsTree) writeIni(o serverOpts) error {
 	}
 	if o.submission {
 		opts = append(opts, "USE_SUBMISSION_PORT", "ALLOW_RELAY")
+	}
+	if o.pop3 {
+		opts = append(opts, "ALLOW_POP3")
 	}
 	var b bytes.Buffer
 	b.WriteString("; written by bbsbench\n[Global]\n")

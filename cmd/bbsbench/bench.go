@@ -104,19 +104,47 @@ func (b *bench) runAll(ctx context.Context) {
 		source:      b.addRow("inbound, smtp-source"),
 		sourceReuse: b.addRow("inbound, smtp-source -d (reused)"),
 	}
+	base := b.addBaselineRows()
 	outRow := b.addRow("outbound, full queue to smtp-sink")
 	var loginRow *row
 	if b.cfg.logins > 0 {
 		loginRow = b.addRow(fmt.Sprintf("%d concurrent failed logins, memory", b.cfg.logins))
 		loginRow.pf.note = "-"
 	}
+	var idleRow *row
+	if b.cfg.idle > 0 {
+		idleRow = b.addRow(fmt.Sprintf("%d idle SMTP connections, RSS", b.cfg.idle))
+		idleRow.pf.note = "-"
+	}
+	var pop3 *pop3Rows
+	if b.cfg.pop3Retr > 0 {
+		r := b.addPOP3Rows()
+		pop3 = &r
+	}
 	fillRow := b.addRow("  queueing on port 587, DKIM off")
 	fillRow.pf.note = "n/a"
 	auth := b.addAuthRows()
 
 	b.inbound(ctx, b.bbsTarget(), rows)
+	base.copySource(rows.source)
 	if ctx.Err() != nil {
 		return
+	}
+	b.sinkRun(ctx, &base.sink.pf)
+	if ctx.Err() != nil {
+		return
+	}
+	if idleRow != nil {
+		b.idle(ctx, &idleRow.bbs)
+		if ctx.Err() != nil {
+			return
+		}
+	}
+	if pop3 != nil {
+		b.pop3Runs(ctx, *pop3)
+		if ctx.Err() != nil {
+			return
+		}
 	}
 	if loginRow != nil {
 		b.logins(ctx, &loginRow.bbs)
@@ -147,6 +175,9 @@ func (b *bench) runAll(ctx context.Context) {
 		b.printf("   smtp-sink not found: Postfix relays to a port nobody listens on, so nothing is delivered\n")
 	}
 	b.postfixRuns(ctx, pf, rows, &outRow.pf)
+	if ctx.Err() == nil {
+		b.discardRun(ctx, pf, &base.discard.pf)
+	}
 }
 
 func notePostfix(rows []*row, note string) {
@@ -286,9 +317,13 @@ func (b *bench) bbsTarget() target {
 			if err != nil {
 				return "", nil, err
 			}
+			cpu := startCPU(srv.cmd.Process.Pid)
 			return t.smtpAddr(), func() (int, error) {
 				defer srv.stop(30 * time.Second)
-				return t.mailboxLen(ctx)
+				cpu.stop() // before the count, which the server also works for
+				n, err := t.mailboxLen(ctx)
+				cpu.report(b, n)
+				return n, err
 			}, nil
 		}}
 }

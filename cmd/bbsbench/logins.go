@@ -36,19 +36,11 @@ func (b *bench) logins(ctx context.Context, f *figure) {
 		b.printf("   skipped: %v\n\n", err)
 		return
 	}
-	conns := make([]*textproto.Conn, 0, n)
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	for i := range n {
-		c, err := ehloFrom(ctx, t.smtpAddr(), fmt.Sprintf("127.0.%d.%d", 1+i/250, 1+i%250))
-		if err != nil {
-			b.fail(ctx, f, "connecting", err)
-			return
-		}
-		conns = append(conns, c)
+	conns, err := ehloMany(ctx, t.smtpAddr(), n)
+	defer closeAll(conns)
+	if err != nil {
+		b.fail(ctx, f, "connecting", err)
+		return
 	}
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -85,6 +77,27 @@ func (b *bench) logins(ctx context.Context, f *figure) {
 	f.note = fmt.Sprintf("peak RSS %d MiB (%d before, %d after)", peak, before, after)
 }
 
+// ehloMany opens n SMTP sessions that have said EHLO, each from its own
+// loopback address (127.0.1.1, 127.0.1.2, ...). On an error it returns
+// the sessions opened so far.
+func ehloMany(ctx context.Context, addr string, n int) ([]*textproto.Conn, error) {
+	conns := make([]*textproto.Conn, 0, n)
+	for i := range n {
+		c, err := ehloFrom(ctx, addr, fmt.Sprintf("127.0.%d.%d", 1+i/250, 1+i%250))
+		if err != nil {
+			return conns, fmt.Errorf("connection %d: %w", i+1, err)
+		}
+		conns = append(conns, c)
+	}
+	return conns, nil
+}
+
+func closeAll(conns []*textproto.Conn) {
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
 // ehloFrom connects to addr from the local address src and says EHLO.
 func ehloFrom(ctx context.Context, addr, src string) (*textproto.Conn, error) {
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 30 * time.Second}
@@ -114,14 +127,19 @@ func cmd(c *textproto.Conn, line string) (int, string, error) {
 
 // procMiB reads a kB field of /proc/PID/status, in MiB.
 func procMiB(pid int, field string) (int, error) {
+	kb, err := procKB(pid, field)
+	return kb / 1024, err
+}
+
+// procKB reads a kB field of /proc/PID/status.
+func procKB(pid int, field string) (int, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
 	for _, line := range strings.Split(string(data), "\n") {
 		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
-			return kb / 1024, err
+			return strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
 		}
 	}
 	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)

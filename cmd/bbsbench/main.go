@@ -30,7 +30,18 @@
 //     key, which happens while the queue fills.
 //   - Postfix baseline (-postfix, root only): the same inbound and
 //     outbound runs against a private Postfix instance on loopback with its
-//     queue on disk, delivering to the same kind of sink.
+//     queue on disk, delivering to the same kind of sink; then smtp-source
+//     once more against the instance configured with the discard transport
+//     and peer-name lookups on (the faster baseline), and against smtp-sink
+//     alone (which stores nothing: the machine's ceiling).
+//   - idle connections: -idle SMTP clients connect, say EHLO and wait; it
+//     prints the growth of the server's resident size per connection.
+//   - POP3 (-pop3-retr): -clients sessions, a user and a mailbox of
+//     -pop3-mailbox messages each, retrieve -pop3-retr messages in all,
+//     logging in again every 200 messages and then once per session; the
+//     same against a private Dovecot (root only; skipped with a message
+//     when it is not installed) whose passwd-file holds {ARGON2ID} hashes
+//     of bbsmail's cost.
 //
 // A summary table ends the output. docs/performance.md says what each
 // figure means and records the figures measured on the project machine.
@@ -40,6 +51,7 @@
 //	go run ./cmd/bbsbench -bin bin/bbsmail [-clients 20] [-messages 5000 | -duration 10s]
 //	    [-size 4096] [-outbound 2000] [-postfix=true] [-smtp-source=true] [-mailauth=true] [-keep]
 //	    [-sendmail-concurrency N] [-sendmail-per-host N] [-logins 200]
+//	    [-pop3-retr 20000] [-pop3-mailbox 200] [-idle 5000]
 package main
 
 import (
@@ -75,6 +87,12 @@ type config struct {
 	// logins is the number of concurrent failed logins of the memory
 	// run; 0 skips it.
 	logins int
+	// idle is the number of idle SMTP connections of the memory run; 0
+	// skips it.
+	idle int
+	// The POP3 runs (pop3.go): off when pop3Retr is 0.
+	pop3Retr    int
+	pop3Mailbox int
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -94,6 +112,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.sendConc, "sendmail-concurrency", 0, "SendMailConcurrency for the outbound run (0: the server's default)")
 	fs.IntVar(&c.sendPerHost, "sendmail-per-host", 0, "SendMailPerHost for the outbound run (0: the server's default)")
 	fs.IntVar(&c.logins, "logins", 200, "concurrent failed SMTP logins for the memory run (0 skips it)")
+	fs.IntVar(&c.idle, "idle", 5000, "idle SMTP connections for the memory-per-connection run (0 skips it)")
+	fs.IntVar(&c.pop3Retr, "pop3-retr", 20000, "RETRs per POP3 run, over -clients sessions (0 skips the POP3 runs)")
+	fs.IntVar(&c.pop3Mailbox, "pop3-mailbox", 200, "messages in each POP3 session's mailbox")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directory (trees, logs, Postfix queue) for inspection")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -109,6 +130,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, errors.New("-size must be 256 bytes..10 MiB")
 	case c.outbound < 0:
 		return c, errors.New("-outbound must not be negative")
+	case c.pop3Retr < 0 || c.pop3Mailbox < 1 || c.pop3Mailbox > 100000:
+		return c, errors.New("-pop3-retr must not be negative, -pop3-mailbox must be 1..100000")
+	case c.idle < 0 || c.idle > 60000:
+		return c, errors.New("-idle must be 0..60000")
 	case c.logins < 0 || c.logins > 5000:
 		return c, errors.New("-logins must be 0..5000")
 	case c.sendConc < 0 || c.sendConc > 1000 || c.sendPerHost < 0 || c.sendPerHost > 1000:

@@ -273,7 +273,7 @@ type mailbox struct{ db *store.DB }
 var _ pop3d.Mailbox = mailbox{}
 
 func (m mailbox) List(_ context.Context, user uint32) ([]pop3d.Message, error) {
-	infos, err := m.db.Mailbox(user)
+	infos, err := m.db.MailboxSizes(user)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// The POP3 runs: -pop3-users sessions at once, each logging in as a user
+// of its own (POP3 locks a mailbox per session) whose mailbox holds
+// -pop3-mailbox messages, retrieve messages in turn (RETR 1, 2, ... and
+// round again) until -pop3-retr retrievals are done over all sessions.
+// The login shape logs out and in again every pop3LoginEvery messages; the
+// retrieval shape logs in once per session. Both servers check the same
+// argon2id cost (t=2, 19 MiB, p=1) at every login.
+const pop3LoginEvery = 200
+
+// pop3Spec is one POP3 run.
+type pop3Spec struct {
+	addr     string
+	users    []string
+	pass     string
+	mailbox  int // messages in each mailbox
+	total    int // RETRs over all sessions
+	perLogin int // RETRs per login; 0 = one login per session
+}
+
+type pop3Result struct {
+	retrs, logins int
+	elapsed       time.Duration
+	loginLat      []time.Duration // greeting read → +OK to PASS
+	firstErr      error
+}
+
+func (r pop3Result) rate() float64 {
+	if r.elapsed <= 0 {
+		return 0
+	}
+	return float64(r.retrs) / r.elapsed.Seconds()
+}
+
+// runPOP3 runs one session loop per user until the RETR budget is spent.
+func runPOP3(ctx context.Context, spec pop3Spec) pop3Result {
+	var (
+		mu  sync.Mutex
+		res pop3Result
+		wg  sync.WaitGroup
+	)
+	share := spec.total / len(spec.users)
+	start := time.Now()
+	for _, u := range spec.users {
+		wg.Go(func() {
+			r := pop3Client(ctx, spec, u, share)
+			mu.Lock()
+			defer mu.Unlock()
+			res.retrs += r.retrs
+			res.logins += r.logins
+			res.loginLat = append(res.loginLat, r.loginLat...)
+			if res.firstErr == nil {
+				res.firstErr = r.firstErr
+			}
+		})
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	return res
+}
+
+// pop3Client retrieves share messages as user, logging in again every
+// spec.perLogin of them.
+func pop3Client(ctx context.Context, spec pop3Spec, user string, share int) pop3Result {
+	var r pop3Result
+	next := 0
+	for r.retrs < share && ctx.Err() == nil {
+		n := share - r.retrs
+		if spec.perLogin > 0 {
+			n = min(n, spec.perLogin)
+		}
+		got, lat, err := pop3Session(spec, user, n, &next)
+		r.retrs += got
+		if lat > 0 {
+			r.logins++
+			r.loginLat = append(r.loginLat, lat)
+		}
+		if err != nil {
+			r.firstErr = fmt.Errorf("%s: %w", user, err)
+			return r
+		}
+	}
+	return r
+}
+
+// pop3Session logs in, retrieves n messages starting after *next, and
+// quits.
+func pop3Session(spec pop3Spec, user string, n int, next *int) (int, time.Duration, error) {
+	c, err := net.DialTimeout("tcp", spec.addr, 10*time.Second)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Minute))
+	p := &pop3Conn{c: c, r: bufio.NewReaderSize(c, 64<<10)}
+	if _, err := p.status(); err != nil {
+		return 0, 0, fmt.Errorf("greeting: %w", err)
+	}
+	t0 := time.Now()
+	if err := p.cmd("USER " + user); err != nil {
+		return 0, 0, err
+	}
+	if err := p.cmd("PASS " + spec.pass); err != nil {
+		return 0, 0, err
+	}
+	lat := time.Since(t0)
+	got := 0
+	for ; got < n; got++ {
+		*next = *next%spec.mailbox + 1
+		if err := p.retr(*next); err != nil {
+			return got, lat, err
+		}
+	}
+	return got, lat, p.cmd("QUIT")
+}
+
+type pop3Conn struct {
+	c net.Conn
+	r *bufio.Reader
+}
+
+var errPOP3 = errors.New("POP3 server said -ERR")
+
+// status reads one status line.
+func (p *pop3Conn) status() (string, error) {
+	line, err := p.r.ReadString('\n')
+	if err != nil {
+		return "", err
+	}
+	if len(line) < 3 || line[:3] != "+OK" {
+		return "", fmt.Errorf("%w: %q", errPOP3, line)
+	}
+	return line, nil
+}
+
+func (p *pop3Conn) cmd(line string) error {
+	if _, err := p.c.Write([]byte(line + "\r\n")); err != nil {
+		return err
+	}
+	if _, err := p.status(); err != nil {
+		return fmt.Errorf("%s: %w", verb(line), err)
+	}
+	return nil
+}
+
+var dotLine = []byte(".\r\n")
+
+// retr retrieves message i and reads the text to its final dot line.
+func (p *pop3Conn) retr(i int) error {
+	if err := p.cmd("RETR " + strconv.Itoa(i)); err != nil {
+		return err
+	}
+	mid := false // inside a line longer than the buffer
+	for {
+		line, err := p.r.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			mid = true
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("RETR %d: %w", i, err)
+		}
+		if !mid && bytes.Equal(line, dotLine) {
+			return nil
+		}
+		mid = false
+	}
+}
