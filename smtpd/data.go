@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bbsmail/bbsmail/envelope"
+	"github.com/bbsmail/bbsmail/netutil"
 )
 
 // body is the message text read after DATA.
@@ -473,7 +474,7 @@ func (s *session) telegramText(text []byte) string {
 		head += fmt.Sprintf(" [%s] (%s)", s.ip, s.host)
 	}
 	body := strings.ToValidUTF8(string(text), "?") // BBS clients may send CP437
-	msg := head + ":\r\n" + body
+	msg := head + ":\r\n" + terminalSafe(body)
 	if len(msg) > maxTelegram {
 		// Cut at a character boundary: a telegram is a short message, and
 		// the BBS shows it on a terminal.
@@ -503,11 +504,26 @@ func (s *session) senderMatchesClient() bool {
 		return false
 	}
 	for _, a := range addrs {
-		if a == s.ip {
+		if netutil.SameIP(a, s.ip) {
 			return true
 		}
 	}
 	return false
+}
+
+// terminalSafe drops the control characters a stranger could use to drive
+// the BBS user's terminal (escape sequences, bells, C1 controls), keeping
+// line ends and tabs: a telegram is shown on the terminal as it is.
+func terminalSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\r' || r == '\n' || r == '\t':
+			return r
+		case r < 0x20 || (r >= 0x7f && r <= 0x9f):
+			return -1
+		}
+		return r
+	}, s)
 }
 
 func angle(path string) string { return "<" + path + ">" }
