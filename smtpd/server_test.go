@@ -99,7 +99,9 @@ func TestIdleTimeout(t *testing.T) {
 // a body trickled slower than the limit in total still goes through.
 func TestIdleTimeoutPerDataLine(t *testing.T) {
 	t.Parallel()
-	const idle = 300 * time.Millisecond
+	// Lines come every idle/20; the limit is wide enough that a loaded
+	// machine stalling the client for a moment does not look idle.
+	const idle = 1500 * time.Millisecond
 	ts := startServer(t, smtpd.MTA, func(c *smtpd.Config) { c.MaxInactivity = idle })
 	c := ts.dial(t)
 	c.expect("220 ")
@@ -111,7 +113,7 @@ func TestIdleTimeoutPerDataLine(t *testing.T) {
 	c.send("From: joe@remote.example\r\n\r\n")
 	for time.Since(start) < 2*idle {
 		c.send("line\r\n")
-		time.Sleep(idle / 4) // pacing the client, not asserting timing
+		time.Sleep(idle / 20) // pacing the client, not asserting timing
 	}
 	c.send(".\r\n")
 	c.expect("250 2.0.0 OK")
