@@ -115,7 +115,7 @@ func checkPOP3Replies(input, out []byte) error {
 		if verb == "STLS" {
 			return nil // TLS records follow
 		}
-		if verb == "CAPA" || verb == "RETR" || verb == "TOP" || ((verb == "LIST" || verb == "UIDL") && arg == "") {
+		if verb == "CAPA" || verb == "RETR" || verb == "TOP" || ((verb == "LIST" || verb == "UIDL") && strings.TrimSpace(arg) == "") {
 			for {
 				d, err := next()
 				if err != nil {
