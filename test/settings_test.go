@@ -168,7 +168,7 @@ func TestSettingsCryptlibCertificate(t *testing.T) {
 	keyset := []byte("\x30\x82\x05\x10\x06\x0a\x2a\x86\x48\x86\xf7\x0d\x01\x0f\x03\x01cryptlib keyset")
 	coreWrite(t, filepath.Join(b.ctrl, "ssl.cert"), string(keyset))
 	b.writeIni()
-	_, stderr, code := b.run("", "check", b.ctrl)
+	_, stderr, code := b.run("", "check")
 	if code != 0 || !strings.Contains(stderr, "warning: TLS: "+filepath.Join(b.ctrl, "ssl.cert")+" is not PEM") ||
 		!strings.Contains(stderr, "fullchain.pem") || !strings.Contains(stderr, "bbsmail.cert") {
 		t.Fatalf("check (exit %d):\n%s", code, stderr)
