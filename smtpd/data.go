@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"mime"
 	"net/mail"
+	"net/netip"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -316,7 +317,7 @@ func traceBlock(t traceInfo) []byte {
 	const indent = "\r\n          "
 	var b strings.Builder
 	fmt.Fprintf(&b, "Return-Path: <%s>\r\n", t.reversePath)
-	fmt.Fprintf(&b, "Received: from %s (%s [%s])", t.clientHost, t.helo, ipLiteral(t.clientIP))
+	fmt.Fprintf(&b, "Received: from %s (%s [%s])", t.clientHost, heloToken(t.helo), ipLiteral(t.clientIP))
 	fmt.Fprintf(&b, "%sby %s [%s] (bbsmail %s) with %s", indent, t.serverHost, ipLiteral(t.serverIP), t.version, t.proto)
 	if t.forwardPath != "" {
 		fmt.Fprintf(&b, "%sfor %s;", indent, t.forwardPath)
@@ -333,6 +334,57 @@ func ipLiteral(ip string) string {
 		return "IPv6:" + ip
 	}
 	return ip
+}
+
+// maxHeloToken bounds the HELO name in the Received header: a domain
+// is at most 255 octets (RFC 5321 §4.5.3.1.2).
+const maxHeloToken = 255
+
+// heloToken is the client's HELO/EHLO argument as the Received header's
+// comment may hold it: a well-formed address literal (RFC 5321 §4.1.3) as
+// it came, otherwise only the characters of a domain (letters, digits,
+// "-", "." and the "_" of many Windows hosts), every other byte replaced
+// by "?" as Postfix does. The client then cannot close the comment, write
+// a literal of its own beside the real address, end the from clause with
+// ";" or put 8-bit bytes in the header. A longer name is cut and ends in
+// "...".
+func heloToken(helo string) string {
+	if isAddressLiteral(helo) {
+		return helo
+	}
+	b := []byte(helo)
+	for i, c := range b {
+		if !isDomainByte(c) {
+			b[i] = '?'
+		}
+	}
+	if len(b) > maxHeloToken {
+		b = append(b[:maxHeloToken-3], "..."...)
+	}
+	return string(b)
+}
+
+func isDomainByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		c == '-' || c == '.' || c == '_'
+}
+
+// isAddressLiteral reports whether s is "[IPv4]" or "[IPv6:addr]" (RFC
+// 5321 §4.1.3), each address well-formed.
+func isAddressLiteral(s string) bool {
+	inner, ok := strings.CutPrefix(s, "[")
+	if !ok {
+		return false
+	}
+	if inner, ok = strings.CutSuffix(inner, "]"); !ok {
+		return false
+	}
+	if len(inner) > 5 && strings.EqualFold(inner[:5], "IPv6:") { // ABNF strings ignore case
+		ip, err := netip.ParseAddr(inner[5:])
+		return err == nil && ip.Is6() && ip.Zone() == ""
+	}
+	ip, err := netip.ParseAddr(inner)
+	return err == nil && ip.Is4()
 }
 
 // headerInfo is what the server needs from the message header.

@@ -128,3 +128,63 @@ func openData(t *testing.T, edit func(*smtpd.Config), from string, rcpts ...stri
 	c.cmd("DATA", "354 ")
 	return ts, c
 }
+
+// A client's HELO/EHLO argument reaches the Received header only as a
+// token of domain or address-literal characters: whatever else it holds
+// (comment and literal brackets, semicolons, colons, quotes, backslashes,
+// 8-bit bytes, what is left of an attempt at a second line) is replaced by "?", and a
+// long one is cut, so the client can neither break the comment nor forge
+// a trace field. A well-formed name or literal is written as it came.
+func TestHostileHeloInReceived(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("a", 400) + ".example"
+	cases := []struct{ name, line, want string }{
+		{"plain", "EHLO mx.remote.example", "mx.remote.example"},
+		{"ipv4-literal", "EHLO [192.0.2.7]", "[192.0.2.7]"},
+		{"ipv6-literal", "EHLO [IPv6:2001:db8::7]", "[IPv6:2001:db8::7]"},
+		{"ipv6-zone", "EHLO [IPv6:fe80::1%eth0]", "?IPv6?fe80??1?eth0?"},
+		{"helo-verb", "HELO x(y)z", "x?y?z"},
+		{"close-comment", "EHLO a)by-forged.example", "a?by-forged.example"},
+		{"nested-comment", "EHLO ((x))", "??x??"},
+		{"fake-ip", "EHLO x.example][10.0.0.1", "x.example??10.0.0.1"},
+		{"open-literal", "EHLO [192.0.2.7", "?192.0.2.7"},
+		{"bad-literal", "EHLO [999.1.1.1]", "?999.1.1.1?"},
+		{"semicolon-date", "EHLO x;Mon,01-Jan-2001", "x?Mon?01-Jan-2001"},
+		{"quoted-pair", `EHLO a\)b"c'`, "a??b?c?"},
+		// Control characters are taken out of a command (NUL refuses it).
+		{"cr-header", "EHLO a.example\rReceived:from-forged", "a.exampleReceived?from-forged"},
+		{"del-ctl", "EHLO a\x7fb\x1bc", "abc"},
+		{"eight-bit", "EHLO gr\xfc\xdfe.example", "gr??e.example"},
+		{"utf8", "EHLO b\xc3\xbccher.example", "b??cher.example"},
+		{"at-angle", "EHLO <joe@x>", "?joe?x?"},
+		{"long", "EHLO " + long, long[:252] + "..."},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ts := startServer(t, smtpd.MTA, nil)
+			c := ts.dial(t)
+			c.expect("220 ")
+			c.cmd(tc.line, "250")
+			c.cmd("MAIL FROM:<joe@remote.example>", "250 ")
+			c.cmd("RCPT TO:<sysop@bbs.example>", "250 ")
+			c.cmd("DATA", "354 ")
+			c.cmd("From: joe@remote.example\r\nSubject: t\r\n\r\nhi\r\n.", "250 ")
+			env, _ := ts.drop.last()
+			trace := string(env.Rcpts[0].Trace)
+			for i := 0; i < len(trace); i++ {
+				if b := trace[i]; b >= 0x7f || (b < ' ' && b != '\r' && b != '\n') {
+					t.Fatalf("byte %#x in the trace:\n%q", b, trace)
+				}
+			}
+			if n := strings.Count(trace, "Received:"); n != 1 {
+				t.Fatalf("%d Received fields:\n%s", n, trace)
+			}
+			first := strings.SplitN(trace, "\r\n", 3)[1]
+			want := "Received: from client.example (" + tc.want + " [127.0.0.1])"
+			if first != want {
+				t.Fatalf("Received line\n got %q\nwant %q", first, want)
+			}
+		})
+	}
+}
