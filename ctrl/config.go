@@ -106,6 +106,9 @@ type Mail struct {
 	SendMailConcurrency int    // bbsmail: deliveries in parallel
 	SendMailPerHost     int    // bbsmail: connections per destination host
 	MXPort              int    // bbsmail: port for direct MX delivery (tests only)
+	// SendMailRefusePrivate (bbsmail): SendMail refuses mail exchangers
+	// on private addresses too.
+	SendMailRefusePrivate bool
 
 	DefaultUser         string
 	PostTo              string

@@ -80,6 +80,7 @@ func keyTable(m *Mail) []keyDef {
 		{"SendMailConcurrency", "", "16", intV{&m.SendMailConcurrency, 1, 1000}},
 		{"SendMailPerHost", "", "8", intV{&m.SendMailPerHost, 1, 1000}},
 		{"MXPort", "", "25", intV{&m.MXPort, 1, 65535}},
+		{"SendMailRefusePrivate", "", "false", boolV{&m.SendMailRefusePrivate}},
 
 		{"DefaultUser", "", "", strV{&m.DefaultUser}},
 		{"PostTo", "", "", strV{&m.PostTo}},

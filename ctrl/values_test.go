@@ -172,7 +172,8 @@ func TestFallbacksAndDefaults(t *testing.T) {
 		t.Errorf("Options without the key = %v, want ALLOW_POP3", m.Options)
 	case m.MaxClients != 100 || m.MaxInactivity != 120*time.Second || m.RescanFrequency != time.Hour ||
 		m.MaxMsgSize != 20971520 || m.MaxDeliveryAttempts != 50 || m.LoginAttemptDelay != 5*time.Second ||
-		m.SendMailConcurrency != 16 || m.SendMailPerHost != 8 || m.MXPort != 25 || m.MaxBadCommands != 10:
+		m.SendMailConcurrency != 16 || m.SendMailPerHost != 8 || m.MXPort != 25 || m.MaxBadCommands != 10 ||
+		m.SendMailRefusePrivate:
 		t.Errorf("code defaults not applied: %+v", m)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -82,9 +83,19 @@ type Config struct {
 
 	// MXPort is the port used for MX (and implicit MX) deliveries. It
 	// exists so tests can run receiving peers on loopback high ports;
-	// production configurations leave it at 25. While it is 25, MX hosts
-	// that resolve to loopback or unspecified addresses are skipped.
+	// production configurations leave it at 25. While it is 25, mail
+	// exchangers on loopback addresses are refused like the other
+	// addresses DNS must not send us to (see unroutable); on another port
+	// loopback is allowed, and only loopback.
 	MXPort int
+
+	// RefusePrivate refuses mail exchangers on private addresses (RFC 1918,
+	// RFC 4193) as well (SendMailRefusePrivate); off, a LAN or split-DNS
+	// setup keeps working.
+	RefusePrivate bool
+	// OwnAddr reports whether ip is on one of this machine's interfaces: a
+	// mail exchanger there would be a mail loop. Nil means none is.
+	OwnAddr func(ip netip.Addr) bool
 
 	// LocalDomains are the BBS's own domains. Mail for them should never be
 	// queued; if it is, it goes to 127.0.0.1 (or OutboundInterface) on

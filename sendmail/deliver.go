@@ -77,7 +77,7 @@ type target struct {
 	hosts []string // names or IP literals, in order of preference
 	port  int
 	relay bool
-	mx    bool // hosts came from DNS: loopback answers are suspicious
+	mx    bool // hosts came from DNS: their addresses are checked (unroutable)
 }
 
 // destination splits a queued recipient into its RCPT path and the domain
@@ -191,11 +191,19 @@ func (s *Sender) deliver(ctx context.Context, w *worker, j *job, rs []*rcptState
 			continue
 		}
 		for _, ip := range ips {
-			if t.mx && s.cfg.MXPort == DefaultMXPort && (ip.IsLoopback() || ip.IsUnspecified()) {
-				for _, r := range pending(rs) {
-					r.setErr(host, fmt.Errorf("mail exchanger %s resolves to %s", host, ip))
+			if t.mx {
+				if err := s.unroutable(j.domain, host, ip); err != nil {
+					s.log.Warn("SendMail refused an address found in DNS", "domain", j.domain, "host", host, "ip", ip.String(), "err", err)
+					// Permanent only when no usable host has answered
+					// or failed: a refused backup MX must not bounce
+					// mail that waits for a primary that is down.
+					for _, r := range pending(rs) {
+						if r.err == "" && r.reply == "" {
+							r.setErr(host, err)
+						}
+					}
+					continue
 				}
-				continue
 			}
 			left := pending(rs)
 			if len(left) == 0 {

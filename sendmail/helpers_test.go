@@ -240,6 +240,13 @@ func (d *drop) count() int {
 	return len(d.envs)
 }
 
+// text returns the i-th notice stored.
+func (d *drop) text(i int) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return string(d.msgs[i])
+}
+
 // dnsServer serves test zones over UDP and TCP on one loopback port.
 type dnsServer struct {
 	Addr     string

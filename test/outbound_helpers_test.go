@@ -384,6 +384,25 @@ func outboundBBS(t *testing.T, dns *outboundDNS, mxPort int) *bbs {
 	return b
 }
 
+// outboundNotices waits until Alice's mailbox holds a failure notice for
+// each of the subjects, and returns its rows.
+func (b *bbs) outboundNotices(subjects ...string) []string {
+	b.t.Helper()
+	var rows []string
+	if !routingPoll(30*time.Second, func() bool {
+		rows = b.routingMailbox("alice")
+		for _, s := range subjects {
+			if _, ok := routingRowWith(rows, "Delivery failure: "+s); !ok {
+				return false
+			}
+		}
+		return true
+	}) {
+		b.t.Fatalf("want failure notices for %v:\n%s\nqueue:\n%s", subjects, strings.Join(rows, "\n"), strings.Join(b.routingQueue(), "\n"))
+	}
+	return rows
+}
+
 // outboundQueueRow waits until the queue has exactly one entry to rcpt
 // matching cond, and returns its fields.
 func (b *bbs) outboundQueueRow(rcpt, what string, cond func(fields []string) bool) []string {

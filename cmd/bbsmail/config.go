@@ -265,6 +265,8 @@ func sendmailConfig(cfg *ctrl.Config, log *slog.Logger) (sendmail.Config, error)
 		Concurrency:         m.SendMailConcurrency,
 		PerHost:             m.SendMailPerHost,
 		MXPort:              m.MXPort,
+		RefusePrivate:       m.SendMailRefusePrivate,
+		OwnAddr:             ownAddr,
 		LocalDomains:        local,
 		SMTPPort:            m.SMTPPort,
 		NoAutoExempt:        o.Has(ctrl.NoAutoExempt),
