@@ -43,7 +43,7 @@ var allowed = map[string][]string{
 	"sendmail":         {"ctrl/pattern", "envelope", "github.com/emersion/go-sasl", "github.com/miekg/dns"},
 	"ftn":              {},
 	"qwk":              {"ftn"},
-	"admin":            {"envelope", "store", "golang.org/x/text/encoding/charmap"},
+	"admin":            {"envelope", "ftn", "store"},
 	"internal/testkit": {"github.com/miekg/dns"},
 	"cmd/bbsmail":      {"*"},
 	"cmd/bbsbench":     {"mailauth", "github.com/miekg/dns", "golang.org/x/crypto/argon2"},

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/text/encoding/charmap"
+	"github.com/bbsmail/bbsmail/ftn"
 )
 
 // This file reads Synchronet's user bases: data/user/user.tab (v3.20 and
@@ -81,7 +81,7 @@ func parseUserTab(data []byte) ([]sbbsUser, error) {
 	var users []sbbsUser
 	lines := bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n"))
 	for i, line := range lines {
-		f := strings.Split(cp437(line), "\t")
+		f := strings.Split(ftn.CP437.Decode(line), "\t")
 		if len(f) <= tabRest {
 			if strings.Trim(string(line), "\t\x00 ") == "" {
 				continue // a never-used slot
@@ -140,21 +140,7 @@ func datString(rec []byte, f datField) string {
 	if i := bytes.IndexAny(b, "\x03\r\n\x00"); i >= 0 {
 		b = b[:i]
 	}
-	return strings.TrimSpace(cp437(b))
-}
-
-// cp437 decodes text from the code page Synchronet's files are written in.
-func cp437(b []byte) string {
-	for _, c := range b {
-		if c >= 0x80 {
-			s, err := charmap.CodePage437.NewDecoder().Bytes(b)
-			if err != nil {
-				return string(b)
-			}
-			return string(s)
-		}
-	}
-	return string(b)
+	return strings.TrimSpace(ftn.CP437.Decode(b))
 }
 
 func atoiDefault(s string) int {
