@@ -77,7 +77,7 @@ func (l Logins) Temporary(err error) error {
 	if err == nil || errors.Is(err, l.BadLogin) {
 		return err
 	}
-	return &envelope.Reply{Code: 454, Enhanced: "4.7.0", Text: "Temporary authentication failure, try again later", Err: err}
+	return envelope.AuthTemporary(err)
 }
 
 // Identity is the user as an authenticated sender: one who may relay and

@@ -94,6 +94,14 @@ func UnknownUser(forwardPath string, reason error) *Reply {
 	return &Reply{Code: 550, Enhanced: "5.1.1", Text: "Unknown User: " + forwardPath, Err: reason}
 }
 
+// AuthTemporary answers a login whose password could not be checked now
+// (the user base failed, or the address's previous check did not end in
+// time): 454 4.7.0 (RFC 4954 §6), so the client tries again later instead
+// of taking its password for wrong. err is the reason, for the log.
+func AuthTemporary(err error) *Reply {
+	return &Reply{Code: 454, Enhanced: "4.7.0", Text: "Temporary authentication failure, try again later", Err: err}
+}
+
 // Sentinel reasons that a Reply may wrap. Servers use them for logging and
 // spam.log entries ("ILLEGAL RELAY ATTEMPT").
 var (

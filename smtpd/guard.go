@@ -117,7 +117,7 @@ func (s *session) beginCheck(ctx context.Context) error {
 		if err != nil {
 			// The previous check from the address did not end in time:
 			// the client may try again.
-			return replyAuthTemporary(err)
+			return envelope.AuthTemporary(err)
 		}
 		s.authTry.done = done
 	}

@@ -173,9 +173,3 @@ func replyNotOwnField(field, addr, suggestion string) *envelope.Reply {
 	return &envelope.Reply{Code: 550, Enhanced: "5.7.1", Err: envelope.ErrNotOwner,
 		Text: fmt.Sprintf("Mail header '%s' address <%s> not authorized for this account, try <%s>", field, addr, suggestion)}
 }
-
-// replyAuthTemporary answers an AUTH whose password check could not
-// begin (the address's previous check did not end in time).
-func replyAuthTemporary(err error) *envelope.Reply {
-	return &envelope.Reply{Code: 454, Enhanced: "4.7.0", Text: "Temporary authentication failure, try again later", Err: err}
-}
