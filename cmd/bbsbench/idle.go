@@ -13,25 +13,12 @@ import (
 func (b *bench) idle(ctx context.Context, f *figure) {
 	n := b.cfg.idle
 	b.printf("== %d idle SMTP connections, memory\n", n)
-	t, srv, err := b.startBBS(ctx, serverOpts{maxClients: n + 100})
-	if err != nil {
-		b.fail(ctx, f, "starting bbsmail", err)
+	s, ok := b.ehloSessions(ctx, f, n, 100)
+	if !ok {
 		return
 	}
-	defer srv.stop(30 * time.Second)
-	pid := srv.cmd.Process.Pid
-	before, err := procKB(pid, "VmRSS")
-	if err != nil {
-		f.note = "no /proc: not measured"
-		b.printf("   skipped: %v\n\n", err)
-		return
-	}
-	conns, err := ehloMany(ctx, t.smtpAddr(), n)
-	defer closeAll(conns)
-	if err != nil {
-		b.fail(ctx, f, "connecting", err)
-		return
-	}
+	defer s.close()
+	pid, before := s.pid, s.beforeKB
 	// Every session has answered EHLO; let the server's collector settle
 	// before reading its size.
 	time.Sleep(2 * time.Second)

@@ -23,25 +23,12 @@ import (
 func (b *bench) logins(ctx context.Context, f *figure) {
 	n := b.cfg.logins
 	b.printf("== %d concurrent failed logins (SMTP AUTH PLAIN, one client address each)\n", n)
-	t, srv, err := b.startBBS(ctx, serverOpts{maxClients: n + 10})
-	if err != nil {
-		b.fail(ctx, f, "starting bbsmail", err)
+	s, ok := b.ehloSessions(ctx, f, n, 10)
+	if !ok {
 		return
 	}
-	defer srv.stop(30 * time.Second)
-	pid := srv.cmd.Process.Pid
-	before, err := procMiB(pid, "VmRSS")
-	if err != nil {
-		f.note = "no /proc: not measured"
-		b.printf("   skipped: %v\n\n", err)
-		return
-	}
-	conns, err := ehloMany(ctx, t.smtpAddr(), n)
-	defer closeAll(conns)
-	if err != nil {
-		b.fail(ctx, f, "connecting", err)
-		return
-	}
+	defer s.close()
+	pid, before, conns := s.pid, s.beforeKB/1024, s.conns
 	start := time.Now()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -68,6 +55,7 @@ func (b *bench) logins(ctx context.Context, f *figure) {
 	after := peak
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && ctx.Err() == nil; {
 		time.Sleep(200 * time.Millisecond)
+		var err error
 		if after, err = procMiB(pid, "VmRSS"); err != nil || after < before+(peak-before)/4 {
 			break
 		}
@@ -75,6 +63,48 @@ func (b *bench) logins(ctx context.Context, f *figure) {
 	b.printf("   %d answers in %.3fs (reply codes %v)\n", n, elapsed.Seconds(), answers)
 	b.printf("   resident size: %d MiB before, peak %d MiB, %d MiB after\n\n", before, peak, after)
 	f.note = fmt.Sprintf("peak RSS %d MiB (%d before, %d after)", peak, before, after)
+}
+
+// ehloRun is a server started for a memory figure, with sessions that have
+// said EHLO to it.
+type ehloRun struct {
+	srv      *child
+	pid      int
+	beforeKB int // the server's resident size before the sessions opened
+	conns    []*textproto.Conn
+}
+
+// ehloSessions starts bbsmail for n clients (and spare more connections),
+// reads its resident size and opens n EHLO sessions, one loopback address
+// each: the start of the idle and logins figures. When it reports false
+// the figure is settled (failed, or skipped without /proc) and nothing is
+// left open.
+func (b *bench) ehloSessions(ctx context.Context, f *figure, n, spare int) (*ehloRun, bool) {
+	t, srv, err := b.startBBS(ctx, serverOpts{maxClients: n + spare})
+	if err != nil {
+		b.fail(ctx, f, "starting bbsmail", err)
+		return nil, false
+	}
+	s := &ehloRun{srv: srv, pid: srv.cmd.Process.Pid}
+	if s.beforeKB, err = procKB(s.pid, "VmRSS"); err != nil {
+		srv.stop(30 * time.Second)
+		f.note = "no /proc: not measured"
+		b.printf("   skipped: %v\n\n", err)
+		return nil, false
+	}
+	s.conns, err = ehloMany(ctx, t.smtpAddr(), n)
+	if err != nil {
+		s.close()
+		b.fail(ctx, f, "connecting", err)
+		return nil, false
+	}
+	return s, true
+}
+
+// close ends the sessions, then the server.
+func (s *ehloRun) close() {
+	closeAll(s.conns)
+	s.srv.stop(30 * time.Second)
 }
 
 // ehloMany opens n SMTP sessions that have said EHLO, each from its own
