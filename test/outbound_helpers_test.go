@@ -403,6 +403,19 @@ func (b *bbs) outboundNotices(subjects ...string) []string {
 	return rows
 }
 
+// outboundRunning starts a BBS whose SendMail delivers remote.test's mail
+// to mxPort on 127.0.0.1, as the returned DNS server says, with the users
+// Sysop and Alice (password outboundPW).
+func outboundRunning(t *testing.T, mxPort int) (*bbs, *outboundDNS) {
+	t.Helper()
+	dns := startOutboundDNS(t, outboundMXRecords("remote.test"))
+	b := outboundBBS(t, dns, mxPort)
+	b.start()
+	b.addUser("Sysop", outboundPW)
+	b.addUser("Alice", outboundPW)
+	return b, dns
+}
+
 // outboundQueueRow waits until the queue has exactly one entry to rcpt
 // matching cond, and returns its fields.
 func (b *bbs) outboundQueueRow(rcpt, what string, cond func(fields []string) bool) []string {

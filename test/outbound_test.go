@@ -34,11 +34,7 @@ func (b *bbs) outboundSubmit(to []string, subject, body string) {
 func TestOutboundMXDelivery(t *testing.T) {
 	t.Parallel()
 	peer := startOutboundPeer(t, "", "")
-	dns := startOutboundDNS(t, outboundMXRecords("remote.test"))
-	b := outboundBBS(t, dns, peer.port)
-	b.start()
-	b.addUser("Sysop", outboundPW)
-	b.addUser("Alice", outboundPW)
+	b, dns := outboundRunning(t, peer.port)
 
 	const body = "First line.\\n.A line that starts with a dot\\n..two dots\\nTrailing spaces   \\n\\n\tTabbed\\nLast line."
 	wantBody := []byte(strings.ReplaceAll(body, `\n`, "\r\n") + "\r\n")
@@ -88,11 +84,7 @@ func TestOutboundMXDelivery(t *testing.T) {
 func TestOutboundPermanentFailure(t *testing.T) {
 	t.Parallel()
 	sink := startOutboundSink(t, 0, "-f", "RCPT")
-	dns := startOutboundDNS(t, outboundMXRecords("remote.test"))
-	b := outboundBBS(t, dns, sink.port)
-	b.start()
-	b.addUser("Sysop", outboundPW)
-	b.addUser("Alice", outboundPW)
+	b, _ := outboundRunning(t, sink.port)
 	b.outboundSubmit([]string{"nobody@remote.test"}, "outbound-5xx", "This will bounce.")
 
 	var rows []string
@@ -187,11 +179,7 @@ func TestOutboundDNSAnswers(t *testing.T) {
 func TestOutboundTemporaryFailure(t *testing.T) {
 	t.Parallel()
 	sink := startOutboundSink(t, 0, "-r", "RCPT")
-	dns := startOutboundDNS(t, outboundMXRecords("remote.test"))
-	b := outboundBBS(t, dns, sink.port)
-	b.start()
-	b.addUser("Sysop", outboundPW)
-	b.addUser("Alice", outboundPW)
+	b, _ := outboundRunning(t, sink.port)
 	b.outboundSubmit([]string{"later@remote.test"}, "retry-me", "Delivered on the second attempt.")
 	b.outboundSubmit([]string{"gone@remote.test"}, "drop-me", "Never delivered.")
 
@@ -315,11 +303,7 @@ func TestOutboundRelayAuthRefused(t *testing.T) {
 func TestOutboundInTransitRecovery(t *testing.T) {
 	t.Parallel()
 	peer := startOutboundPeer(t, "", "")
-	dns := startOutboundDNS(t, outboundMXRecords("remote.test"))
-	b := outboundBBS(t, dns, peer.port)
-	b.start()
-	b.addUser("Sysop", outboundPW)
-	b.addUser("Alice", outboundPW)
+	b, _ := outboundRunning(t, peer.port)
 
 	crash := func(subject string) {
 		t.Helper()

@@ -40,11 +40,7 @@ func (b *bbs) outboundRawData(text string) string {
 func TestOutboundBareLineEndsAndReturnPath(t *testing.T) {
 	t.Parallel()
 	peer := startOutboundPeer(t, "", "")
-	dns := startOutboundDNS(t, outboundMXRecords("remote.test"))
-	b := outboundBBS(t, dns, peer.port)
-	b.start()
-	b.addUser("Sysop", outboundPW)
-	b.addUser("Alice", outboundPW)
+	b, _ := outboundRunning(t, peer.port)
 
 	const head = "From: <alice@bbs.test>\r\nTo: <user@remote.test>\r\n"
 	if r := b.outboundRawData(head + "Subject: smuggle\r\n\r\nhello\r.\r\nMAIL FROM:<ceo@bbs.test>\r\nRCPT TO:<user@remote.test>\r\nDATA\r\nSubject: smuggled"); !strings.HasPrefix(r, "554 5.6.0 ") {
