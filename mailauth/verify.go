@@ -176,15 +176,15 @@ func (c *Checker) checkDKIM(ctx context.Context, msg []byte) []DKIM {
 // the verdict, with authservID (the server's host name) as the
 // authentication service, folded one method per line and ending in CRLF.
 func (v Verdict) Field(authservID string) []byte {
-	parts := []authres.Result{&authres.SPFResult{Value: v.SPF.Result, Reason: v.SPF.Reason,
-		From: spfFrom(v.SPF), Helo: spfHelo(v.SPF)}}
+	parts := []authres.Result{&authres.SPFResult{Value: v.SPF.Result, Reason: safeValue(v.SPF.Reason),
+		From: safeValue(spfFrom(v.SPF)), Helo: safeValue(spfHelo(v.SPF))}}
 	if len(v.DKIM) == 0 {
 		parts = append(parts, &authres.DKIMResult{Value: None})
 	}
 	for _, d := range v.DKIM {
-		parts = append(parts, &authres.DKIMResult{Value: d.Result, Reason: d.Reason, Domain: d.Domain})
+		parts = append(parts, &authres.DKIMResult{Value: d.Result, Reason: safeValue(d.Reason), Domain: safeValue(d.Domain)})
 	}
-	parts = append(parts, &authres.DMARCResult{Value: v.DMARC.Result, Reason: v.DMARC.Reason, From: v.DMARC.From})
+	parts = append(parts, &authres.DMARCResult{Value: v.DMARC.Result, Reason: safeValue(v.DMARC.Reason), From: safeValue(v.DMARC.From)})
 	var b strings.Builder
 	b.WriteString("Authentication-Results: " + authservID)
 	for _, p := range parts {
@@ -195,6 +195,23 @@ func (v Verdict) Field(authservID string) []byte {
 	}
 	b.WriteString("\r\n")
 	return []byte(b.String())
+}
+
+// safeValue readies a property value or reason for the field. Most come
+// from the client (HELO, MAIL FROM) or the sender's domain (From, d=, DNS
+// text in a reason), and authres quotes a value without escaping a
+// backslash in it: a quote or a backslash could end the quoted string and
+// let the rest read as a result of its own ("x\";dkim=pass"). They and
+// control and 8-bit bytes are written as "?"; spaces are kept (authres
+// quotes a value that has one).
+func safeValue(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c < ' ' || c >= 0x7f || c == '"' || c == '\\' {
+			b[i] = '?'
+		}
+	}
+	return string(b)
 }
 
 func spfFrom(s SPF) string {

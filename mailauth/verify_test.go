@@ -6,6 +6,7 @@ import (
 	"crypto"
 	"fmt"
 	"net"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -132,6 +133,36 @@ func TestField(t *testing.T) {
 		t.Errorf("null path Field: %q", got)
 	}
 }
+
+// Values a client or a sender's domain controls (the HELO name, MAIL
+// FROM, a From or d= domain, a reason quoting DNS text) cannot end a
+// quoted string or add a result of their own: quotes, backslashes,
+// control and 8-bit bytes are written as "?".
+func TestFieldHostileValues(t *testing.T) {
+	for _, bad := range []string{`x\";dkim=pass`, `x\`, "a\"b", "gr\xfc\r\n.example", `q\"`} {
+		v := Verdict{
+			SPF:   SPF{Result: None, Domain: bad, Helo: true, Reason: bad},
+			DKIM:  []DKIM{{Result: Fail, Domain: bad, Reason: bad}},
+			DMARC: DMARC{Result: None, From: bad, Reason: bad},
+		}
+		from := Verdict{SPF: SPF{Result: Fail, Domain: "x.test", Sender: bad + "@x.test"}, DMARC: DMARC{Result: None}}
+		for _, f := range []string{string(v.Field("bbs.test")), string(from.Field("bbs.test"))} {
+			for _, line := range strings.Split(strings.TrimSuffix(f, "\r\n"), "\r\n") {
+				outside := quoted.ReplaceAllString(line, "")
+				if strings.Count(line, `"`)%2 != 0 || strings.Contains(line, `\`) || strings.Contains(outside, "=pass") {
+					t.Errorf("%q gives the line %q", bad, line)
+				}
+				for i := 0; i < len(line); i++ {
+					if line[i] >= 0x7f || line[i] < ' ' && line[i] != '\t' {
+						t.Errorf("%q gives byte %#x in %q", bad, line[i], line)
+					}
+				}
+			}
+		}
+	}
+}
+
+var quoted = regexp.MustCompile(`"[^"]*"`)
 
 func TestStripForged(t *testing.T) {
 	body := "\r\nAuthentication-Results: bbs.test; spf=pass\r\n"
