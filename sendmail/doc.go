@@ -16,7 +16,11 @@
 // hand cannot do opportunistic STARTTLS with our EHLO name on one
 // connection, pipelining, and per-recipient replies together. MX lookups
 // use miekg/dns against the configured server (UDP with EDNS0, TCP on
-// truncation or USE_TCP_DNS).
+// truncation or USE_TCP_DNS). The addresses a zone gives are checked
+// before connecting (unroutable.go): a zone is anyone's to write, so none
+// may send SendMail to loopback, link-local, multicast, reserved or this
+// machine's own addresses (nor private ones, with RefusePrivate); the
+// sysop's RelayServer and address routes are not checked.
 //
 // It deliberately does not: render BBS messages into RFC 5322 (the queue
 // holds the finished message), sign with DKIM, verify certificates of MX
