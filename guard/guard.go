@@ -33,11 +33,9 @@ const (
 	maxUser = 128
 )
 
-// Matcher is a pattern list such as name.can or ipfilter_exempt.cfg; the
-// sysop's lists (ctrl/pattern) satisfy it.
-type Matcher interface {
-	Match(s ...string) bool
-}
+// Matcher is a pattern list such as name.can or ipfilter_exempt.cfg
+// (envelope.Matcher); the sysop's lists (ctrl/pattern) satisfy it.
+type Matcher = envelope.Matcher
 
 // Settings are sbbs.ini's LoginAttempt* keys, the [Mail] request rate limit
 // and the files the guard writes. A zero threshold turns its feature off.

@@ -55,11 +55,9 @@ type Message struct {
 }
 
 // Matcher answers whether any of the given strings is listed, as the
-// sysop's pattern lists (ctrl/pattern) do. It is used for
-// ipfilter_exempt.cfg, ip.can, ip-silent.can and host.can.
-type Matcher interface {
-	Match(s ...string) bool
-}
+// sysop's pattern lists (ctrl/pattern) do (envelope.Matcher). It is used
+// for ipfilter_exempt.cfg, ip.can, ip-silent.can and host.can.
+type Matcher = envelope.Matcher
 
 // LoginGuard is the failed-login tracker that every server of the process
 // shares (the wiring injects package guard), so that password guessing on
