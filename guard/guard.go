@@ -87,9 +87,9 @@ type Settings struct {
 	// NameFilter (text/name.can) lists login names that ban an address
 	// at the first try. May be nil.
 	NameFilter Matcher
-	// Exempt (ctrl/ipfilter_exempt.cfg, IP or host) is never written to
-	// IPFilter. May be nil.
-	Exempt Matcher
+	// IPFilterExempt (ctrl/ipfilter_exempt.cfg, IP or host) is never
+	// written to IPFilter. May be nil.
+	IPFilterExempt Matcher
 	// Logger receives the guard's own log lines; nil discards them.
 	Logger *slog.Logger
 }

@@ -62,7 +62,7 @@ type Matcher = envelope.Matcher
 // LoginGuard is the failed-login tracker that every server of the process
 // shares (the wiring injects package guard), so that password guessing on
 // SMTP counts against POP3 too and the other way round. pop3d never asks it
-// about the server's own address or a client in Config.Exempt, except to
+// about the server's own address or a client in Config.IPFilterExempt, except to
 // report failures.
 type LoginGuard interface {
 	// Banned reports a temporary ban of ip: the time left (0 = none) and,

@@ -145,7 +145,7 @@ func pop3dConfig(cfg *ctrl.Config, tc *tls.Config, log *slog.Logger) pop3d.Confi
 		MaxConnsPerIP:        m.MaxConcurrentConnections,
 		DisablePlaintextAuth: m.DisablePlaintextAuth,
 		TLSErrorLevel:        m.TLSErrorLevel.Slog(),
-		Exempt:               cfg.Lists.IPFilterExempt,
+		IPFilterExempt:       cfg.Lists.IPFilterExempt,
 		IPSilent:             cfg.Lists.IPSilent,
 		IPFilter:             cfg.Lists.IP,
 		HostFilter:           cfg.Lists.Host,
@@ -186,7 +186,7 @@ func guardSettings(cfg *ctrl.Config, log *slog.Logger) guard.Settings {
 		HackLog:                   filepath.Join(cfg.Paths.Logs, "hack.log"),
 		IPFilter:                  cfg.Lists.IP,
 		NameFilter:                cfg.Lists.Name,
-		Exempt:                    cfg.Lists.IPFilterExempt,
+		IPFilterExempt:            cfg.Lists.IPFilterExempt,
 		Logger:                    log,
 	}
 }
