@@ -1,7 +1,8 @@
 // Package envelope holds the small types that the protocol servers, the
 // routing rules and the mailbase share: a parsed SMTP path, a resolved
-// recipient, the envelope of one accepted message, an authenticated identity
-// and the Reply error that carries an SMTP answer.
+// recipient, the envelope of one accepted message, an authenticated identity,
+// the Reply error that carries an SMTP answer, and Matcher, the one
+// interface every package that applies the sysop's pattern lists takes.
 //
 // It imports the standard library only, so every other package may depend
 // on it. It deliberately holds no behaviour beyond parsing and formatting:

@@ -88,7 +88,7 @@ func (g *Guard) filter(s *Settings, a envelope.LoginAttempt, n int, span time.Du
 	if s.IPFilter == nil {
 		return
 	}
-	if s.Exempt != nil && s.Exempt.Match(nonEmpty(a.IP, a.Host)...) {
+	if s.IPFilterExempt != nil && s.IPFilterExempt.Match(nonEmpty(a.IP, a.Host)...) {
 		return
 	}
 	g.fileMu.Lock()
@@ -125,7 +125,7 @@ func (g *Guard) rateFilter(s *Settings, v verdict, protocol string) {
 	if s.RateFilterSilent {
 		file, where = s.IPSilentFilter, ""
 	}
-	if file == nil || s.Exempt != nil && s.Exempt.Match(v.addr) {
+	if file == nil || s.IPFilterExempt != nil && s.IPFilterExempt.Match(v.addr) {
 		return
 	}
 	target, what := v.key, "SUBNET"

@@ -33,11 +33,9 @@ const (
 	maxUser = 128
 )
 
-// Matcher is a pattern list such as name.can or ipfilter_exempt.cfg; the
-// sysop's lists (ctrl/pattern) satisfy it.
-type Matcher interface {
-	Match(s ...string) bool
-}
+// Matcher is a pattern list such as name.can or ipfilter_exempt.cfg
+// (envelope.Matcher); the sysop's lists (ctrl/pattern) satisfy it.
+type Matcher = envelope.Matcher
 
 // Settings are sbbs.ini's LoginAttempt* keys, the [Mail] request rate limit
 // and the files the guard writes. A zero threshold turns its feature off.
@@ -89,9 +87,9 @@ type Settings struct {
 	// NameFilter (text/name.can) lists login names that ban an address
 	// at the first try. May be nil.
 	NameFilter Matcher
-	// Exempt (ctrl/ipfilter_exempt.cfg, IP or host) is never written to
-	// IPFilter. May be nil.
-	Exempt Matcher
+	// IPFilterExempt (ctrl/ipfilter_exempt.cfg, IP or host) is never
+	// written to IPFilter. May be nil.
+	IPFilterExempt Matcher
 	// Logger receives the guard's own log lines; nil discards them.
 	Logger *slog.Logger
 }

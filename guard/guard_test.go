@@ -331,7 +331,7 @@ func TestFilterAppendsToIPCan(t *testing.T) {
 			c := newClock()
 			s := guard.Settings{FilterThreshold: 3, FilterDuration: tc.duration, IPFilter: pattern.NewFile(path)}
 			if tc.exempt != "" {
-				s.Exempt = pattern.MustParse(tc.exempt)
+				s.IPFilterExempt = pattern.MustParse(tc.exempt)
 			}
 			g := guard.New(s, guard.WithClock(c.now))
 			for i := range 4 {

@@ -25,6 +25,8 @@ const (
 	// TooManyFromIP: maxPerIP connections from the address have not
 	// logged in.
 	TooManyFromIP
+	// ShuttingDown: the server is closing (Tracker.Admit).
+	ShuttingDown
 )
 
 // Limits are the limits a connection is admitted under; 0 is unlimited.
@@ -61,7 +63,8 @@ func (c *Conns) Active() int {
 	return c.active
 }
 
-// Slot is one admitted connection.
+// Slot is one admitted connection. A nil Slot (a refused connection) is
+// valid: its methods do nothing.
 type Slot struct {
 	c        *Conns
 	ip       string
@@ -73,6 +76,9 @@ type Slot struct {
 // clients that have not logged in, as in Synchronet, so users behind one
 // NAT address do not lock each other out. Calling it again does nothing.
 func (s *Slot) LoggedIn() {
+	if s == nil {
+		return
+	}
 	s.c.mu.Lock()
 	defer s.c.mu.Unlock()
 	s.uncountLocked()
@@ -80,6 +86,9 @@ func (s *Slot) LoggedIn() {
 
 // Release ends the connection's count. Calling it again does nothing.
 func (s *Slot) Release() {
+	if s == nil {
+		return
+	}
 	s.c.mu.Lock()
 	defer s.c.mu.Unlock()
 	if s.released {

@@ -39,10 +39,11 @@ type Config struct {
 	// logged in yet (Synchronet's MaxConcurrentConnections); 0 means no
 	// limit.
 	MaxConnsPerIP int
-	// Exempt (ctrl/ipfilter_exempt.cfg, IP or host name) exempts clients
-	// from MaxConnsPerIP, the filter lists below, and the temporary ban,
-	// throttle and rate limit of Deps.Guard and Deps.RateLimit. May be nil.
-	Exempt Matcher
+	// IPFilterExempt (ctrl/ipfilter_exempt.cfg, IP or host name) exempts
+	// clients from the filter lists below, and the temporary ban, throttle
+	// and rate limit of Deps.Guard and Deps.RateLimit; by IP alone (the
+	// host is not known yet) also from MaxConnsPerIP. May be nil.
+	IPFilterExempt Matcher
 
 	// Filter lists, checked before the greeting for clients that are
 	// neither exempt nor on loopback (see Loopback): IPSilent

@@ -55,16 +55,14 @@ type Message struct {
 }
 
 // Matcher answers whether any of the given strings is listed, as the
-// sysop's pattern lists (ctrl/pattern) do. It is used for
-// ipfilter_exempt.cfg, ip.can, ip-silent.can and host.can.
-type Matcher interface {
-	Match(s ...string) bool
-}
+// sysop's pattern lists (ctrl/pattern) do (envelope.Matcher). It is used
+// for ipfilter_exempt.cfg, ip.can, ip-silent.can and host.can.
+type Matcher = envelope.Matcher
 
 // LoginGuard is the failed-login tracker that every server of the process
 // shares (the wiring injects package guard), so that password guessing on
 // SMTP counts against POP3 too and the other way round. pop3d never asks it
-// about the server's own address or a client in Config.Exempt, except to
+// about the server's own address or a client in Config.IPFilterExempt, except to
 // report failures.
 type LoginGuard interface {
 	// Banned reports a temporary ban of ip: the time left (0 = none) and,

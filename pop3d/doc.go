@@ -27,7 +27,8 @@
 // once, STAT not reduced by DELE, sizes that are not octet counts) this
 // package follows the RFC instead.
 //
-// Before the greeting (guard.go), in Synchronet's order: the client's host
+// Before the greeting (guard.go, over netutil.Screen, which the SMTP server
+// shares, so both check in one order), in Synchronet's order: the client's host
 // name (forward-confirmed reverse DNS, unless NO_HOST_LOOKUP),
 // text/ip-silent.can (close without a reply), a temporary ban from the
 // failed-login tracker, text/ip.can and text/host.can ("-ERR Access
@@ -42,7 +43,8 @@
 // before and after each. With Config.DisablePlaintextAuth, USER/PASS and
 // APOP need TLS except from the server's own address. MaxClients and
 // MaxConnsPerIP are counted in Deps.Conns, which the wiring shares with
-// the SMTP server. In the
+// the SMTP server; the listeners and sessions are kept in a
+// netutil.Tracker, as in the SMTP server. In the
 // TRANSACTION state each command counts toward the rate limit
 // (Deps.RateLimit); over it the client gets "-ERR [SYS/TEMP]" and is
 // disconnected.

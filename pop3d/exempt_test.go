@@ -11,7 +11,7 @@ import (
 	"github.com/bbsmail/bbsmail/pop3d"
 )
 
-// The sysop's pattern lists plug straight into Config.Exempt.
+// The sysop's pattern lists plug straight into Config.IPFilterExempt.
 var (
 	_ pop3d.Matcher = (*pattern.List)(nil)
 	_ pop3d.Matcher = (*pattern.File)(nil)
@@ -29,7 +29,7 @@ func TestExemptAddressSkipsPerIPLimit(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			ts := startServer(t, pop3d.Config{MaxConnsPerIP: 1, Exempt: pattern.MustParse(tc.list)}, false, false)
+			ts := startServer(t, pop3d.Config{MaxConnsPerIP: 1, IPFilterExempt: pattern.MustParse(tc.list)}, false, false)
 			var lines []string
 			for range 2 {
 				c, err := net.DialTimeout("tcp", ts.addr, ioTimeout)

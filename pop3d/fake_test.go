@@ -191,7 +191,11 @@ func startServer(t *testing.T, cfg pop3d.Config, tlsOn, implicitTLS bool, deps .
 		t.Fatal(err)
 	}
 	ts.addr = l.Addr().String()
-	go func() { ts.done <- ts.srv.Serve(l, implicitTLS) }()
+	mode := pop3d.Plain
+	if implicitTLS {
+		mode = pop3d.ImplicitTLS
+	}
+	go func() { ts.done <- ts.srv.Serve(l, mode) }()
 	t.Cleanup(func() {
 		ts.stop(t)
 		if t.Failed() {

@@ -163,7 +163,7 @@ func newPOP3Fuzzer(tb testing.TB) *pop3Fuzzer {
 	mb := fuzzBase{fz}
 	fz.srv = pop3d.New(cfg, pop3d.Deps{Auth: mb, Mailbox: mb})
 	served := make(chan error, 1)
-	go func() { served <- fz.srv.Serve(fz.port, false) }()
+	go func() { served <- fz.srv.Serve(fz.port, pop3d.Plain) }()
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

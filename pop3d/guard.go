@@ -1,10 +1,8 @@
 package pop3d
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net"
 	"time"
 
 	"github.com/bbsmail/bbsmail/envelope"
@@ -12,11 +10,12 @@ import (
 )
 
 // This file holds what happens between accepting a connection and the
-// greeting, in Synchronet's order: the client's host name, ip-silent.can,
-// a temporary ban for failed logins, ip.can and host.can, and the throttle
-// delay; and the reports to the failed-login tracker and the rate limit.
+// greeting, in Synchronet's order (netutil.Screen, shared with SMTP): the
+// client's host name, ip-silent.can, a temporary ban for failed logins,
+// ip.can and host.can, and the throttle delay; and the reports to the
+// failed-login tracker and the rate limit.
 //
-// Who is spared: clients in ipfilter_exempt.cfg (Config.Exempt) skip
+// Who is spared: clients in ipfilter_exempt.cfg (Config.IPFilterExempt) skip
 // everything here; loopback clients (Config.Loopback) skip the filter
 // lists, as on the SMTP ports; the server's own address (a client whose IP
 // is the connection's local address) is never banned or throttled, though
@@ -31,9 +30,7 @@ func (s *session) lookupHost() {
 	if s.cfg.NoHostLookup {
 		return
 	}
-	ctx, cancel := context.WithTimeout(s.ctx, min(s.cfg.MaxInactivity, 30*time.Second))
-	defer cancel()
-	h, claimed := netutil.ConfirmedHost(ctx, s.ip, s.cfg.LookupAddr, s.cfg.LookupHost)
+	h, claimed := netutil.LookupHost(s.ctx, s.ip, s.cfg.MaxInactivity, s.cfg.LookupAddr, s.cfg.LookupHost)
 	if h == "" && claimed != "" {
 		s.log.Debug(fmt.Sprintf("POP3 [%s] hostname %s does not resolve back to the client: ignored", s.ip, claimed))
 	}
@@ -43,65 +40,51 @@ func (s *session) lookupHost() {
 // errSilent closes the connection without a reply (ip-silent.can).
 var errSilent = errors.New("client silently refused")
 
-// connectChecks refuses a client before the greeting.
+// client is what the connection checks know of the client.
+func (s *session) client() netutil.Client {
+	return netutil.Client{IP: s.ip, Host: s.host, Local: s.local, Own: s.own}
+}
+
+// screen is the connection checks POP3 shares with SMTP, over this
+// session's lists (POP3 has no spamblock.cfg).
+func (s *session) screen() *netutil.Screen {
+	return &netutil.Screen{
+		Exempt: s.cfg.IPFilterExempt, Silent: s.cfg.IPSilent,
+		IPFilter: s.cfg.IPFilter, HostFilter: s.cfg.HostFilter,
+		Guard: s.srv.deps.Guard,
+	}
+}
+
+// connectChecks refuses a client before the greeting, in Synchronet's
+// order (netutil.Screen.Check), with Synchronet's POP3 words.
 func (s *session) connectChecks() error {
-	s.exempt = s.cfg.Exempt != nil && s.cfg.Exempt.Match(nonEmpty(s.ip, s.host)...)
-	if s.exempt {
-		return nil
-	}
-	local := false
-	if ip := net.ParseIP(s.ip); ip != nil {
-		local = s.cfg.Loopback(ip)
-	}
-	if !local && listed(s.cfg.IPSilent, s.ip) {
+	v := s.screen().Check(s.client())
+	s.exempt = v.Exempt
+	switch v.Refusal {
+	case netutil.Silenced:
 		s.log.Info(fmt.Sprintf("%s !CLIENT IP ADDRESS BLOCKED SILENTLY: %s (ip-silent.can)", s.proto, s.ip))
 		return errSilent
-	}
-	if g := s.srv.deps.Guard; g != nil && !s.own {
-		if left, why := g.Banned(s.ip); left > 0 {
-			s.log.Warn(fmt.Sprintf("%s [%s] !TEMPORARY BAN (%s) - remaining: %s", s.proto, s.ip, why, left.Round(time.Second)))
-			return errAccessDenied
-		}
-	}
-	if local {
-		return nil
-	}
-	if listed(s.cfg.IPFilter, s.ip) {
+	case netutil.Banned:
+		s.log.Warn(fmt.Sprintf("%s [%s] !TEMPORARY BAN (%s) - remaining: %s", s.proto, s.ip, v.BanWhy, v.BanLeft.Round(time.Second)))
+		return errAccessDenied
+	case netutil.IPBlocked:
 		s.log.Warn(fmt.Sprintf("%s [%s] !CLIENT BLOCKED in ip.can", s.proto, s.ip))
 		return errAccessDenied
-	}
-	if s.host != "" && listed(s.cfg.HostFilter, s.host) {
+	case netutil.HostBlocked:
 		s.log.Warn(fmt.Sprintf("%s [%s] !CLIENT BLOCKED in host.can: %s", s.proto, s.ip, s.host))
 		return errAccessDenied
 	}
 	return nil
 }
 
-func listed(m Matcher, s string) bool { return m != nil && m.Match(s) }
-
-func nonEmpty(s ...string) []string {
-	out := s[:0:0]
-	for _, v := range s {
-		if v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
 // throttle holds the greeting back from a client with failed logins,
 // attempts × LoginAttemptThrottle but at most MaxInactivity; Shutdown cuts
 // it short.
 func (s *session) throttle() {
-	g := s.srv.deps.Guard
-	if g == nil || s.own || s.exempt {
-		return
-	}
-	wait, n := g.Throttle(s.ip)
+	wait, n := s.screen().Delay(s.client(), s.exempt, s.cfg.MaxInactivity)
 	if wait <= 0 {
 		return
 	}
-	wait = min(wait, s.cfg.MaxInactivity)
 	s.log.Info(fmt.Sprintf("%s Throttling suspicious connection from: %s (%d login attempts) for %s", s.proto, s.ip, n, wait))
 	s.pause(wait)
 }
@@ -120,12 +103,8 @@ func (s *session) loginFailed(c credentials, login string) {
 	if g == nil {
 		return
 	}
-	port := 0
-	if a, ok := s.raw.RemoteAddr().(*net.TCPAddr); ok {
-		port = a.Port
-	}
 	g.Failed(envelope.LoginAttempt{
-		Protocol: s.proto, IP: s.ip, Port: port, Host: s.host, User: login,
+		Protocol: s.proto, IP: s.ip, Port: netutil.AddrPort(s.raw.RemoteAddr()), Host: s.host, User: login,
 		Method: c.method, Password: c.tried, Digest: c.digest, Local: s.own,
 	})
 }

@@ -169,7 +169,7 @@ func TestGuardBan(t *testing.T) {
 			g := &fakeGuard{banned: true, allow: -1}
 			cfg := pop3d.Config{}
 			if tc.exempt != "" {
-				cfg.Exempt = pattern.MustParse(tc.exempt)
+				cfg.IPFilterExempt = pattern.MustParse(tc.exempt)
 			}
 			ts := startServer(t, cfg, false, false, withGuard(g))
 			c := dialFrom(t, ts.addr, tc.from)
@@ -188,6 +188,28 @@ func TestGuardBan(t *testing.T) {
 				t.Error("the ban is not logged")
 			}
 		})
+	}
+}
+
+// ip-silent.can comes before the temporary ban, as in Synchronet (where it
+// is checked at accept) and on the SMTP ports: a banned client in the list
+// is closed without a word, not told "Access denied.", and the guard is
+// never asked about it.
+func TestGuardSilentBeforeBan(t *testing.T) {
+	t.Parallel()
+	g := &fakeGuard{banned: true, allow: -1}
+	cfg := pop3d.Config{IPSilent: pattern.MustParse(otherClient + "\n"), Loopback: func(net.IP) bool { return false }}
+	ts := startServer(t, cfg, false, false, withGuard(g))
+	c := dialFrom(t, ts.addr, otherClient)
+	if l, err := c.line(); err == nil {
+		t.Fatalf("got %q, want a silent close", l)
+	}
+	// The session logs the refusal before it closes the connection.
+	if !strings.Contains(ts.log.String(), "(ip-silent.can)") {
+		t.Error("the refusal is not logged")
+	}
+	if asked, _, _, _ := g.get(); strings.Contains(strings.Join(asked, ","), "ban") {
+		t.Errorf("the guard was asked %q about a silenced client", asked)
 	}
 }
 
@@ -213,7 +235,7 @@ func TestConnectionFilters(t *testing.T) {
 		{"host.can", pop3d.Config{HostFilter: pattern.MustParse("*.example\n"), Loopback: notLoopback, LookupAddr: rdns, LookupHost: fwd}, "-ERR Access denied."},
 		{"host.can without reverse DNS", pop3d.Config{HostFilter: pattern.MustParse("*.example\n"), Loopback: notLoopback, NoHostLookup: true, LookupAddr: rdns, LookupHost: fwd}, "+OK"},
 		{"ip-silent.can", pop3d.Config{IPSilent: pattern.MustParse("127.0.0.1\n"), Loopback: notLoopback}, ""},
-		{"exempt by host", pop3d.Config{IPFilter: pattern.MustParse("127.0.0.1\n"), Exempt: pattern.MustParse("dialup.example\n"), Loopback: notLoopback, LookupAddr: rdns, LookupHost: fwd}, "+OK"},
+		{"exempt by host", pop3d.Config{IPFilter: pattern.MustParse("127.0.0.1\n"), IPFilterExempt: pattern.MustParse("dialup.example\n"), Loopback: notLoopback, LookupAddr: rdns, LookupHost: fwd}, "+OK"},
 		{"loopback", pop3d.Config{IPFilter: pattern.MustParse("127.0.0.1\n"), IPSilent: pattern.MustParse("127.0.0.1\n")}, "+OK"},
 		{"not listed", pop3d.Config{IPFilter: pattern.MustParse("192.0.2.1\n"), Loopback: notLoopback}, "+OK"},
 	} {

@@ -29,7 +29,7 @@ func TestPythonPoplib(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { _ = ts.srv.Serve(l, true) }()
+	go func() { _ = ts.srv.Serve(l, pop3d.ImplicitTLS) }()
 
 	cafile := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(cafile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.certDER}), 0o600); err != nil {

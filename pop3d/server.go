@@ -5,12 +5,12 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/bbsmail/bbsmail/netutil"
 	"net"
 	"sync"
 	"sync/atomic"
 
 	"github.com/bbsmail/bbsmail/envelope"
+	"github.com/bbsmail/bbsmail/netutil"
 )
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -20,6 +20,26 @@ var ErrServerClosed = errors.New("pop3d: server closed")
 // certificate in the Config.
 var ErrNoTLS = errors.New("pop3d: implicit TLS needs Config.TLS")
 
+// Mode is the kind of port a listener serves.
+type Mode int
+
+const (
+	// Plain is port 110: POP3, with STLS when Config.TLS is set.
+	Plain Mode = iota
+	// ImplicitTLS is port 995 (RFC 8314 §3.3): every connection starts
+	// with a TLS handshake; the greeting says POP3S.
+	ImplicitTLS
+)
+
+// String is the protocol name Synchronet gives the port in its greeting
+// and logs.
+func (m Mode) String() string {
+	if m == ImplicitTLS {
+		return "POP3S"
+	}
+	return "POP3"
+}
+
 // Server serves POP3 on any number of listeners.
 type Server struct {
 	cfg  atomic.Pointer[Config]
@@ -27,28 +47,23 @@ type Server struct {
 
 	shutting atomic.Bool
 	stopped  chan struct{} // closed by Shutdown
-	seq      atomic.Uint64
+	ids      netutil.IDs
 
-	mu        sync.Mutex
-	listeners map[net.Listener]struct{}
-	sessions  map[*session]struct{}
-	conns     *netutil.Conns  // MaxClients and MaxConnsPerIP counts
-	locked    map[uint32]bool // mailboxes with a session in TRANSACTION state
-	wg        sync.WaitGroup
+	// track holds the listeners, the sessions and their places in the
+	// connection counts (Deps.Conns).
+	track *netutil.Tracker[*session]
+
+	mu     sync.Mutex
+	locked map[uint32]bool // mailboxes with a session in TRANSACTION state
 }
 
 // New returns a server with the given settings and services.
 func New(cfg Config, deps Deps) *Server {
 	s := &Server{
-		deps:      deps,
-		stopped:   make(chan struct{}),
-		listeners: map[net.Listener]struct{}{},
-		sessions:  map[*session]struct{}{},
-		conns:     deps.Conns,
-		locked:    map[uint32]bool{},
-	}
-	if s.conns == nil {
-		s.conns = &netutil.Conns{}
+		deps:    deps,
+		stopped: make(chan struct{}),
+		track:   netutil.NewTracker[*session](deps.Conns),
+		locked:  map[uint32]bool{},
 	}
 	s.cfg.Store(cfg.withDefaults())
 	return s
@@ -57,86 +72,36 @@ func New(cfg Config, deps Deps) *Server {
 // SetConfig replaces the settings for sessions that start from now on.
 func (s *Server) SetConfig(cfg Config) { s.cfg.Store(cfg.withDefaults()) }
 
-// Serve accepts connections on l until Shutdown or a listener error. With
-// implicitTLS (port 995) every connection starts with a TLS handshake.
-func (s *Server) Serve(l net.Listener, implicitTLS bool) error {
-	if implicitTLS && s.cfg.Load().TLS == nil {
+// Serve accepts connections on l until Shutdown or a listener error. On an
+// ImplicitTLS listener (port 995) every connection starts with a TLS
+// handshake.
+func (s *Server) Serve(l net.Listener, mode Mode) error {
+	if mode == ImplicitTLS && s.cfg.Load().TLS == nil {
 		return ErrNoTLS
 	}
-	s.mu.Lock()
-	if s.shutting.Load() {
-		s.mu.Unlock()
-		return ErrServerClosed
-	}
-	s.listeners[l] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.listeners, l)
-		s.mu.Unlock()
-	}()
-
-	err := netutil.AcceptLoop(l, func(c net.Conn) { s.accept(c, implicitTLS) })
-	if s.shutting.Load() {
+	err := s.track.Serve(l, func(c net.Conn) { s.accept(c, mode) })
+	if errors.Is(err, netutil.ErrClosing) {
 		return ErrServerClosed
 	}
 	return fmt.Errorf("pop3d: accept: %w", err)
 }
 
-// admission says why a new connection is turned away, if it is.
-type admission int
-
-const (
-	admitted admission = iota
-	tooManyFromIP
-	tooManyClients
-)
-
 // accept applies the connection limits and starts the connection's
 // goroutine. Refused connections still get a goroutine, so the refusal can
 // be written (over TLS on port 995) without stalling the accept loop.
-func (s *Server) accept(c net.Conn, implicitTLS bool) {
+func (s *Server) accept(c net.Conn, mode Mode) {
 	cfg := s.cfg.Load()
-	ip := remoteIP(c)
-	verdict := admitted
-	s.mu.Lock()
-	if s.shutting.Load() {
-		s.mu.Unlock()
-		_ = c.Close()
-		return
-	}
-	slot, v := s.conns.Admit(ip, netutil.Limits{
+	sess := newSession(s, cfg, c, mode)
+	slot, verdict := s.track.Admit(sess, sess.ip, netutil.Limits{
 		MaxClients: cfg.MaxClients, MaxPerIP: cfg.MaxConnsPerIP,
-		ExemptIP: cfg.Exempt != nil && cfg.Exempt.Match(ip),
+		ExemptIP: netutil.Listed(cfg.IPFilterExempt, sess.ip),
 	})
-	switch v {
-	case netutil.TooManyClients:
-		verdict = tooManyClients
-	case netutil.TooManyFromIP:
-		verdict = tooManyFromIP
-	}
-	sess := newSession(s, cfg, c, ip, s.seq.Add(1))
 	sess.slot = slot
-	s.sessions[sess] = struct{}{}
-	s.wg.Add(1)
-	s.mu.Unlock()
-
 	go func() {
-		defer s.wg.Done()
-		defer s.forget(sess)
-		sess.run(implicitTLS, verdict)
+		defer s.track.Done(sess)
+		defer s.unlock(sess)
+		sess.run(verdict)
 	}()
-}
-
-// forget releases everything a connection held in the server.
-func (s *Server) forget(sess *session) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.sessions, sess)
-	if sess.slot != nil {
-		sess.slot.Release()
-	}
-	s.unlockLocked(sess)
 }
 
 // unlock releases the session's mailbox. QUIT calls it before its reply,
@@ -175,44 +140,19 @@ func (s *Server) lock(sess *session, id envelope.Identity) bool {
 // connections are closed (nothing is deleted for them) and ctx's error is
 // returned.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
 	if !s.shutting.Swap(true) {
 		close(s.stopped)
 	}
-	for l := range s.listeners {
-		_ = l.Close()
-	}
-	for sess := range s.sessions {
-		sess.interrupt()
-	}
-	s.mu.Unlock()
-
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		s.mu.Lock()
-		for sess := range s.sessions {
-			sess.cancel()
-			_ = sess.raw.Close()
-		}
-		s.mu.Unlock()
-		<-done
-		return fmt.Errorf("pop3d: shutdown: %w", ctx.Err())
-	}
-}
-
-func remoteIP(c net.Conn) string {
-	host, _, err := net.SplitHostPort(c.RemoteAddr().String())
+	s.track.Close()
+	s.track.Each((*session).interrupt)
+	err := s.track.Wait(ctx, func(sess *session) {
+		sess.cancel()
+		_ = sess.raw.Close()
+	})
 	if err != nil {
-		return c.RemoteAddr().String()
+		return fmt.Errorf("pop3d: shutdown: %w", err)
 	}
-	return host
+	return nil
 }
 
 // tlsConfig returns the TLS settings for a session's handshake, with a

@@ -50,7 +50,7 @@ func TestPanicInSessionClosesOnlyThatConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(l, false) }()
+	go func() { done <- srv.Serve(l, pop3d.Plain) }()
 
 	c, r := dialLogin(t, l.Addr().String())
 	if _, err := c.Write([]byte("RETR 1\r\n")); err != nil {
@@ -136,7 +136,7 @@ func TestImplicitTLSNeedsCertificate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	if err := srv.Serve(l, true); !errors.Is(err, pop3d.ErrNoTLS) {
+	if err := srv.Serve(l, pop3d.ImplicitTLS); !errors.Is(err, pop3d.ErrNoTLS) {
 		t.Fatalf("Serve without a certificate in 995 mode: %v", err)
 	}
 }

@@ -39,16 +39,18 @@ type session struct {
 	cfg   *Config
 	raw   net.Conn // the accepted TCP connection
 	conn  net.Conn // raw, or the TLS connection on top of it
+	mode  Mode
 	ip    string
 	host  string // forward-confirmed host name; "" when unknown
 	proto string // "POP3", or "POP3S" on the implicit TLS port
-	// own is set when the client connected from the server's own address;
-	// exempt when it is in ipfilter_exempt.cfg (Config.Exempt).
-	own, exempt bool
-	id          uint64
-	log         *slog.Logger
-	ctx         context.Context
-	cancel      context.CancelFunc
+	// local is set when Config.Loopback counts the client as local; own
+	// when it connected from the server's own address; exempt when it is
+	// in ipfilter_exempt.cfg (Config.IPFilterExempt).
+	local, own, exempt bool
+	id                 string
+	log                *slog.Logger
+	ctx                context.Context
+	cancel             context.CancelFunc
 
 	r    *bufio.Reader
 	w    *bufio.Writer
@@ -74,16 +76,15 @@ type session struct {
 	checkDone func()
 }
 
-func newSession(srv *Server, cfg *Config, c net.Conn, ip string, id uint64) *session {
+func newSession(srv *Server, cfg *Config, c net.Conn, mode Mode) *session {
 	ctx, cancel := context.WithCancel(context.Background())
+	cl := netutil.NewClient(c, cfg.Loopback)
 	s := &session{
-		srv: srv, cfg: cfg, raw: c, conn: c, ip: ip, id: id, proto: "POP3",
-		log: cfg.Logger.With("id", id, "ip", ip),
+		srv: srv, cfg: cfg, raw: c, conn: c, mode: mode, proto: mode.String(),
+		ip: cl.IP, local: cl.Local, own: cl.Own, id: srv.ids.Next(),
 		ctx: ctx, cancel: cancel,
 	}
-	if host, _, err := net.SplitHostPort(c.LocalAddr().String()); err == nil {
-		s.own = netutil.SameIP(host, ip)
-	}
+	s.log = cfg.Logger.With("id", s.id, "ip", s.ip)
 	s.r = bufio.NewReader(c)
 	s.w = bufio.NewWriter(deadlineWriter{s})
 	return s
@@ -110,7 +111,7 @@ func (d deadlineWriter) Write(p []byte) (int, error) {
 func (s *session) interrupt() { _ = s.raw.SetReadDeadline(time.Now()) }
 
 // run serves the connection until QUIT, an error or Shutdown.
-func (s *session) run(implicitTLS bool, verdict admission) {
+func (s *session) run(verdict netutil.Verdict) {
 	defer s.cancel()
 	defer s.endCheck()
 	defer func() { _ = s.conn.Close() }()
@@ -123,30 +124,26 @@ func (s *session) run(implicitTLS bool, verdict admission) {
 			s.log.Error("POP3 !PANIC in session", "panic", p, "stack", string(debug.Stack()))
 		}
 	}()
-	port := 0
-	if a, ok := s.raw.RemoteAddr().(*net.TCPAddr); ok {
-		port = a.Port
-	}
-	if implicitTLS {
-		s.proto = "POP3S"
-	}
-	s.log.Info(fmt.Sprintf("POP3 connection accepted from: %s port %d", s.ip, port))
-	if verdict != admitted {
+	s.log.Info(fmt.Sprintf("POP3 connection accepted from: %s port %d", s.ip, netutil.AddrPort(s.raw.RemoteAddr())))
+	if verdict != netutil.Admitted {
 		// A refused client gets a few seconds, the TLS handshake on 995
 		// included, never MaxInactivity: refusals happen under load.
 		s.cfg = refusalConfig(s.cfg)
 	}
-	if implicitTLS && !s.startTLS() {
+	if s.mode == ImplicitTLS && !s.startTLS() {
 		return
 	}
 	switch verdict {
-	case tooManyFromIP:
+	case netutil.TooManyFromIP:
 		s.log.Warn(fmt.Sprintf("POP3 !MAXIMUM CONNECTIONS (%d) EXCEEDED by %s", s.cfg.MaxConnsPerIP, s.ip))
 		s.sendNow("-ERR System Error: Maximum connections exceeded, try again later")
 		return
-	case tooManyClients:
+	case netutil.TooManyClients:
 		s.log.Warn(fmt.Sprintf("POP3 !MAXIMUM CLIENTS (%d) reached, refusing %s", s.cfg.MaxClients, s.ip))
 		s.sendNow("-ERR System Error: Maximum active clients reached, try again later")
+		return
+	case netutil.ShuttingDown:
+		s.sendNow("-ERR [SYS/TEMP] Server shutting down")
 		return
 	}
 	s.lookupHost()
@@ -268,7 +265,7 @@ func (s *session) reply(err error) bool {
 		s.log.Error("POP3 !ERROR", "err", re.Err)
 	}
 	if re == nil {
-		ref := fmt.Sprintf("%d.%d", s.id, time.Now().Unix())
+		ref := netutil.Ref(s.id)
 		s.log.Error("POP3 !ERROR", "ref", ref, "err", err)
 		re = &replyError{Text: "[SYS/TEMP] Internal error, try again later (ref " + ref + ")"}
 	}
@@ -408,7 +405,7 @@ func (s *session) stls() error {
 // refusalConfig is cfg with the inactivity limit cut to a few seconds.
 func refusalConfig(cfg *Config) *Config {
 	c := *cfg
-	c.MaxInactivity = min(c.MaxInactivity, 5*time.Second)
+	c.MaxInactivity = min(c.MaxInactivity, netutil.RefusalTimeout)
 	return &c
 }
 

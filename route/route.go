@@ -57,9 +57,7 @@ type Directory interface {
 
 // Matcher is a pattern list (domains.cfg, a user's .smtpblock file) in the
 // .can syntax. *pattern.List and *pattern.File from ctrl/pattern satisfy it.
-type Matcher interface {
-	Match(s ...string) bool
-}
+type Matcher = envelope.Matcher
 
 // Names is a Matcher over plain names compared without regard to ASCII case,
 // for callers (and tests) that have a list rather than a pattern file.

@@ -68,9 +68,6 @@ type Config struct {
 	// MaxConnsPerIP is MaxConcurrentConnections: concurrent sessions from
 	// one client IP; 0 is unlimited.
 	MaxConnsPerIP int
-	// ConnLimitExempt (ipfilter_exempt.cfg) exempts clients, by IP or host
-	// name, from MaxConnsPerIP. May be nil.
-	ConnLimitExempt Matcher
 	// MaxInactivity is how long a read may wait for the client: between
 	// commands and for each line of message text. 0 means
 	// DefaultMaxInactivity.
@@ -103,8 +100,9 @@ type Config struct {
 	// forward-confirmed host name; a client without one is checked by IP
 	// only.
 	//
-	// Before the greeting, for clients not in FilterExempt, in this order:
-	// IPSilent (text/ip-silent.can, IP: close without a reply); SpamBlock
+	// Before the greeting, for clients not in IPFilterExempt, in this order:
+	// IPSilent (text/ip-silent.can, IP: close without a reply); the
+	// temporary ban of Deps.Guard (close without a reply); SpamBlock
 	// (ctrl/spamblock.cfg, IP only, unless SpamBlockExempt,
 	// ctrl/spamblock_exempt.cfg, holds the IP or host: 550 and a spam.log
 	// SESSION REFUSED entry); IPFilter (text/ip.can, IP: 550); HostFilter
@@ -116,10 +114,11 @@ type Config struct {
 	SpamBlockExempt Matcher
 	IPFilter        Matcher
 	HostFilter      Matcher
-	// FilterExempt (ctrl/ipfilter_exempt.cfg, IP or host) skips all the
+	// IPFilterExempt (ctrl/ipfilter_exempt.cfg, IP or host) skips all the
 	// connection checks above, and the temporary ban, the throttle delay
-	// and the rate limit of Deps.Guard and Deps.RateLimit.
-	FilterExempt Matcher
+	// and the rate limit of Deps.Guard and Deps.RateLimit; by IP alone
+	// (the host is not known yet) it also spares MaxConnsPerIP.
+	IPFilterExempt Matcher
 	// EmailFilter (text/email.can) applies to unauthenticated clients: a
 	// MAIL FROM address gets 554 and a disconnect, a RCPT TO address 550
 	// Unknown User, and a From header address or display name 554 after
@@ -135,7 +134,7 @@ type Config struct {
 
 	// DNSBL looks the client up in DNS blacklists before the greeting;
 	// nil turns DNSBL checking off. Loopback clients, clients in
-	// FilterExempt and clients (IP or host) in DNSBLExempt are not looked
+	// IPFilterExempt and clients (IP or host) in DNSBLExempt are not looked
 	// up. A listing never applies to an authenticated session, and a MAIL
 	// FROM whose "<address>" is in DNSBLExempt clears it for the rest of
 	// the session. What a listing does:

@@ -71,12 +71,10 @@ type Telegrams interface {
 	SendTelegram(ctx context.Context, user uint32, text string) error
 }
 
-// Matcher is a pattern list such as relay.cfg or ipfilter_exempt.cfg.
-// ctrl/pattern's matcher satisfies it. Match reports whether any of the
-// strings (a client IP and host name) matches the list.
-type Matcher interface {
-	Match(s ...string) bool
-}
+// Matcher is a pattern list such as relay.cfg or ipfilter_exempt.cfg
+// (envelope.Matcher): Match reports whether any of the strings (a client
+// IP and host name) matches the list.
+type Matcher = envelope.Matcher
 
 // DNSBLChecker looks a client address up in the DNS blacklists of
 // dns_blacklist.cfg; the wiring adapts dnsbl.Resolver and the configured
@@ -93,7 +91,7 @@ type DNSBLChecker interface {
 // LoginGuard is the failed-login tracker that every server of the process
 // shares (the wiring injects package guard), so that password guessing on
 // POP3 counts on the SMTP ports too. smtpd never asks it about the server's
-// own address or a client in Config.FilterExempt, except to report
+// own address or a client in Config.IPFilterExempt, except to report
 // failures.
 type LoginGuard interface {
 	// Banned reports a temporary ban of ip: the time left (0 = none) and,

@@ -205,7 +205,7 @@ func filterList(c *smtpd.Config, knob string) *smtpd.Matcher {
 		"spamblockexempt": &c.SpamBlockExempt,
 		"ipcan":           &c.IPFilter,
 		"hostcan":         &c.HostFilter,
-		"filterexempt":    &c.FilterExempt,
+		"filterexempt":    &c.IPFilterExempt,
 		"emailcan":        &c.EmailFilter,
 		"subjectcan":      &c.SubjectFilter,
 		"twitlist":        &c.TwitList,

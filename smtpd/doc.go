@@ -38,9 +38,11 @@
 // CHUNKING/BDAT, DSN, SMTPUTF8, VRFY and EXPN results are not offered.
 //
 // Synchronet's static filter lists are applied (filters.go): ip-silent.can,
-// spamblock.cfg with spamblock_exempt.cfg, ip.can and host.can before the
-// greeting (ipfilter_exempt.cfg clients skip them, loopback clients all
-// but spamblock.cfg, which spares only the server's own address);
+// the temporary ban, spamblock.cfg with spamblock_exempt.cfg, ip.can and
+// host.can before the greeting, in the order netutil.Screen keeps for the
+// POP3 server too (ipfilter_exempt.cfg clients skip them, loopback clients
+// the three .can lists; the ban and spamblock.cfg spare only the server's
+// own address);
 // email.can on MAIL, RCPT and the From and To headers, subject.can (RFC
 // 2047 encoded words decoded, RFC 5322 §2.2.3 unfolding) and twitlist.cfg
 // after DATA. The lists themselves are Matchers given in Config; this

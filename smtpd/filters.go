@@ -3,11 +3,12 @@ package smtpd
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/mail"
 	"strings"
+	"time"
 
 	"github.com/bbsmail/bbsmail/envelope"
+	"github.com/bbsmail/bbsmail/netutil"
 )
 
 // This file holds Synchronet's static filter lists: the connection checks
@@ -18,84 +19,73 @@ import (
 // (ip-silent.can): the client learns nothing, not even that it is refused.
 var errSilentClose = errors.New("client silently refused")
 
-// listed reports whether m matches any of the non-empty strings. A nil list
-// is an empty one, and an empty string is never checked: a list holding
-// only "!x" matches everything but x, and should not refuse a message for a
-// header it does not have.
-func listed(m Matcher, s ...string) bool {
-	if m == nil {
-		return false
-	}
-	vals := make([]string, 0, len(s))
-	for _, v := range s {
-		if v != "" {
-			vals = append(vals, v)
-		}
-	}
-	return len(vals) > 0 && m.Match(vals...)
-}
+// listed reports whether m matches any of the non-empty strings
+// (netutil.Listed): a list holding only "!x" matches everything but x, and
+// should not refuse a message for a header it does not have.
+func listed(m Matcher, s ...string) bool { return netutil.Listed(m, s...) }
 
 // clientHost is the client's forward-confirmed host name, or "" when it has
 // none, so "<no name>" never matches a list.
 func (s *session) clientHost() string {
-	if s.host == "<no name>" {
+	if s.host == netutil.NoName {
 		return ""
 	}
 	return s.host
 }
 
+// client is what the connection checks know of the client.
+func (s *session) client() netutil.Client {
+	return netutil.Client{IP: s.ip, Host: s.clientHost(), Local: s.loopback, Own: s.own}
+}
+
+// screen is the connection checks SMTP shares with POP3, over this
+// session's lists.
+func (s *session) screen() *netutil.Screen {
+	return &netutil.Screen{
+		Exempt: s.cfg.IPFilterExempt, Silent: s.cfg.IPSilent,
+		SpamBlock: s.cfg.SpamBlock, SpamBlockExempt: s.cfg.SpamBlockExempt,
+		IPFilter: s.cfg.IPFilter, HostFilter: s.cfg.HostFilter,
+		Guard: s.deps.Guard,
+	}
+}
+
 // connectChecks refuses a client before the greeting, in Synchronet's
-// order: a temporary ban for failed logins (guard.go; silent close), then
-// ip-silent.can, spamblock.cfg (unless spamblock_exempt.cfg), ip.can,
-// host.can. Clients in ipfilter_exempt.cfg skip them all. Clients on
-// loopback skip the lists the sysop writes, and the DNSBL lookup
-// (dnsbl.go) that follows them; spamblock.cfg, which spam bait fills
-// automatically, spares only the server's own address, as in Synchronet,
-// so another address on loopback that took bait is blocked like any
-// client. The ban spares only the server's own address and
-// ipfilter_exempt.cfg.
+// order (netutil.Screen.Check): ip-silent.can, a temporary ban for failed
+// logins (silent close, as Synchronet does: the client learns nothing),
+// spamblock.cfg (unless spamblock_exempt.cfg), ip.can, host.can, then the
+// DNSBL lookup (dnsbl.go). Clients in ipfilter_exempt.cfg skip them all.
+// Clients on loopback skip the lists the sysop writes and the DNSBL
+// lookup; spamblock.cfg, which spam bait fills automatically, spares only
+// the server's own address, as in Synchronet, so another address on
+// loopback that took bait is blocked like any client. The ban spares only
+// the server's own address and ipfilter_exempt.cfg.
 func (s *session) connectChecks() error {
 	ip, host := s.ip, s.clientHost()
-	s.exempt = listed(s.cfg.FilterExempt, ip, host)
-	if err := s.checkBan(); err != nil {
-		return err
-	}
-	if s.exempt {
-		return nil
-	}
-	if !s.loopback && listed(s.cfg.IPSilent, ip) {
+	v := s.screen().Check(s.client())
+	s.exempt = v.Exempt
+	switch v.Refusal {
+	case netutil.Silenced:
 		s.log.Info(fmt.Sprintf("SMTP !CLIENT IP ADDRESS BLOCKED SILENTLY: %s (ip-silent.can)", ip))
 		return errSilentClose
-	}
-	if !s.ownHost() && listed(s.cfg.SpamBlock, ip) && !listed(s.cfg.SpamBlockExempt, ip, host) {
+	case netutil.Banned:
+		s.log.Warn(fmt.Sprintf("%s [%s] !TEMPORARY BAN (%s) - remaining: %s, closing silently",
+			s.protocol(), ip, v.BanWhy, v.BanLeft.Round(time.Second)))
+		return errSilentClose
+	case netutil.SpamBlocked:
 		s.log.Warn(fmt.Sprintf("SMTP !CLIENT IP ADDRESS BLOCKED: %s (spamblock.cfg)", ip))
 		s.spamLogFrom("SESSION REFUSED", s.host, "", "Listed in spamblock.cfg: "+ip)
 		return replyIPBlocked(ip)
-	}
-	if s.loopback {
-		return nil
-	}
-	if listed(s.cfg.IPFilter, ip) {
+	case netutil.IPBlocked:
 		s.log.Warn(fmt.Sprintf("SMTP !CLIENT IP ADDRESS BLOCKED: %s (ip.can)", ip))
 		return replyIPBlocked(ip)
-	}
-	if listed(s.cfg.HostFilter, host) {
+	case netutil.HostBlocked:
 		s.log.Warn(fmt.Sprintf("SMTP !CLIENT HOSTNAME BLOCKED: %s [%s] (host.can)", host, ip))
 		return replyHostBlocked(host)
 	}
-	return s.checkDNSBL()
-}
-
-// ownHost reports whether the client is the server's own host: it
-// connected from the address it connected to. A loopback address counts
-// only while Config.Loopback says it is local, which lets tests play a
-// stranger from 127.0.0.1.
-func (s *session) ownHost() bool {
-	if !s.own {
-		return false
+	if s.exempt || s.loopback {
+		return nil
 	}
-	ip := net.ParseIP(s.ip)
-	return s.loopback || ip == nil || !ip.IsLoopback()
+	return s.checkDNSBL()
 }
 
 // checkSourceAddr refuses an unauthenticated MAIL FROM listed in email.can

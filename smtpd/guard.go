@@ -7,17 +7,19 @@ import (
 	"time"
 
 	"github.com/bbsmail/bbsmail/envelope"
+	"github.com/bbsmail/bbsmail/netutil"
 )
 
 // This file connects the session to the process-wide failed-login tracker
-// and rate limiter (Deps.Guard, Deps.RateLimit): the temporary ban before
-// the greeting, the throttle delay, failed and successful AUTH, and the
-// per-command rate limit.
+// and rate limiter (Deps.Guard, Deps.RateLimit): the throttle delay, the
+// ban of a client banned since it connected, failed and successful AUTH,
+// and the per-command rate limit. The temporary ban before the greeting is
+// one of the connection checks (filters.go).
 //
 // Who is spared: the server's own address (a client whose IP is the local
 // address of the connection) is never banned or throttled, though its
 // failures are still reported, as Synchronet does; clients in
-// ipfilter_exempt.cfg (Config.FilterExempt) escape bans, throttling and
+// ipfilter_exempt.cfg (Config.IPFilterExempt) escape bans, throttling and
 // the rate limit. The own address is NOT spared the rate limit.
 
 // protocol is the name the session gives itself in logs and hack.log.
@@ -28,26 +30,14 @@ func (s *session) protocol() string {
 	return "SMTP"
 }
 
-// checkBan closes a temporarily banned client without a word, as
-// Synchronet does: it learns nothing about why.
-func (s *session) checkBan() error {
-	if s.banned("closing silently") {
-		return errSilentClose
-	}
-	return nil
-}
-
 // errBanned fails a login from a client banned since it connected: with
 // many connections opened before the ban, it must not keep guessing.
 var errBanned = errors.New("client temporarily banned for failed logins")
 
-// bannedNow reports a ban that began after the client connected; its
-// credentials are then not even checked.
-func (s *session) bannedNow() bool { return s.banned("login refused") }
-
-// banned asks the guard whether the client is banned (the own address and
-// ipfilter_exempt.cfg never are) and logs the ban with what happens.
-func (s *session) banned(what string) bool {
+// bannedNow reports a ban that began after the client connected (the own
+// address and ipfilter_exempt.cfg are never banned); its credentials are
+// then not even checked.
+func (s *session) bannedNow() bool {
 	if s.deps.Guard == nil || s.own || s.exempt {
 		return false
 	}
@@ -55,8 +45,8 @@ func (s *session) banned(what string) bool {
 	if left <= 0 {
 		return false
 	}
-	s.log.Warn(fmt.Sprintf("%s [%s] !TEMPORARY BAN (%s) - remaining: %s, %s",
-		s.protocol(), s.ip, why, left.Round(time.Second), what))
+	s.log.Warn(fmt.Sprintf("%s [%s] !TEMPORARY BAN (%s) - remaining: %s, login refused",
+		s.protocol(), s.ip, why, left.Round(time.Second)))
 	return true
 }
 
@@ -64,14 +54,10 @@ func (s *session) banned(what string) bool {
 // attempts × LoginAttemptThrottle but at most MaxInactivity. It reports
 // false when the server started shutting down meanwhile.
 func (s *session) throttle() bool {
-	if s.deps.Guard == nil || s.own || s.exempt {
-		return true
-	}
-	wait, n := s.deps.Guard.Throttle(s.ip)
+	wait, n := s.screen().Delay(s.client(), s.exempt, s.cfg.MaxInactivity)
 	if wait <= 0 {
 		return true
 	}
-	wait = min(wait, s.cfg.MaxInactivity)
 	s.log.Info(fmt.Sprintf("%s Throttling suspicious connection from: %s (%d login attempts) for %s",
 		s.protocol(), s.ip, n, wait))
 	t := time.NewTimer(wait)
@@ -138,7 +124,7 @@ func (s *session) loginFailed() {
 	s.deps.Guard.Failed(envelope.LoginAttempt{
 		Protocol: s.protocol(),
 		IP:       s.ip,
-		Port:     addrPort(s.conn.RemoteAddr()),
+		Port:     netutil.AddrPort(s.conn.RemoteAddr()),
 		Host:     s.clientHost(),
 		User:     s.authLogin,
 		Method:   a.mech,

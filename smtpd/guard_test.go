@@ -135,7 +135,7 @@ func TestGuardBanClosesSilently(t *testing.T) {
 			g := &fakeGuard{banned: true, allow: -1}
 			ts := startServer(t, smtpd.MTA, func(c *smtpd.Config) {
 				if tc.exempt != "" {
-					c.FilterExempt = pattern.MustParse(tc.exempt)
+					c.IPFilterExempt = pattern.MustParse(tc.exempt)
 				}
 			}, withGuard(g))
 			c := ts.dialFrom(t, tc.from)
@@ -158,6 +158,32 @@ func TestGuardBanClosesSilently(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// ip-silent.can comes before the temporary ban, as in Synchronet (where it
+// is checked at accept): a banned client in the list is closed as a
+// silenced one, and the guard is never asked about it. POP3 checks in the
+// same order (pop3d TestGuardSilentBeforeBan).
+func TestGuardSilentBeforeBan(t *testing.T) {
+	t.Parallel()
+	g := &fakeGuard{banned: true, allow: -1}
+	ts := startServer(t, smtpd.MTA, func(c *smtpd.Config) {
+		stranger(c)
+		c.IPSilent = pattern.MustParse(otherClient + "\n")
+	}, withGuard(g))
+	c := ts.dialFrom(t, otherClient)
+	if line, err := c.readLine(); err == nil || line != "" {
+		t.Fatalf("got %q, %v; want a silent close", line, err)
+	}
+	waitFor(t, "the refusal in the log", func() bool { return strings.Contains(ts.log.String(), "(ip-silent.can)") })
+	if strings.Contains(ts.log.String(), "TEMPORARY BAN") {
+		t.Error("the ban was checked before ip-silent.can")
+	}
+	for _, q := range g.snapshot().asked {
+		if strings.HasPrefix(q, "ban ") {
+			t.Errorf("the guard was asked %q about a silenced client", q)
+		}
 	}
 }
 
@@ -217,7 +243,7 @@ func TestGuardRateLimit(t *testing.T) {
 	}
 
 	exempt := &fakeGuard{allow: 0}
-	ts = startServer(t, smtpd.MTA, func(c *smtpd.Config) { c.FilterExempt = pattern.MustParse("127.0.0.1\n") }, withGuard(exempt))
+	ts = startServer(t, smtpd.MTA, func(c *smtpd.Config) { c.IPFilterExempt = pattern.MustParse("127.0.0.1\n") }, withGuard(exempt))
 	c = ts.dialFrom(t, "127.0.0.1")
 	c.expect("220 ")
 	c.cmd("NOOP", "250 ")

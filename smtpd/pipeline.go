@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
-	"time"
 
 	"github.com/bbsmail/bbsmail/netutil"
 )
@@ -15,8 +14,8 @@ import (
 //  1. accept: MaxClients, MaxConnsPerIP (Server.admit)
 //  2. implicit TLS handshake on port 465
 //  3. reverse DNS of the client
-//  4. connection checks: temporary ban (guard.go), ip-silent.can,
-//     spamblock.cfg, ip.can, host.can (filters.go), then the DNSBL lookup
+//  4. connection checks: ip-silent.can, temporary ban, spamblock.cfg,
+//     ip.can, host.can (filters.go, netutil.Screen), then the DNSBL lookup
 //     (dnsbl.go); smtpspy.can on the client starts the spy log (spy.go)
 //  5. throttle delay for clients with failed logins (guard.go), greeting
 //  6. commands, each line counted by the rate limit (guard.go): HELO/EHLO,
@@ -54,7 +53,7 @@ func (s *session) serve() {
 			_ = s.flush()
 		}
 	}()
-	s.log.Info(fmt.Sprintf("SMTP connection accepted from: %s port %d", s.ip, addrPort(s.conn.RemoteAddr())),
+	s.log.Info(fmt.Sprintf("SMTP connection accepted from: %s port %d", s.ip, netutil.AddrPort(s.conn.RemoteAddr())),
 		"port", s.port, "mode", s.mode.String())
 
 	if s.mode == SubmissionTLS { // 2
@@ -107,9 +106,7 @@ func (s *session) lookupHost() {
 	if s.cfg.NoHostLookup {
 		return
 	}
-	ctx, cancel := context.WithTimeout(s.ctx, min(s.cfg.MaxInactivity, 30*time.Second))
-	defer cancel()
-	h, claimed := netutil.ConfirmedHost(ctx, s.ip, s.cfg.LookupAddr, s.cfg.LookupHost)
+	h, claimed := netutil.LookupHost(s.ctx, s.ip, s.cfg.MaxInactivity, s.cfg.LookupAddr, s.cfg.LookupHost)
 	if h == "" {
 		if claimed != "" {
 			s.log.Debug(fmt.Sprintf("SMTP [%s] hostname %s does not resolve back to the client: ignored", s.ip, claimed))

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,7 +31,7 @@ type Server struct {
 	baseCtx context.Context
 	cancel  context.CancelFunc
 
-	nextID atomic.Uint64
+	ids netutil.IDs
 
 	// stopping is closed when Shutdown begins: waits that are not
 	// reads (the throttle delay) end on it. stopCtx is cancelled at the
@@ -42,12 +41,9 @@ type Server struct {
 	stopCtx    context.Context
 	stopCancel context.CancelFunc
 
-	mu        sync.Mutex
-	closing   bool
-	listeners map[net.Listener]struct{}
-	sessions  map[*session]struct{}
-	conns     *netutil.Conns
-	wg        sync.WaitGroup
+	// track holds the listeners, the sessions and their places in the
+	// connection counts (Deps.Conns).
+	track *netutil.Tracker[*session]
 
 	// budget counts the message text all sessions hold (textbuf.go).
 	budget dataBudget
@@ -60,16 +56,11 @@ type Server struct {
 func New(cfg Config, deps Deps) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		deps:      deps,
-		baseCtx:   ctx,
-		cancel:    cancel,
-		stopping:  make(chan struct{}),
-		listeners: map[net.Listener]struct{}{},
-		sessions:  map[*session]struct{}{},
-		conns:     deps.Conns,
-	}
-	if s.conns == nil {
-		s.conns = &netutil.Conns{}
+		deps:     deps,
+		baseCtx:  ctx,
+		cancel:   cancel,
+		stopping: make(chan struct{}),
+		track:    netutil.NewTracker[*session](deps.Conns),
 	}
 	s.stopCtx, s.stopCancel = context.WithCancel(context.Background())
 	s.cfg.Store(cfg.withDefaults())
@@ -90,30 +81,11 @@ func (s *Server) Serve(l net.Listener, mode Mode) error {
 	if mode == SubmissionTLS && s.cfg.Load().TLS == nil {
 		return errors.New("smtpd: implicit TLS needs Config.TLS")
 	}
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		return ErrServerClosed
-	}
-	s.listeners[l] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.listeners, l)
-		s.mu.Unlock()
-	}()
-
-	err := netutil.AcceptLoop(l, func(c net.Conn) { s.admit(c, mode) })
-	if s.isClosing() {
+	err := s.track.Serve(l, func(c net.Conn) { s.admit(c, mode) })
+	if errors.Is(err, netutil.ErrClosing) {
 		return ErrServerClosed
 	}
 	return fmt.Errorf("smtpd: accept: %w", err)
-}
-
-func (s *Server) isClosing() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closing
 }
 
 // Shutdown stops accepting connections and waits for the sessions to end.
@@ -126,32 +98,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		close(s.stopping)
 		s.stopCancel()
 	})
-	s.mu.Lock()
-	s.closing = true
-	for l := range s.listeners {
-		_ = l.Close()
-	}
-	s.mu.Unlock()
-
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		s.cancel()
-		return nil
-	case <-ctx.Done():
-	}
-	s.mu.Lock()
-	for ss := range s.sessions {
+	s.track.Close()
+	err := s.track.Wait(ctx, func(ss *session) {
 		ss.conn.stop()
-	}
-	s.mu.Unlock()
+		ss.cancel()
+	})
 	s.cancel()
-	<-done
-	return ctx.Err()
+	return err
 }
 
 // admit applies the connection limits, in the order Synchronet does, and
@@ -159,45 +112,33 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // goroutine so that a slow client can't stall the accept loop.
 func (s *Server) admit(c net.Conn, mode Mode) {
 	cfg := s.cfg.Load()
-	ip := remoteIP(c)
 	ss := newSession(s, cfg, c, mode)
-
-	s.mu.Lock()
+	slot, verdict := s.track.Admit(ss, ss.ip, netutil.Limits{
+		MaxClients: cfg.MaxClients, MaxPerIP: cfg.MaxConnsPerIP,
+		ExemptIP: netutil.Listed(cfg.IPFilterExempt, ss.ip),
+	})
+	ss.slot = slot
 	var refuse *envelope.Reply
-	if s.closing {
+	switch verdict {
+	case netutil.ShuttingDown:
 		refuse = replyShuttingDown
-	} else {
-		slot, verdict := s.conns.Admit(ip, netutil.Limits{
-			MaxClients: cfg.MaxClients, MaxPerIP: cfg.MaxConnsPerIP,
-			ExemptIP: cfg.ConnLimitExempt != nil && cfg.ConnLimitExempt.Match(ip),
-		})
-		switch verdict {
-		case netutil.TooManyClients:
-			refuse = replyTooManyConns
-		case netutil.TooManyFromIP:
-			refuse = replyTooManyPerIP
-		default:
-			ss.slot = slot
-			s.sessions[ss] = struct{}{}
-		}
+	case netutil.TooManyClients:
+		refuse = replyTooManyConns
+	case netutil.TooManyFromIP:
+		refuse = replyTooManyPerIP
 	}
-	s.wg.Add(1)
-	s.mu.Unlock()
-
 	if refuse != nil {
-		cfg.Logger.Warn(fmt.Sprintf("SMTP connection refused from: %s (%s)", ip, refuse.Text), "id", ss.id)
+		cfg.Logger.Warn(fmt.Sprintf("SMTP connection refused from: %s (%s)", ss.ip, refuse.Text), "id", ss.id)
 		go s.refuse(ss, refuse)
 		return
 	}
 	go s.serveSession(ss)
 }
 
-// refuseTimeout bounds the time spent on a connection that is turned away.
-const refuseTimeout = 5 * time.Second
-
 // refuse sends the reply to a client over the limits and closes it.
 func (s *Server) refuse(ss *session, r *envelope.Reply) {
-	defer s.wg.Done()
+	defer s.track.Done(ss)
+	defer ss.cancel()
 	defer func() {
 		if r := recover(); r != nil {
 			ss.cfg.Logger.Error("SMTP panic refusing connection", "id", ss.id, "panic", r)
@@ -206,18 +147,12 @@ func (s *Server) refuse(ss *session, r *envelope.Reply) {
 	defer ss.nc.Close()
 	// A refused client gets a few seconds (the TLS handshake on 465
 	// included), never MaxInactivity: refusals happen under load.
-	_ = ss.nc.SetDeadline(time.Now().Add(refuseTimeout))
+	_ = ss.nc.SetDeadline(time.Now().Add(netutil.RefusalTimeout))
 	_, _ = ss.nc.Write([]byte(strings.Join(r.Lines(), "\r\n") + "\r\n"))
 }
 
 func (s *Server) serveSession(ss *session) {
-	defer s.wg.Done()
-	defer func() {
-		s.mu.Lock()
-		delete(s.sessions, ss)
-		s.mu.Unlock()
-		ss.slot.Release()
-	}()
+	defer s.track.Done(ss)
 	ss.serve()
 }
 
@@ -226,35 +161,6 @@ func (s *Server) serveSession(ss *session) {
 // Synchronet, so users behind one NAT address are not locked out by each
 // other.
 func (s *Server) loggedIn(ss *session) { ss.slot.LoggedIn() }
-
-func (s *Server) newID() string {
-	return strconv.FormatUint(s.nextID.Add(1), 36)
-}
-
-// remoteIP is the client's IP address as text, without port or zone.
-func remoteIP(c net.Conn) string {
-	return addrIP(c.RemoteAddr())
-}
-
-func addrIP(a net.Addr) string {
-	if ta, ok := a.(*net.TCPAddr); ok {
-		return ta.IP.String()
-	}
-	host, _, err := net.SplitHostPort(a.String())
-	if err != nil {
-		return a.String()
-	}
-	return host
-}
-
-func addrPort(a net.Addr) int {
-	if ta, ok := a.(*net.TCPAddr); ok {
-		return ta.Port
-	}
-	_, p, _ := net.SplitHostPort(a.String())
-	n, _ := strconv.Atoi(p)
-	return n
-}
 
 // conn wraps the client's TCP connection. The session calls lineStart
 // before each line it reads, and every Read until the next lineStart

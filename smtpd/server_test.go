@@ -79,7 +79,7 @@ func TestMaxConnsPerIPExempt(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t, smtpd.MTA, func(c *smtpd.Config) {
 		c.MaxConnsPerIP = 1
-		c.ConnLimitExempt = matchIP("127.0.0.1")
+		c.IPFilterExempt = matchIP("127.0.0.1")
 	})
 	a, b := ts.dial(t), ts.dial(t)
 	a.expect("220 ")

@@ -51,11 +51,13 @@ type session struct {
 	lineCRLF bool
 	werr     error // first write error; the session ends on it
 
+	// ip and host are the client's; host is as logs and the trace show
+	// it, netutil.NoName when unknown (clientHost gives "" then).
 	ip, host string
 	loopback bool
 	// own is set when the client connected from the server's own address
 	// (never banned or throttled); exempt when it is in ipfilter_exempt.cfg
-	// (Config.FilterExempt), decided once its host name is known.
+	// (Config.IPFilterExempt), decided once its host name is known.
 	own, exempt bool
 	// slot is the session's place in the connection counts.
 	slot         *netutil.Slot
@@ -107,26 +109,25 @@ type transaction struct {
 func newSession(srv *Server, cfg *Config, c net.Conn, mode Mode) *session {
 	ctx, cancel := context.WithCancel(srv.baseCtx)
 	cn := &conn{Conn: c, idle: cfg.MaxInactivity}
+	cl := netutil.NewClient(c, cfg.Loopback)
 	ss := &session{
 		srv:      srv,
 		cfg:      cfg,
 		deps:     srv.deps,
-		id:       srv.newID(),
+		id:       srv.ids.Next(),
 		mode:     mode,
 		ctx:      ctx,
 		cancel:   cancel,
 		conn:     cn,
 		nc:       cn,
-		ip:       remoteIP(c),
-		host:     "<no name>",
-		serverIP: addrIP(c.LocalAddr()),
-		port:     addrPort(c.LocalAddr()),
+		ip:       cl.IP,
+		host:     netutil.NoName,
+		loopback: cl.Local,
+		own:      cl.Own,
+		serverIP: netutil.AddrIP(c.LocalAddr()),
+		port:     netutil.AddrPort(c.LocalAddr()),
 	}
 	ss.log = cfg.Logger.With("id", ss.id)
-	if ip := net.ParseIP(ss.ip); ip != nil {
-		ss.loopback = cfg.Loopback(ip)
-	}
-	ss.own = netutil.SameIP(ss.ip, ss.serverIP)
 	if mode == SubmissionTLS {
 		ss.nc = tlsServer(cn, cfg.TLS)
 		ss.tls = true
@@ -251,7 +252,7 @@ func (s *session) replyFor(err error) *envelope.Reply {
 	if errors.As(err, &r) {
 		return r
 	}
-	ref := s.id + "-" + randomHex(4)
+	ref := netutil.Ref(s.id)
 	s.log.Error(fmt.Sprintf("SMTP %s [%s] local error (%s): %v", s.host, s.ip, ref, err))
 	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
 		// A full disk is "insufficient system storage" (RFC 3463 4.3.1),

@@ -27,7 +27,7 @@ import (
 // spamblock_exempt.cfg, or already blocked. It reports whether it added
 // an entry.
 func (s *session) blockClient(addr string) bool {
-	if s.cfg.SpamBlockPath == "" || s.exempt || s.ownHost() ||
+	if s.cfg.SpamBlockPath == "" || s.exempt || s.client().OwnHost() ||
 		listed(s.cfg.SpamBlockExempt, s.ip, s.clientHost()) {
 		return false
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bbsmail/bbsmail/envelope"
+	"github.com/bbsmail/bbsmail/netutil"
 )
 
 // This file is text/smtpspy.can: a session whose client (IP or host
@@ -38,7 +39,7 @@ func (s *session) spyOn(what, cmd string, values ...string) {
 	s.spy = &spy{f: f, id: s.id}
 	s.log.Info(fmt.Sprintf("SMTP %s [%s] session logged to %s (smtpspy.can: %s)", s.host, s.ip, s.cfg.SpyLogPath, what))
 	s.spy.write("*", fmt.Sprintf("session from %s [%s] port %d to port %d, smtpspy.can matched %s",
-		s.host, s.ip, addrPort(s.conn.RemoteAddr()), s.port, what))
+		s.host, s.ip, netutil.AddrPort(s.conn.RemoteAddr()), s.port, what))
 	if cmd != "" {
 		s.spy.write("C:", cmd)
 	}

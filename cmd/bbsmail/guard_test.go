@@ -36,7 +36,7 @@ func TestGuardSettings(t *testing.T) {
 		t.Errorf("rate-limit settings %+v", s)
 	}
 	if s.HackLog != filepath.Join(cfg.Paths.Logs, "hack.log") || s.IPFilter != cfg.Lists.IP ||
-		s.NameFilter != cfg.Lists.Name || s.Exempt != cfg.Lists.IPFilterExempt {
+		s.NameFilter != cfg.Lists.Name || s.IPFilterExempt != cfg.Lists.IPFilterExempt {
 		t.Errorf("files %+v", s)
 	}
 }

@@ -268,10 +268,10 @@ func (s *server) listen(cfg *ctrl.Config) error {
 		specs = append(specs, listenerSpec{"SMTPS", m.Interfaces, m.TLSSubmissionPort, func(l net.Listener) error { return s.smtp.Serve(l, smtpd.SubmissionTLS) }})
 	}
 	if m.Options.Has(ctrl.AllowPOP3) {
-		specs = append(specs, listenerSpec{"POP3", m.POP3Interfaces, m.POP3Port, func(l net.Listener) error { return s.pop.Serve(l, false) }})
+		specs = append(specs, listenerSpec{"POP3", m.POP3Interfaces, m.POP3Port, func(l net.Listener) error { return s.pop.Serve(l, pop3d.Plain) }})
 	}
 	if m.Options.Has(ctrl.TLSPOP3) && s.tls != nil {
-		specs = append(specs, listenerSpec{"POP3S", m.POP3Interfaces, m.TLSPOP3Port, func(l net.Listener) error { return s.pop.Serve(l, true) }})
+		specs = append(specs, listenerSpec{"POP3S", m.POP3Interfaces, m.TLSPOP3Port, func(l net.Listener) error { return s.pop.Serve(l, pop3d.ImplicitTLS) }})
 	}
 	bind := bindSpec{Retries: m.BindRetryCount, Delay: m.BindRetryDelay, Log: s.log}
 	for _, sp := range specs {
