@@ -16,6 +16,7 @@ import (
 
 	"github.com/bbsmail/bbsmail/ctrl/pattern"
 	"github.com/bbsmail/bbsmail/envelope"
+	"github.com/bbsmail/bbsmail/internal/testkit"
 	"github.com/bbsmail/bbsmail/pop3d"
 )
 
@@ -256,13 +257,7 @@ func TestGuardThrottle(t *testing.T) {
 	slow := &fakeGuard{wait: time.Hour, allow: -1}
 	ts = startServer(t, pop3d.Config{MaxInactivity: time.Hour}, false, false, withGuard(slow))
 	c := dialFrom(t, ts.addr, otherClient)
-	deadline := time.Now().Add(ioTimeout)
-	for !strings.Contains(ts.log.String(), "Throttling") {
-		if time.Now().After(deadline) {
-			t.Fatal("the session never throttled")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.WaitFor(t, ioTimeout, "the session to throttle", func() bool { return strings.Contains(ts.log.String(), "Throttling") })
 	ts.stop(t)
 	c.expect("-ERR [SYS/TEMP] Server shutting down")
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bbsmail/bbsmail/ctrl/pattern"
 	"github.com/bbsmail/bbsmail/envelope"
+	"github.com/bbsmail/bbsmail/internal/testkit"
 	"github.com/bbsmail/bbsmail/smtpd"
 )
 
@@ -144,7 +145,7 @@ func TestGuardBanClosesSilently(t *testing.T) {
 				if err == nil || line != "" {
 					t.Fatalf("banned client got %q, %v; want a silent close", line, err)
 				}
-				waitFor(t, "the ban in the log", func() bool {
+				testkit.WaitFor(t, 10*time.Second, "the ban in the log", func() bool {
 					return strings.Contains(ts.log.String(), "TEMPORARY BAN (20 login attempts, last: root)")
 				})
 				return
@@ -184,7 +185,7 @@ func TestGuardThrottleEndsAtShutdown(t *testing.T) {
 	g := &fakeGuard{wait: time.Hour, allow: -1}
 	ts := startServer(t, smtpd.MTA, func(c *smtpd.Config) { c.MaxInactivity = time.Hour }, withGuard(g))
 	c := ts.dialFrom(t, otherClient)
-	waitFor(t, "the session to throttle", func() bool { return strings.Contains(ts.log.String(), "Throttling") })
+	testkit.WaitFor(t, 10*time.Second, "the session to throttle", func() bool { return strings.Contains(ts.log.String(), "Throttling") })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := ts.srv.Shutdown(ctx); err != nil {
