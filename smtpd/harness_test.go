@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bbsmail/bbsmail/internal/testkit"
 	"github.com/bbsmail/bbsmail/smtpd"
 )
 
@@ -102,17 +103,30 @@ type client struct {
 
 func (ts *testServer) dial(t *testing.T) *client {
 	t.Helper()
-	c, err := net.Dial("tcp", ts.addr)
+	c, err := ts.dialConn("")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	if ts.mode == smtpd.SubmissionTLS {
-		tc := tls.Client(c, ts.clientTLS)
-		c = tc
-	}
 	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
 	return &client{t: t, conn: c, r: bufio.NewReader(c)}
+}
+
+// dialConn connects from the local address from ("" = any), with TLS from
+// the start on the port 465 listener.
+func (ts *testServer) dialConn(from string) (net.Conn, error) {
+	d := net.Dialer{Timeout: testkit.IOTimeout}
+	if from != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(from)}
+	}
+	c, err := d.Dial("tcp", ts.addr)
+	if err != nil {
+		return nil, err
+	}
+	if ts.mode == smtpd.SubmissionTLS {
+		return tls.Client(c, ts.clientTLS), nil
+	}
+	return c, nil
 }
 
 func (c *client) send(s string) {
