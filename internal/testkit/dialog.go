@@ -49,6 +49,8 @@ type Dialog struct {
 	TLS func() *tls.Config
 	// Ops are the package's own directives, by their first word.
 	Ops map[string]func(d *Dialog, st Step) error
+	// Timeout bounds each read, write and handshake (0 = IOTimeout).
+	Timeout time.Duration
 
 	Vars  map[string]string // ${name} values: S~ captures, md5 results
 	conns map[string]*dialogConn
@@ -147,6 +149,13 @@ func (d *Dialog) Run() {
 	}
 }
 
+func (d *Dialog) deadline() time.Time {
+	if d.Timeout > 0 {
+		return time.Now().Add(d.Timeout)
+	}
+	return time.Now().Add(IOTimeout)
+}
+
 // Fail stops the test with the step's place in the transcript.
 func (d *Dialog) Fail(st Step, format string, args ...any) {
 	d.T.Helper()
@@ -169,7 +178,7 @@ func (d *Dialog) step(st Step) error {
 	case "starttls":
 		c := d.client(st)
 		tc := tls.Client(c.conn, d.TLS())
-		_ = tc.SetDeadline(time.Now().Add(IOTimeout))
+		_ = tc.SetDeadline(d.deadline())
 		if err := tc.Handshake(); err != nil {
 			return fmt.Errorf("handshake: %w", err)
 		}
@@ -232,7 +241,7 @@ func (d *Dialog) expectLine(st Step) error {
 // another line. A read that runs out of time is not a close.
 func (d *Dialog) closed(st Step) error {
 	c := d.client(st)
-	_ = c.conn.SetReadDeadline(time.Now().Add(IOTimeout))
+	_ = c.conn.SetReadDeadline(d.deadline())
 	line, err := c.r.ReadString('\n')
 	if err == nil || line != "" || !IsClosed(err) {
 		return fmt.Errorf("want the server to close; got %q, %v", line, err)
@@ -279,7 +288,7 @@ func (d *Dialog) client(st Step) *dialogConn {
 func (d *Dialog) Send(st Step, s string) {
 	d.T.Helper()
 	c := d.client(st)
-	_ = c.conn.SetWriteDeadline(time.Now().Add(IOTimeout))
+	_ = c.conn.SetWriteDeadline(d.deadline())
 	if _, err := io.WriteString(c.conn, s); err != nil {
 		d.Fail(st, "write: %v", err)
 	}
@@ -300,7 +309,7 @@ func (d *Dialog) flush(st Step) {
 // line without CR LF is an error.
 func (d *Dialog) ReadLine(st Step) (string, error) {
 	c := d.client(st)
-	_ = c.conn.SetReadDeadline(time.Now().Add(IOTimeout))
+	_ = c.conn.SetReadDeadline(d.deadline())
 	line, err := c.r.ReadString('\n')
 	if err != nil {
 		return "", fmt.Errorf("read: %w (got %q)", err, line)
