@@ -7,6 +7,9 @@
 // transcripts") for the SMTP and POP3 dialogs, to which each package adds
 // its header knobs and its own directives.
 //
-// Only tests import it (a test in the repository root checks that); it
-// imports nothing of the project.
+// Guard stands in for the login guard smtpd and pop3d ask about bans,
+// throttles and request rates, and records what they asked and told it.
+//
+// Only tests import it (a test in the repository root checks that); of
+// the project it imports only envelope, the shared leaf types.
 package testkit
