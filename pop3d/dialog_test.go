@@ -78,11 +78,7 @@ func runDialog(t *testing.T, file string) {
 	cfg, tlsOn, implTLS := dialogConfig(d)
 	ts := startServer(t, cfg, tlsOn, implTLS)
 	d.Dial = func(from string) (net.Conn, error) {
-		dialer := net.Dialer{Timeout: ioTimeout}
-		if from != "" {
-			dialer.LocalAddr = &net.TCPAddr{IP: net.ParseIP(from)}
-		}
-		conn, err := dialer.Dial("tcp", ts.addr)
+		conn, err := testkit.Dial(ts.addr, from)
 		if err == nil && implTLS {
 			conn = tls.Client(conn, ts.clientTLS())
 		}

@@ -39,13 +39,7 @@ type pclient struct {
 
 func dialFrom(t *testing.T, addr, from string) *pclient {
 	t.Helper()
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: ioTimeout}
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Skipf("cannot connect from %s (loopback is not 127.0.0.0/8 here): %v", from, err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	_ = c.SetDeadline(time.Now().Add(ioTimeout))
+	c := testkit.DialFrom(t, addr, from)
 	return &pclient{t: t, c: c, r: bufio.NewReader(c)}
 }
 

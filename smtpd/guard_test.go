@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -32,13 +31,7 @@ const otherClient = "127.0.0.2"
 // dialFrom connects from a given local address.
 func (ts *testServer) dialFrom(t *testing.T, ip string) *client {
 	t.Helper()
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
-	c, err := d.Dial("tcp", ts.addr)
-	if err != nil {
-		t.Skipf("cannot connect from %s (loopback is not 127.0.0.0/8 here): %v", ip, err)
-	}
-	t.Cleanup(func() { c.Close() })
-	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+	c := testkit.DialFrom(t, ts.addr, ip)
 	return &client{t: t, conn: c, r: bufio.NewReader(c)}
 }
 

@@ -115,11 +115,7 @@ func (ts *testServer) dial(t *testing.T) *client {
 // dialConn connects from the local address from ("" = any), with TLS from
 // the start on the port 465 listener.
 func (ts *testServer) dialConn(from string) (net.Conn, error) {
-	d := net.Dialer{Timeout: testkit.IOTimeout}
-	if from != "" {
-		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(from)}
-	}
-	c, err := d.Dial("tcp", ts.addr)
+	c, err := testkit.Dial(ts.addr, from)
 	if err != nil {
 		return nil, err
 	}

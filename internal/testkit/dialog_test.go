@@ -92,13 +92,7 @@ func runScript(t *testing.T, addr, script string, edit func(*Dialog)) string {
 	go func() {
 		defer close(done)
 		d := ParseDialog(ft, file)
-		d.Dial = func(from string) (net.Conn, error) {
-			dl := net.Dialer{Timeout: IOTimeout}
-			if from != "" {
-				dl.LocalAddr = &net.TCPAddr{IP: net.ParseIP(from)}
-			}
-			return dl.Dial("tcp", addr)
-		}
+		d.Dial = func(from string) (net.Conn, error) { return Dial(addr, from) }
 		if edit != nil {
 			edit(d)
 		}
