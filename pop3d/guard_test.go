@@ -68,8 +68,8 @@ func (p *pclient) cmd(line, prefix string) string {
 
 func (p *pclient) expectClosed() {
 	p.t.Helper()
-	if l, err := p.line(); err == nil {
-		p.t.Fatalf("connection still open, got %q", l)
+	if l, err := p.line(); err == nil || !testkit.IsClosed(err) {
+		p.t.Fatalf("connection not closed: got %q, %v", l, err)
 	}
 }
 

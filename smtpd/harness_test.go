@@ -162,6 +162,9 @@ func (c *client) expectClosed() {
 	for {
 		line, err := c.readLine()
 		if err != nil {
+			if !testkit.IsClosed(err) {
+				c.t.Fatalf("waiting for the server to close: %v", err)
+			}
 			return
 		}
 		c.t.Logf("before close: %q", line)
