@@ -44,7 +44,7 @@ var allowed = map[string][]string{
 	"ftn":              {},
 	"qwk":              {"ftn"},
 	"admin":            {"envelope", "ftn", "store"},
-	"internal/testkit": {"github.com/miekg/dns"},
+	"internal/testkit": {"envelope", "github.com/miekg/dns"},
 	"cmd/bbsmail":      {"*"},
 	"cmd/bbsbench":     {"mailauth", "github.com/miekg/dns", "golang.org/x/crypto/argon2"},
 	"test":             {}, // system tests only: everything lives in its _test files

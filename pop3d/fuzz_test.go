@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -173,27 +172,11 @@ func newPOP3Fuzzer(tb testing.TB) *pop3Fuzzer {
 	return fz
 }
 
-// session runs one session on a pipe and returns everything the server
-// sent.
+// session runs one session on a pipe, against a fresh fixture mailbase,
+// and returns everything the server sent.
 func (fz *pop3Fuzzer) session(input []byte) ([]byte, error) {
 	fz.base.Store(newFakeBase())
-	client := fz.port.Dial()
-	defer client.Close()
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		_, _ = client.Write(input)
-		_, _ = client.Write([]byte(pop3Trailer))
-	}()
-	_ = client.SetReadDeadline(time.Now().Add(30 * time.Second))
-	out, err := io.ReadAll(client)
-	client.Close() // unblocks a writer the session stopped reading
-	wg.Wait()
-	if err != nil && !errors.Is(err, io.ErrClosedPipe) {
-		return out, fmt.Errorf("the session did not end: %w", err)
-	}
-	return out, nil
+	return fz.port.Session(input, []byte(pop3Trailer))
 }
 
 // fuzzBase passes every call to the current input's fixture mailbase.

@@ -10,94 +10,21 @@ import (
 	"net"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/bbsmail/bbsmail/ctrl/pattern"
 	"github.com/bbsmail/bbsmail/envelope"
+	"github.com/bbsmail/bbsmail/internal/testkit"
 	"github.com/bbsmail/bbsmail/pop3d"
 )
 
-// fakeGuard stands in for the process-wide failed-login tracker and rate
-// limiter, recording what the server asked and told it.
-type fakeGuard struct {
-	mu        sync.Mutex
-	banned    bool
-	wait      time.Duration
-	allow     int // requests allowed before refusals; <0 = all
-	asked     []string
-	requests  int
-	failed    []envelope.LoginAttempt
-	succeeded []string
-	// events is the order of password-check holds and reports:
-	// "begin 1.2.3.4" (Checking), "failed ...", "succeeded ...", "end ...".
-	events []string
-}
-
 var (
-	_ pop3d.LoginGuard  = (*fakeGuard)(nil)
-	_ pop3d.RateLimiter = (*fakeGuard)(nil)
+	_ pop3d.LoginGuard  = (*testkit.Guard)(nil)
+	_ pop3d.RateLimiter = (*testkit.Guard)(nil)
 )
 
-func (f *fakeGuard) Banned(ip string) (time.Duration, string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.asked = append(f.asked, "ban "+ip)
-	if f.banned {
-		return time.Minute, "7 login attempts, last: joe"
-	}
-	return 0, ""
-}
-
-func (f *fakeGuard) Throttle(ip string) (time.Duration, int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.asked = append(f.asked, "throttle "+ip)
-	return f.wait, 2
-}
-
-func (f *fakeGuard) Failed(a envelope.LoginAttempt) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failed = append(f.failed, a)
-	f.events = append(f.events, "failed "+a.IP)
-	return len(f.failed)
-}
-
-func (f *fakeGuard) Succeeded(ip string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.succeeded = append(f.succeeded, ip)
-	f.events = append(f.events, "succeeded "+ip)
-}
-
-func (f *fakeGuard) Checking(_ context.Context, ip string) (func(), error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.events = append(f.events, "begin "+ip)
-	return func() {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		f.events = append(f.events, "end "+ip)
-	}, nil
-}
-
-func (f *fakeGuard) Allow(string) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.requests++
-	return f.allow < 0 || f.requests <= f.allow
-}
-
-func (f *fakeGuard) get() (asked []string, requests int, failed []envelope.LoginAttempt, succeeded []string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.asked...), f.requests,
-		append([]envelope.LoginAttempt(nil), f.failed...), append([]string(nil), f.succeeded...)
-}
-
-func withGuard(g *fakeGuard) func(*pop3d.Deps) {
+func withGuard(g *testkit.Guard) func(*pop3d.Deps) {
 	return func(d *pop3d.Deps) { d.Guard, d.RateLimit = g, g }
 }
 
@@ -112,13 +39,7 @@ type pclient struct {
 
 func dialFrom(t *testing.T, addr, from string) *pclient {
 	t.Helper()
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: ioTimeout}
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Skipf("cannot connect from %s (loopback is not 127.0.0.0/8 here): %v", from, err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	_ = c.SetDeadline(time.Now().Add(ioTimeout))
+	c := testkit.DialFrom(t, addr, from)
 	return &pclient{t: t, c: c, r: bufio.NewReader(c)}
 }
 
@@ -147,8 +68,8 @@ func (p *pclient) cmd(line, prefix string) string {
 
 func (p *pclient) expectClosed() {
 	p.t.Helper()
-	if l, err := p.line(); err == nil {
-		p.t.Fatalf("connection still open, got %q", l)
+	if l, err := p.line(); err == nil || !testkit.IsClosed(err) {
+		p.t.Fatalf("connection not closed: got %q, %v", l, err)
 	}
 }
 
@@ -166,7 +87,7 @@ func TestGuardBan(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			g := &fakeGuard{banned: true, allow: -1}
+			g := &testkit.Guard{Ban: true, Allowed: -1}
 			cfg := pop3d.Config{}
 			if tc.exempt != "" {
 				cfg.IPFilterExempt = pattern.MustParse(tc.exempt)
@@ -175,7 +96,7 @@ func TestGuardBan(t *testing.T) {
 			c := dialFrom(t, ts.addr, tc.from)
 			if !tc.denied {
 				c.expect("+OK bbs.test bbsmail POP3 Server")
-				if asked, _, _, _ := g.get(); strings.Contains(strings.Join(asked, ","), "ban") {
+				if asked := g.Record().Asked; strings.Contains(strings.Join(asked, ","), "ban") {
 					t.Errorf("the guard was asked %q about a client it must spare", asked)
 				}
 				return
@@ -184,7 +105,7 @@ func TestGuardBan(t *testing.T) {
 				t.Fatalf("got %q, want -ERR Access denied.", l)
 			}
 			c.expectClosed()
-			if !strings.Contains(ts.log.String(), "TEMPORARY BAN (7 login attempts, last: joe)") {
+			if !strings.Contains(ts.log.String(), "TEMPORARY BAN (20 login attempts, last: root)") {
 				t.Error("the ban is not logged")
 			}
 		})
@@ -197,7 +118,7 @@ func TestGuardBan(t *testing.T) {
 // never asked about it.
 func TestGuardSilentBeforeBan(t *testing.T) {
 	t.Parallel()
-	g := &fakeGuard{banned: true, allow: -1}
+	g := &testkit.Guard{Ban: true, Allowed: -1}
 	cfg := pop3d.Config{IPSilent: pattern.MustParse(otherClient + "\n"), Loopback: func(net.IP) bool { return false }}
 	ts := startServer(t, cfg, false, false, withGuard(g))
 	c := dialFrom(t, ts.addr, otherClient)
@@ -208,7 +129,7 @@ func TestGuardSilentBeforeBan(t *testing.T) {
 	if !strings.Contains(ts.log.String(), "(ip-silent.can)") {
 		t.Error("the refusal is not logged")
 	}
-	if asked, _, _, _ := g.get(); strings.Contains(strings.Join(asked, ","), "ban") {
+	if asked := g.Record().Asked; strings.Contains(strings.Join(asked, ","), "ban") {
 		t.Errorf("the guard was asked %q about a silenced client", asked)
 	}
 }
@@ -264,27 +185,21 @@ func TestConnectionFilters(t *testing.T) {
 // Shutdown cuts its delay short.
 func TestGuardThrottle(t *testing.T) {
 	t.Parallel()
-	g := &fakeGuard{wait: 10 * time.Millisecond, allow: -1}
+	g := &testkit.Guard{Wait: 10 * time.Millisecond, Allowed: -1}
 	ts := startServer(t, pop3d.Config{}, false, false, withGuard(g))
 	dialFrom(t, ts.addr, otherClient).expect("+OK ")
 	dialFrom(t, ts.addr, "127.0.0.1").expect("+OK ")
-	if asked, _, _, _ := g.get(); strings.Join(asked, ",") != "ban 127.0.0.2,throttle 127.0.0.2" {
+	if asked := g.Record().Asked; strings.Join(asked, ",") != "ban 127.0.0.2,throttle 127.0.0.2" {
 		t.Errorf("guard queries %q", asked)
 	}
-	if !strings.Contains(ts.log.String(), "Throttling suspicious connection from: 127.0.0.2 (2 login attempts)") {
+	if !strings.Contains(ts.log.String(), "Throttling suspicious connection from: 127.0.0.2 (3 login attempts)") {
 		t.Error("the throttle is not logged")
 	}
 
-	slow := &fakeGuard{wait: time.Hour, allow: -1}
+	slow := &testkit.Guard{Wait: time.Hour, Allowed: -1}
 	ts = startServer(t, pop3d.Config{MaxInactivity: time.Hour}, false, false, withGuard(slow))
 	c := dialFrom(t, ts.addr, otherClient)
-	deadline := time.Now().Add(ioTimeout)
-	for !strings.Contains(ts.log.String(), "Throttling") {
-		if time.Now().After(deadline) {
-			t.Fatal("the session never throttled")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.WaitFor(t, ioTimeout, "the session to throttle", func() bool { return strings.Contains(ts.log.String(), "Throttling") })
 	ts.stop(t)
 	c.expect("-ERR [SYS/TEMP] Server shutting down")
 }
@@ -293,7 +208,7 @@ func TestGuardThrottle(t *testing.T) {
 // gets -ERR and is disconnected. Commands before login do not count.
 func TestGuardRateLimit(t *testing.T) {
 	t.Parallel()
-	g := &fakeGuard{allow: 2}
+	g := &testkit.Guard{Allowed: 2}
 	ts := startServer(t, pop3d.Config{}, false, false, withGuard(g))
 	c := dialFrom(t, ts.addr, "127.0.0.1")
 	c.expect("+OK ")
@@ -309,7 +224,7 @@ func TestGuardRateLimit(t *testing.T) {
 	c.cmd("NOOP", "+OK")
 	c.cmd("NOOP", "-ERR [SYS/TEMP] Too many requests")
 	c.expectClosed()
-	if _, n, _, _ := g.get(); n != 3 {
+	if n := len(g.Record().Requests); n != 3 {
 		t.Errorf("%d commands counted, want 3 (STAT NOOP NOOP)", n)
 	}
 }
@@ -318,7 +233,7 @@ func TestGuardRateLimit(t *testing.T) {
 // method and what was tried; a successful one clears the address.
 func TestGuardLoginReports(t *testing.T) {
 	t.Parallel()
-	g := &fakeGuard{allow: -1}
+	g := &testkit.Guard{Allowed: -1}
 	ts := startServer(t, pop3d.Config{}, false, false, withGuard(g))
 
 	c := dialFrom(t, ts.addr, otherClient)
@@ -340,7 +255,8 @@ func TestGuardLoginReports(t *testing.T) {
 	c.cmd("USER alice", "+OK")
 	c.cmd("PASS wonderland", "+OK alice has")
 
-	_, _, failed, succeeded := g.get()
+	rec := g.Record()
+	failed, succeeded := rec.Failed, rec.Succeeded
 	if len(failed) != 2 {
 		t.Fatalf("failures reported: %+v", failed)
 	}
@@ -361,9 +277,7 @@ func TestGuardLoginReports(t *testing.T) {
 	// Each check from 127.0.0.2 is held in the guard until its outcome is
 	// reported, so the next check from the address sees it; the server's
 	// own address is never banned and is not held.
-	g.mu.Lock()
-	ev := strings.Join(g.events, ",")
-	g.mu.Unlock()
+	ev := strings.Join(g.Record().Events, ",")
 	if want := "begin 127.0.0.2,failed 127.0.0.2,end 127.0.0.2,failed 127.0.0.1,begin 127.0.0.2,succeeded 127.0.0.2,end 127.0.0.2"; ev != want {
 		t.Errorf("guard events %q, want %q", ev, want)
 	}
@@ -373,17 +287,15 @@ func TestGuardLoginReports(t *testing.T) {
 // connections it already holds: even the right password fails.
 func TestGuardBanBeforeCredentials(t *testing.T) {
 	t.Parallel()
-	g := &fakeGuard{allow: -1}
+	g := &testkit.Guard{Allowed: -1}
 	ts := startServer(t, pop3d.Config{}, false, false, withGuard(g))
 	c := dialFrom(t, ts.addr, otherClient)
 	c.expect("+OK ")
-	g.mu.Lock()
-	g.banned = true
-	g.mu.Unlock()
+	g.SetBan(true)
 	c.cmd("USER alice", "+OK")
 	c.cmd("PASS wonderland", "-ERR [AUTH]")
 	c.expectClosed()
-	if _, _, _, succeeded := g.get(); len(succeeded) != 0 {
+	if succeeded := g.Record().Succeeded; len(succeeded) != 0 {
 		t.Errorf("a banned client logged in: %q", succeeded)
 	}
 }
@@ -393,13 +305,11 @@ func TestGuardBanBeforeCredentials(t *testing.T) {
 // same client failed meanwhile).
 type banningAuth struct {
 	pop3d.Authenticator
-	g *fakeGuard
+	g *testkit.Guard
 }
 
 func (a banningAuth) Authenticate(ctx context.Context, login, password string) (envelope.Identity, error) {
-	a.g.mu.Lock()
-	a.g.banned = true
-	a.g.mu.Unlock()
+	a.g.SetBan(true)
 	return a.Authenticator.Authenticate(ctx, login, password)
 }
 
@@ -407,7 +317,7 @@ func (a banningAuth) Authenticate(ctx context.Context, login, password string) (
 // password: the ban is asked again once the check is over.
 func TestGuardBanDuringCheck(t *testing.T) {
 	t.Parallel()
-	g := &fakeGuard{allow: -1}
+	g := &testkit.Guard{Allowed: -1}
 	ts := startServer(t, pop3d.Config{}, false, false, withGuard(g), func(d *pop3d.Deps) {
 		d.Auth = banningAuth{Authenticator: d.Auth, g: g}
 	})
@@ -416,7 +326,7 @@ func TestGuardBanDuringCheck(t *testing.T) {
 	c.cmd("USER alice", "+OK")
 	c.cmd("PASS wonderland", "-ERR [AUTH]")
 	c.expectClosed()
-	if _, _, _, succeeded := g.get(); len(succeeded) != 0 {
+	if succeeded := g.Record().Succeeded; len(succeeded) != 0 {
 		t.Errorf("a client banned during the check logged in: %q", succeeded)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bbsmail/bbsmail/envelope"
+	"github.com/bbsmail/bbsmail/internal/testkit"
 	"github.com/bbsmail/bbsmail/sendmail"
 	"github.com/emersion/go-smtp"
 )
@@ -273,7 +274,7 @@ func TestRunWakesForNewMail(t *testing.T) {
 	go func() { done <- s.Run(ctx) }()
 	id := e.q.add(sendmail.Entry{ReversePath: "sysop@bbs.example.org", Rcpt: "joe@example.test"}, testMsg)
 	s.Wake()
-	waitFor(t, "delivery", func() bool { return e.q.delivered(id) })
+	testkit.WaitFor(t, 20*time.Second, "delivery", func() bool { return e.q.delivered(id) })
 	cancel()
 	select {
 	case <-done:

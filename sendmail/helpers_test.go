@@ -594,18 +594,6 @@ func (e *env) runOnce(t *testing.T) int {
 	return n
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 const testMsg = "Received: from bbs.example.org\r\n" +
 	"From: Sysop <sysop@bbs.example.org>\r\n" +
 	"To: joe@example.test\r\n" +

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bbsmail/bbsmail/internal/testkit"
 	"github.com/bbsmail/bbsmail/sendmail"
 	"github.com/emersion/go-smtp"
 )
@@ -180,8 +181,8 @@ func TestRunClaimsInBatches(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	waitFor(t, "every message at the peer", func() bool { return len(p.received()) == n })
-	waitFor(t, "the runner to go to sleep", func() bool { c, _ := e.q.count("next"); return c > 0 })
+	testkit.WaitFor(t, 20*time.Second, "every message at the peer", func() bool { return len(p.received()) == n })
+	testkit.WaitFor(t, 20*time.Second, "the runner to go to sleep", func() bool { c, _ := e.q.count("next"); return c > 0 })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -208,7 +209,7 @@ func TestDeferralWakesSleepingRunner(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	waitFor(t, "the next due time read after the deferral", func() bool {
+	testkit.WaitFor(t, 20*time.Second, "the next due time read after the deferral", func() bool {
 		_, deferred := e.q.count("defer")
 		_, next := e.q.count("next")
 		return deferred >= 0 && next > deferred

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bbsmail/bbsmail/internal/testkit"
 	"github.com/bbsmail/bbsmail/sendmail"
 )
 
@@ -51,7 +52,7 @@ func startSink(t *testing.T, opts ...string) (port int, dumpDir string) {
 		cancel()
 		_ = cmd.Wait()
 	})
-	waitFor(t, "smtp-sink listening", func() bool {
+	testkit.WaitFor(t, 20*time.Second, "smtp-sink listening", func() bool {
 		c, err := net.Dial("tcp", addr)
 		if err == nil {
 			c.Close()
@@ -84,7 +85,7 @@ func TestSmtpSinkDelivers(t *testing.T) {
 		t.Fatal("not delivered")
 	}
 	var dump string
-	waitFor(t, "the dump file", func() bool {
+	testkit.WaitFor(t, 20*time.Second, "the dump file", func() bool {
 		files, _ := filepath.Glob(filepath.Join(dir, "msg.*"))
 		if len(files) != 1 {
 			return false

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bbsmail/bbsmail/ctrl/pattern"
+	"github.com/bbsmail/bbsmail/internal/testkit"
 	"github.com/bbsmail/bbsmail/smtpd"
 )
 
@@ -531,7 +532,7 @@ func TestSMTPSpy(t *testing.T) {
 	c.cmd("AUTH PLAIN "+plain, "235 ")
 	c.cmd("QUIT", "221 ")
 	c.expectClosed()
-	waitFor(t, "the spy log to be closed", func() bool { return strings.Contains(readFile(t, spyLog), "session ended") })
+	testkit.WaitFor(t, 10*time.Second, "the spy log to be closed", func() bool { return strings.Contains(readFile(t, spyLog), "session ended") })
 	got := readFile(t, spyLog)
 	for _, want := range []string{
 		"* session from client.example [127.0.0.1] port ",
@@ -575,7 +576,7 @@ func TestSMTPSpyClientAndAuthLogin(t *testing.T) {
 	c.cmd(pass, "235 ")
 	c.cmd("QUIT", "221 ")
 	c.expectClosed()
-	waitFor(t, "the spy log to be closed", func() bool { return strings.Contains(readFile(t, spyLog), "session ended") })
+	testkit.WaitFor(t, 10*time.Second, "the spy log to be closed", func() bool { return strings.Contains(readFile(t, spyLog), "session ended") })
 	got := readFile(t, spyLog)
 	for _, want := range []string{"smtpspy.can matched client 127.0.0.1", "S: 220 bbs.example", "C: EHLO client.example",
 		"C: AUTH LOGIN", "C: (AUTH data hidden)", "S: 235 "} {

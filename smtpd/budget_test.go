@@ -3,7 +3,9 @@ package smtpd_test
 import (
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/bbsmail/bbsmail/internal/testkit"
 	"github.com/bbsmail/bbsmail/smtpd"
 )
 
@@ -19,7 +21,7 @@ func TestDataInFlightBudget(t *testing.T) {
 	a.send("From: joe@remote.example\r\n\r\n")
 	line := strings.Repeat("x", 998) + "\r\n"
 	a.send(strings.Repeat(line, 1500)) // 1.5 MB: two steps of the budget
-	waitFor(t, "the first message to hold the budget", func() bool { return ts.srv.DataInFlight() == 2<<20 })
+	testkit.WaitFor(t, 10*time.Second, "the first message to hold the budget", func() bool { return ts.srv.DataInFlight() == 2<<20 })
 
 	b := ts.dial(t)
 	b.expect("220 ")
@@ -33,7 +35,7 @@ func TestDataInFlightBudget(t *testing.T) {
 	if n := ts.drop.count(); n != 0 {
 		t.Fatalf("%d messages stored", n)
 	}
-	waitFor(t, "the budget to be given back", func() bool { return ts.srv.DataInFlight() == 0 })
+	testkit.WaitFor(t, 10*time.Second, "the budget to be given back", func() bool { return ts.srv.DataInFlight() == 0 })
 
 	// With room again, B's message goes through and gives its share back.
 	b.cmd("MAIL FROM:<ann@remote.example>", "250 ")
@@ -53,6 +55,6 @@ func TestOversizeDroppedAsItStreams(t *testing.T) {
 		"MAIL FROM:<joe@remote.example>", "sysop@bbs.example")
 	line := strings.Repeat("y", 998) + "\r\n"
 	c.send("From: joe@remote.example\r\n\r\n" + strings.Repeat(line, 1100))
-	waitFor(t, "the over-size text to be dropped", func() bool { return ts.srv.DataInFlight() == 0 })
+	testkit.WaitFor(t, 10*time.Second, "the over-size text to be dropped", func() bool { return ts.srv.DataInFlight() == 0 })
 	c.cmd(strings.Repeat(line, 100)+".", "552 5.3.4 ")
 }

@@ -2,29 +2,25 @@ package smtpd_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/bbsmail/bbsmail/ctrl/pattern"
 	"github.com/bbsmail/bbsmail/envelope"
+	"github.com/bbsmail/bbsmail/internal/testkit"
 	"github.com/bbsmail/bbsmail/smtpd"
 )
 
 // TestDialogs runs every testdata/dialogs/*.txt transcript against its own
 // server; the format is described in testdata/dialogs/README.md.
 func TestDialogs(t *testing.T) {
-	files, err := filepath.Glob("testdata/dialogs/*.txt")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no dialogs: %v", err)
-	}
-	for _, f := range files {
+	for _, f := range testkit.ReadDialogs(t, "testdata/dialogs") {
 		t.Run(strings.TrimSuffix(filepath.Base(f), ".txt"), func(t *testing.T) {
 			t.Parallel()
 			runDialog(t, f)
@@ -32,18 +28,9 @@ func TestDialogs(t *testing.T) {
 	}
 }
 
-type dialogStep struct {
-	line int
-	op   string // "C:", "S:", "S~", or a directive name
-	arg  string
-}
-
 func runDialog(t *testing.T, file string) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	head, steps := parseDialog(t, string(data))
+	d := testkit.ParseDialog(t, file)
+	head := d.Head
 	ts := startServer(t, dialogMode(t, head["mode"]), func(c *smtpd.Config) { applyKnobs(t, c, head) })
 	switch head["deliver"] {
 	case "":
@@ -61,25 +48,10 @@ func runDialog(t *testing.T, file string) {
 			ts.tele.online[uint32(n)] = true
 		}
 	}
-	c := ts.dial(t)
-	var pending strings.Builder
-	flush := func() {
-		if pending.Len() > 0 {
-			c.send(pending.String())
-			pending.Reset()
-		}
-	}
-	for _, st := range steps {
-		if st.op == "C:" {
-			pending.WriteString(st.arg + "\r\n")
-			continue
-		}
-		flush()
-		if err := dialogStepCheck(t, ts, c, st); err != nil {
-			t.Fatalf("%s:%d: %s %s: %v", filepath.Base(file), st.line, st.op, st.arg, err)
-		}
-	}
-	flush()
+	d.Dial = ts.dialConn
+	d.TLS = func() *tls.Config { return ts.clientTLS }
+	d.Ops = dialogOps(t, ts)
+	d.Run()
 }
 
 func dialogMode(t *testing.T, m string) smtpd.Mode {
@@ -213,114 +185,49 @@ func filterList(c *smtpd.Config, knob string) *smtpd.Matcher {
 	}[knob]
 }
 
-// parseDialog splits a transcript into its header knobs and steps.
-func parseDialog(t *testing.T, text string) (map[string]string, []dialogStep) {
-	head := map[string]string{}
-	var steps []dialogStep
-	inHead := true
-	for i, line := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") {
-		if strings.HasPrefix(line, "#") || strings.TrimSpace(line) == "" {
-			continue
-		}
-		if inHead {
-			if line == "---" {
-				inHead = false
-				continue
+// dialogOps are smtpd's own directives: what the fakes saw.
+func dialogOps(t *testing.T, ts *testServer) map[string]func(*testkit.Dialog, testkit.Step) error {
+	return map[string]func(*testkit.Dialog, testkit.Step) error{
+		"delivered:": func(_ *testkit.Dialog, st testkit.Step) error {
+			if n := ts.drop.count(); strconv.Itoa(n) != st.Arg {
+				return fmt.Errorf("%d deliveries", n)
 			}
-			k, v, ok := strings.Cut(line, ":")
-			if !ok {
-				t.Fatalf("line %d: header line without ':'", i+1)
+			return nil
+		},
+		"msg~": func(_ *testkit.Dialog, st testkit.Step) error {
+			_, msg := ts.drop.last()
+			return testkit.Match(st, "last message", string(msg))
+		},
+		"env~": func(_ *testkit.Dialog, st testkit.Step) error {
+			env, _ := ts.drop.last()
+			return testkit.Match(st, "last envelope", envString(env))
+		},
+		"telegrams:": func(_ *testkit.Dialog, st testkit.Step) error {
+			if n := len(ts.tele.all()); strconv.Itoa(n) != st.Arg {
+				return fmt.Errorf("%d telegrams: %+v", n, ts.tele.all())
 			}
-			head[strings.TrimSpace(k)] = strings.TrimSpace(v)
-			continue
-		}
-		st := dialogStep{line: i + 1}
-		switch {
-		case len(line) >= 2 && (line[:2] == "C:" || line[:2] == "S:" || line[:2] == "S~"):
-			st.op, st.arg = line[:2], strings.TrimPrefix(line[2:], " ")
-		case strings.HasPrefix(line, "Cq:"):
-			// Go escapes (\x00, \r) for the bytes a text file can't hold.
-			arg, err := strconv.Unquote(`"` + strings.TrimPrefix(line[3:], " ") + `"`)
-			if err != nil {
-				t.Fatalf("line %d: %v", i+1, err)
+			return nil
+		},
+		"telegram~": func(_ *testkit.Dialog, st testkit.Step) error {
+			var all []string
+			for _, tg := range ts.tele.all() {
+				all = append(all, fmt.Sprintf("#%d %s", tg.user, tg.text))
 			}
-			st.op, st.arg = "C:", arg
-		default:
-			op, arg, _ := strings.Cut(line, " ")
-			st.op, st.arg = op, arg
-		}
-		steps = append(steps, st)
-	}
-	if inHead {
-		t.Fatal("no --- line after the header")
-	}
-	return head, steps
-}
-
-// dialogStepCheck runs one expectation or directive.
-func dialogStepCheck(t *testing.T, ts *testServer, c *client, st dialogStep) error {
-	match := func(what, s string) error {
-		re, err := regexp.Compile("(?s)" + st.arg)
-		if err != nil {
-			return err
-		}
-		if !re.MatchString(s) {
-			return fmt.Errorf("%s does not match; it is:\n%s", what, s)
-		}
-		return nil
-	}
-	switch st.op {
-	case "S:", "S~":
-		line, err := c.readLine()
-		if err != nil {
-			return fmt.Errorf("read: %q, %w", line, err)
-		}
-		if st.op == "S:" && line != st.arg {
-			return fmt.Errorf("got %q", line)
-		}
-		if st.op == "S~" {
-			if ok, _ := regexp.MatchString("^(?:"+st.arg+")$", line); !ok {
-				return fmt.Errorf("got %q", line)
+			return testkit.Match(st, "telegrams", strings.Join(all, "\n--\n"))
+		},
+		"spamlog~": func(_ *testkit.Dialog, st testkit.Step) error {
+			return testkit.Match(st, "spam.log", readFile(t, ts.spamLog))
+		},
+		"log~": func(_ *testkit.Dialog, st testkit.Step) error {
+			return testkit.Match(st, "server log", ts.log.String())
+		},
+		"nolog~": func(_ *testkit.Dialog, st testkit.Step) error {
+			if testkit.Match(st, "server log", ts.log.String()) == nil {
+				return fmt.Errorf("server log matches")
 			}
-		}
-	case "closed":
-		if line, err := c.readLine(); err == nil {
-			return fmt.Errorf("want close, got %q", line)
-		}
-	case "starttls":
-		c.startTLS(ts.clientTLS)
-	case "delivered:":
-		if n := ts.drop.count(); strconv.Itoa(n) != st.arg {
-			return fmt.Errorf("%d deliveries", n)
-		}
-	case "msg~":
-		_, msg := ts.drop.last()
-		return match("last message", string(msg))
-	case "env~":
-		env, _ := ts.drop.last()
-		return match("last envelope", envString(env))
-	case "telegrams:":
-		if n := len(ts.tele.all()); strconv.Itoa(n) != st.arg {
-			return fmt.Errorf("%d telegrams: %+v", n, ts.tele.all())
-		}
-	case "telegram~":
-		var all []string
-		for _, tg := range ts.tele.all() {
-			all = append(all, fmt.Sprintf("#%d %s", tg.user, tg.text))
-		}
-		return match("telegrams", strings.Join(all, "\n--\n"))
-	case "spamlog~":
-		return match("spam.log", readFile(t, ts.spamLog))
-	case "log~":
-		return match("server log", ts.log.String())
-	case "nolog~":
-		if match("server log", ts.log.String()) == nil {
-			return fmt.Errorf("server log matches")
-		}
-	default:
-		return fmt.Errorf("unknown step")
+			return nil
+		},
 	}
-	return nil
 }
 
 // envString renders what a dialog may check of an envelope.

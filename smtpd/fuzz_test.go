@@ -1,16 +1,13 @@
 package smtpd_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"regexp"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -143,39 +140,21 @@ func newFuzzServer(f testing.TB) *fuzzServer {
 	return fz
 }
 
-// session runs one session on a pipe and returns the reply lines.
+// session runs one session on a pipe and returns the reply lines, up to
+// STARTTLS's 220: after it the server speaks TLS records.
 func (fz *fuzzServer) session(mode smtpd.Mode, input []byte) ([][]byte, error) {
-	client := fz.ports[mode].Dial()
-	defer client.Close()
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		_, _ = client.Write(input)
-		_, _ = client.Write([]byte("\r\n.\r\n*\r\nQUIT\r\n"))
-	}()
-	_ = client.SetReadDeadline(time.Now().Add(30 * time.Second))
+	out, err := fz.ports[mode].Session(input, []byte("\r\n.\r\n*\r\nQUIT\r\n"))
 	var replies [][]byte
-	r := bufio.NewReader(client)
-	inTLS := false // after STARTTLS's 220 the server speaks TLS records
-	for {
-		l, err := r.ReadBytes('\n')
-		if len(l) > 0 && !inTLS {
-			replies = append(replies, l)
-			inTLS = bytes.HasPrefix(l, []byte("220 2.0.0 Ready to start TLS"))
+	for _, l := range bytes.SplitAfter(out, []byte("\n")) {
+		if len(l) == 0 {
+			continue
 		}
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) {
+		replies = append(replies, l)
+		if bytes.HasPrefix(l, []byte("220 2.0.0 Ready to start TLS")) {
 			break
 		}
-		if err != nil {
-			client.Close()
-			wg.Wait()
-			return replies, errors.New("the session did not end: " + err.Error())
-		}
 	}
-	client.Close() // unblocks a writer the session stopped reading
-	wg.Wait()
-	return replies, nil
+	return replies, err
 }
 
 // checkDrop is the Maildrop: it checks what Deliver promises to get (every

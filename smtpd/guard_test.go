@@ -5,99 +5,22 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/bbsmail/bbsmail/ctrl/pattern"
 	"github.com/bbsmail/bbsmail/envelope"
+	"github.com/bbsmail/bbsmail/internal/testkit"
 	"github.com/bbsmail/bbsmail/smtpd"
 )
 
-// fakeGuard stands in for the process-wide failed-login tracker and rate
-// limiter, recording what the server asked and told it.
-type fakeGuard struct {
-	mu        sync.Mutex
-	banned    bool          // every address asked about is banned
-	wait      time.Duration // throttle for every address
-	allow     int           // requests allowed before refusals; <0 = all
-	asked     []string      // Banned and Throttle queries: "ban 1.2.3.4"
-	requests  []string      // Allow calls, by address
-	failed    []envelope.LoginAttempt
-	succeeded []string
-	// events is the order of password-check holds and reports:
-	// "begin 1.2.3.4" (Checking), "failed ...", "succeeded ...", "end ...".
-	events []string
-}
-
 var (
-	_ smtpd.LoginGuard  = (*fakeGuard)(nil)
-	_ smtpd.RateLimiter = (*fakeGuard)(nil)
+	_ smtpd.LoginGuard  = (*testkit.Guard)(nil)
+	_ smtpd.RateLimiter = (*testkit.Guard)(nil)
 )
 
-func (f *fakeGuard) Banned(ip string) (time.Duration, string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.asked = append(f.asked, "ban "+ip)
-	if f.banned {
-		return 9 * time.Minute, "20 login attempts, last: root"
-	}
-	return 0, ""
-}
-
-func (f *fakeGuard) Throttle(ip string) (time.Duration, int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.asked = append(f.asked, "throttle "+ip)
-	return f.wait, 3
-}
-
-func (f *fakeGuard) Failed(a envelope.LoginAttempt) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failed = append(f.failed, a)
-	f.events = append(f.events, "failed "+a.IP)
-	return len(f.failed)
-}
-
-func (f *fakeGuard) Succeeded(ip string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.succeeded = append(f.succeeded, ip)
-	f.events = append(f.events, "succeeded "+ip)
-}
-
-func (f *fakeGuard) Checking(_ context.Context, ip string) (func(), error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.events = append(f.events, "begin "+ip)
-	return func() {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		f.events = append(f.events, "end "+ip)
-	}, nil
-}
-
-func (f *fakeGuard) Allow(ip string) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.requests = append(f.requests, ip)
-	return f.allow < 0 || len(f.requests) <= f.allow
-}
-
-func (f *fakeGuard) snapshot() fakeGuard {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return fakeGuard{
-		asked: append([]string(nil), f.asked...), requests: append([]string(nil), f.requests...),
-		failed: append([]envelope.LoginAttempt(nil), f.failed...), succeeded: append([]string(nil), f.succeeded...),
-		events: append([]string(nil), f.events...),
-	}
-}
-
-func withGuard(g *fakeGuard) func(*smtpd.Deps) {
+func withGuard(g *testkit.Guard) func(*smtpd.Deps) {
 	return func(d *smtpd.Deps) { d.Guard, d.RateLimit = g, g }
 }
 
@@ -108,13 +31,7 @@ const otherClient = "127.0.0.2"
 // dialFrom connects from a given local address.
 func (ts *testServer) dialFrom(t *testing.T, ip string) *client {
 	t.Helper()
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
-	c, err := d.Dial("tcp", ts.addr)
-	if err != nil {
-		t.Skipf("cannot connect from %s (loopback is not 127.0.0.0/8 here): %v", ip, err)
-	}
-	t.Cleanup(func() { c.Close() })
-	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+	c := testkit.DialFrom(t, ts.addr, ip)
 	return &client{t: t, conn: c, r: bufio.NewReader(c)}
 }
 
@@ -132,7 +49,7 @@ func TestGuardBanClosesSilently(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			g := &fakeGuard{banned: true, allow: -1}
+			g := &testkit.Guard{Ban: true, Allowed: -1}
 			ts := startServer(t, smtpd.MTA, func(c *smtpd.Config) {
 				if tc.exempt != "" {
 					c.IPFilterExempt = pattern.MustParse(tc.exempt)
@@ -144,7 +61,7 @@ func TestGuardBanClosesSilently(t *testing.T) {
 				if err == nil || line != "" {
 					t.Fatalf("banned client got %q, %v; want a silent close", line, err)
 				}
-				waitFor(t, "the ban in the log", func() bool {
+				testkit.WaitFor(t, 10*time.Second, "the ban in the log", func() bool {
 					return strings.Contains(ts.log.String(), "TEMPORARY BAN (20 login attempts, last: root)")
 				})
 				return
@@ -152,7 +69,7 @@ func TestGuardBanClosesSilently(t *testing.T) {
 			if !strings.HasPrefix(line, "220 ") {
 				t.Fatalf("got %q, %v; want the greeting", line, err)
 			}
-			for _, q := range g.snapshot().asked {
+			for _, q := range g.Record().Asked {
 				if strings.HasPrefix(q, "ban ") {
 					t.Errorf("the guard was asked %q for a client it must spare", q)
 				}
@@ -167,7 +84,7 @@ func TestGuardBanClosesSilently(t *testing.T) {
 // same order (pop3d TestGuardSilentBeforeBan).
 func TestGuardSilentBeforeBan(t *testing.T) {
 	t.Parallel()
-	g := &fakeGuard{banned: true, allow: -1}
+	g := &testkit.Guard{Ban: true, Allowed: -1}
 	ts := startServer(t, smtpd.MTA, func(c *smtpd.Config) {
 		stranger(c)
 		c.IPSilent = pattern.MustParse(otherClient + "\n")
@@ -176,11 +93,11 @@ func TestGuardSilentBeforeBan(t *testing.T) {
 	if line, err := c.readLine(); err == nil || line != "" {
 		t.Fatalf("got %q, %v; want a silent close", line, err)
 	}
-	waitFor(t, "the refusal in the log", func() bool { return strings.Contains(ts.log.String(), "(ip-silent.can)") })
+	testkit.WaitFor(t, 10*time.Second, "the refusal in the log", func() bool { return strings.Contains(ts.log.String(), "(ip-silent.can)") })
 	if strings.Contains(ts.log.String(), "TEMPORARY BAN") {
 		t.Error("the ban was checked before ip-silent.can")
 	}
-	for _, q := range g.snapshot().asked {
+	for _, q := range g.Record().Asked {
 		if strings.HasPrefix(q, "ban ") {
 			t.Errorf("the guard was asked %q about a silenced client", q)
 		}
@@ -191,14 +108,14 @@ func TestGuardSilentBeforeBan(t *testing.T) {
 // not throttled.
 func TestGuardThrottle(t *testing.T) {
 	t.Parallel()
-	g := &fakeGuard{wait: 20 * time.Millisecond, allow: -1}
+	g := &testkit.Guard{Wait: 20 * time.Millisecond, Allowed: -1}
 	ts := startServer(t, smtpd.MTA, nil, withGuard(g))
 	ts.dialFrom(t, otherClient).expect("220 ")
 	if !strings.Contains(ts.log.String(), "Throttling suspicious connection from: 127.0.0.2 (3 login attempts)") {
 		t.Error("the throttle is not logged")
 	}
 	ts.dialFrom(t, "127.0.0.1").expect("220 ")
-	if got := strings.Join(g.snapshot().asked, ","); got != "ban 127.0.0.2,throttle 127.0.0.2" {
+	if got := strings.Join(g.Record().Asked, ","); got != "ban 127.0.0.2,throttle 127.0.0.2" {
 		t.Errorf("guard queries %q", got)
 	}
 }
@@ -207,10 +124,10 @@ func TestGuardThrottle(t *testing.T) {
 // instead of a greeting when the delay is over.
 func TestGuardThrottleEndsAtShutdown(t *testing.T) {
 	t.Parallel()
-	g := &fakeGuard{wait: time.Hour, allow: -1}
+	g := &testkit.Guard{Wait: time.Hour, Allowed: -1}
 	ts := startServer(t, smtpd.MTA, func(c *smtpd.Config) { c.MaxInactivity = time.Hour }, withGuard(g))
 	c := ts.dialFrom(t, otherClient)
-	waitFor(t, "the session to throttle", func() bool { return strings.Contains(ts.log.String(), "Throttling") })
+	testkit.WaitFor(t, 10*time.Second, "the session to throttle", func() bool { return strings.Contains(ts.log.String(), "Throttling") })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := ts.srv.Shutdown(ctx); err != nil {
@@ -224,7 +141,7 @@ func TestGuardThrottleEndsAtShutdown(t *testing.T) {
 // disconnected. The own address is limited too; ipfilter_exempt.cfg is not.
 func TestGuardRateLimit(t *testing.T) {
 	t.Parallel()
-	g := &fakeGuard{allow: 5}
+	g := &testkit.Guard{Allowed: 5}
 	ts := startServer(t, smtpd.MTA, nil, withGuard(g))
 	c := ts.dialFrom(t, "127.0.0.1")
 	c.expect("220 ")
@@ -238,16 +155,16 @@ func TestGuardRateLimit(t *testing.T) {
 	c.cmd("Subject: many lines\r\n\r\n1\r\n2\r\n3\r\n4\r\n5\r\n6\r\n7\r\n.", "250 ")
 	c.cmd("NOOP", "421 4.7.0 too many requests, try again later")
 	c.expectClosed()
-	if n := len(g.snapshot().requests); n != 6 {
+	if n := len(g.Record().Requests); n != 6 {
 		t.Errorf("%d requests counted, want 6 (EHLO AUTH MAIL RCPT DATA NOOP)", n)
 	}
 
-	exempt := &fakeGuard{allow: 0}
+	exempt := &testkit.Guard{Allowed: 0}
 	ts = startServer(t, smtpd.MTA, func(c *smtpd.Config) { c.IPFilterExempt = pattern.MustParse("127.0.0.1\n") }, withGuard(exempt))
 	c = ts.dialFrom(t, "127.0.0.1")
 	c.expect("220 ")
 	c.cmd("NOOP", "250 ")
-	if n := len(exempt.snapshot().requests); n != 0 {
+	if n := len(exempt.Record().Requests); n != 0 {
 		t.Errorf("an exempt client's commands were counted %d times", n)
 	}
 }
@@ -257,7 +174,7 @@ func TestGuardRateLimit(t *testing.T) {
 // apart); a successful one clears the address.
 func TestGuardAuthReports(t *testing.T) {
 	t.Parallel()
-	g := &fakeGuard{allow: -1}
+	g := &testkit.Guard{Allowed: -1}
 	ts := startServer(t, smtpd.MTA, nil, withGuard(g))
 
 	c := ts.dialFrom(t, otherClient)
@@ -277,11 +194,11 @@ func TestGuardAuthReports(t *testing.T) {
 	c.expect("220 ")
 	c.cmd("AUTH PLAIN "+base64.StdEncoding.EncodeToString([]byte("\x00guest\x00guestpw")), "235 ")
 
-	got := g.snapshot()
-	if len(got.failed) != 2 {
-		t.Fatalf("failures reported: %+v", got.failed)
+	got := g.Record()
+	if len(got.Failed) != 2 {
+		t.Fatalf("failures reported: %+v", got.Failed)
 	}
-	plain, cram := got.failed[0], got.failed[1]
+	plain, cram := got.Failed[0], got.Failed[1]
 	if plain.Protocol != "SMTP" || plain.IP != otherClient || plain.User != "sysop" || plain.Method != "PLAIN" ||
 		plain.Password != "wrong-pw" || plain.Digest || plain.Local || plain.Port == 0 || plain.Host != "" {
 		t.Errorf("PLAIN failure reported as %+v", plain)
@@ -290,8 +207,8 @@ func TestGuardAuthReports(t *testing.T) {
 		!cram.Local || cram.Host != "client.example" {
 		t.Errorf("CRAM-MD5 failure from the own address reported as %+v", cram)
 	}
-	if len(got.succeeded) != 1 || got.succeeded[0] != otherClient {
-		t.Errorf("successful logins reported: %q", got.succeeded)
+	if len(got.Succeeded) != 1 || got.Succeeded[0] != otherClient {
+		t.Errorf("successful logins reported: %q", got.Succeeded)
 	}
 	if strings.Contains(ts.log.String(), "wrong-pw") {
 		t.Error("the password is in the log")
@@ -300,7 +217,7 @@ func TestGuardAuthReports(t *testing.T) {
 	// reported, so the next check from the address sees it; the server's
 	// own address is never banned and is not held.
 	want := "begin 127.0.0.2,failed 127.0.0.2,end 127.0.0.2,failed 127.0.0.1,begin 127.0.0.2,succeeded 127.0.0.2,end 127.0.0.2"
-	if ev := strings.Join(got.events, ","); ev != want {
+	if ev := strings.Join(got.Events, ","); ev != want {
 		t.Errorf("guard events %q, want %q", ev, want)
 	}
 }
@@ -310,17 +227,15 @@ func TestGuardAuthReports(t *testing.T) {
 // even the right password fails, and the server closes.
 func TestGuardBanBeforeCredentials(t *testing.T) {
 	t.Parallel()
-	g := &fakeGuard{allow: -1}
+	g := &testkit.Guard{Allowed: -1}
 	ts := startServer(t, smtpd.MTA, nil, withGuard(g))
 	c := ts.dialFrom(t, otherClient)
 	c.expect("220 ")
-	g.mu.Lock()
-	g.banned = true
-	g.mu.Unlock()
+	g.SetBan(true)
 	c.cmd("AUTH PLAIN "+base64.StdEncoding.EncodeToString([]byte("\x00guest\x00guestpw")), "535 ")
 	c.expectClosed()
-	if got := g.snapshot(); len(got.succeeded) != 0 {
-		t.Errorf("a banned client logged in: %q", got.succeeded)
+	if got := g.Record(); len(got.Succeeded) != 0 {
+		t.Errorf("a banned client logged in: %q", got.Succeeded)
 	}
 }
 
@@ -329,13 +244,11 @@ func TestGuardBanBeforeCredentials(t *testing.T) {
 // connection of the same client failed meanwhile).
 type banningAuth struct {
 	fakeAuth
-	g *fakeGuard
+	g *testkit.Guard
 }
 
 func (a banningAuth) Authenticate(ctx context.Context, login, password string) (envelope.Identity, error) {
-	a.g.mu.Lock()
-	a.g.banned = true
-	a.g.mu.Unlock()
+	a.g.SetBan(true)
 	return a.fakeAuth.Authenticate(ctx, login, password)
 }
 
@@ -343,13 +256,13 @@ func (a banningAuth) Authenticate(ctx context.Context, login, password string) (
 // password: the ban is asked again once the check is over.
 func TestGuardBanDuringCheck(t *testing.T) {
 	t.Parallel()
-	g := &fakeGuard{allow: -1}
+	g := &testkit.Guard{Allowed: -1}
 	ts := startServer(t, smtpd.MTA, nil, withGuard(g), func(d *smtpd.Deps) { d.Auth = banningAuth{g: g} })
 	c := ts.dialFrom(t, otherClient)
 	c.expect("220 ")
 	c.cmd("AUTH PLAIN "+base64.StdEncoding.EncodeToString([]byte("\x00guest\x00guestpw")), "535 ")
 	c.expectClosed()
-	if got := g.snapshot(); len(got.succeeded) != 0 {
-		t.Errorf("a client banned during the check logged in: %q", got.succeeded)
+	if got := g.Record(); len(got.Succeeded) != 0 {
+		t.Errorf("a client banned during the check logged in: %q", got.Succeeded)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bbsmail/bbsmail/internal/testkit"
 	"github.com/bbsmail/bbsmail/smtpd"
 )
 
@@ -102,17 +103,26 @@ type client struct {
 
 func (ts *testServer) dial(t *testing.T) *client {
 	t.Helper()
-	c, err := net.Dial("tcp", ts.addr)
+	c, err := ts.dialConn("")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	if ts.mode == smtpd.SubmissionTLS {
-		tc := tls.Client(c, ts.clientTLS)
-		c = tc
-	}
 	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
 	return &client{t: t, conn: c, r: bufio.NewReader(c)}
+}
+
+// dialConn connects from the local address from ("" = any), with TLS from
+// the start on the port 465 listener.
+func (ts *testServer) dialConn(from string) (net.Conn, error) {
+	c, err := testkit.Dial(ts.addr, from)
+	if err != nil {
+		return nil, err
+	}
+	if ts.mode == smtpd.SubmissionTLS {
+		return tls.Client(c, ts.clientTLS), nil
+	}
+	return c, nil
 }
 
 func (c *client) send(s string) {
@@ -152,6 +162,9 @@ func (c *client) expectClosed() {
 	for {
 		line, err := c.readLine()
 		if err != nil {
+			if !testkit.IsClosed(err) {
+				c.t.Fatalf("waiting for the server to close: %v", err)
+			}
 			return
 		}
 		c.t.Logf("before close: %q", line)
@@ -183,18 +196,6 @@ func (c *client) startTLS(cfg *tls.Config) {
 	}
 	c.conn = tc
 	c.r = bufio.NewReader(tc)
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func readFile(t *testing.T, path string) string {

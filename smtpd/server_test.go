@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bbsmail/bbsmail/internal/testkit"
 	"github.com/bbsmail/bbsmail/smtpd"
 )
 
@@ -32,7 +33,7 @@ func TestStartTLSDiscardsPipelinedCommands(t *testing.T) {
 	c.cmd("EHLO client.example", "250 HELP")
 	c.cmd("DATA", "503 5.5.1")
 	c.cmd("QUIT", "221 ")
-	waitFor(t, "discard logged", func() bool { return strings.Contains(ts.log.String(), "discarded") })
+	testkit.WaitFor(t, 10*time.Second, "discard logged", func() bool { return strings.Contains(ts.log.String(), "discarded") })
 }
 
 // A client that says STARTTLS and then doesn't speak TLS is disconnected.
@@ -58,7 +59,7 @@ func TestMaxClients(t *testing.T) {
 	// A freed slot lets the next client in.
 	a.cmd("QUIT", "221 ")
 	a.expectClosed()
-	waitFor(t, "a free slot", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "a free slot", func() bool {
 		c := ts.dial(t)
 		line, _ := c.readLine()
 		return strings.HasPrefix(line, "220 ")

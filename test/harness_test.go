@@ -298,17 +298,6 @@ func (b *bbs) addUser(alias, password string, extra ...string) int {
 	return n
 }
 
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func freePorts(t *testing.T, n int) []int {
 	t.Helper()
 	var ls []net.Listener
@@ -328,6 +317,9 @@ func freePorts(t *testing.T, n int) []int {
 }
 
 type syncBuffer = testkit.SyncBuffer
+
+// waitFor is the kit's: poll a condition with a limit, never sleep blind.
+var waitFor = testkit.WaitFor
 
 // logContains reports whether the server log holds s so far; it does not
 // wait (use waitFor for lines still on their way).

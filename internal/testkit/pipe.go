@@ -2,9 +2,13 @@ package testkit
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
+	"time"
 )
 
 // PipeListener is a net.Listener whose connections are net.Pipe ends, for
@@ -36,6 +40,34 @@ func (l *PipeListener) Dial() net.Conn {
 		server.Close()
 		return nil
 	}
+}
+
+// Session runs one session: it writes input and then trailer (the lines
+// that must end any session, such as QUIT) on a new pipe while reading
+// everything the server sends until it closes. A server still talking
+// after 30 seconds is a session that did not end. The pipe is closed before
+// Session returns, which unblocks a writer the server stopped reading.
+func (l *PipeListener) Session(input, trailer []byte) ([]byte, error) {
+	client := l.Dial()
+	if client == nil {
+		return nil, net.ErrClosed
+	}
+	defer client.Close()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_, _ = client.Write(input)
+		_, _ = client.Write(trailer)
+	}()
+	_ = client.SetReadDeadline(time.Now().Add(30 * time.Second))
+	out, err := io.ReadAll(client)
+	client.Close()
+	wg.Wait()
+	if err != nil && !errors.Is(err, io.ErrClosedPipe) {
+		return out, fmt.Errorf("the session did not end: %w", err)
+	}
+	return out, nil
 }
 
 func (l *PipeListener) Accept() (net.Conn, error) {
