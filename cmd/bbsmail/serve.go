@@ -108,10 +108,12 @@ func serve(dir string, logOut io.Writer, ready func(*server)) error {
 	}
 	level := new(slog.LevelVar)
 	level.Set(cfg.Mail.LogLevel.Slog())
-	h := newLineHandler(logOut, level)
-	h.journal = underJournal(logOut)
+	h, logWarning := serveLogHandler(cfg.Unix, logOut, level)
 	m := newMetrics()
 	s := &server{dir: dir, cfg: cfg, level: level, started: time.Now(), log: slog.New(countHandler{h, m}), metrics: m}
+	if logWarning != "" {
+		s.log.Warn(logWarning)
+	}
 	if s.notify, err = newNotifier(); err != nil {
 		s.log.Warn(err.Error())
 	}
