@@ -18,8 +18,11 @@ type Unix struct {
 	Umask int
 	// PidFile is the absolute path of the PID file; relative names are
 	// relative to the control directory.
-	PidFile     string
-	LogFacility string // syslog facility: with it, log lines lose their timestamp
+	PidFile string
+	// LogFacility is the syslog facility code (1 user, 2 mail, 16-23
+	// local0-local7), 0 when not set. With it or LogIdent the server's
+	// log lines go to the local syslog.
+	LogFacility int
 	LogIdent    string
 	// RootMailProcessors lets the server run mail processors as root.
 	// bbsmail-only key: without it, root with mailproc.ini entries and no
@@ -43,7 +46,13 @@ func (l *loader) unixSection(f *ini.File) error {
 	}
 	u.User = strings.TrimSpace(s.Value("User"))
 	u.Group = strings.TrimSpace(s.Value("Group"))
-	u.LogFacility = strings.TrimSpace(s.Value("LogFacility"))
+	if k, ok := s.Get("LogFacility"); ok && strings.TrimSpace(k.Value) != "" {
+		f, err := parseFacility(strings.TrimSpace(k.Value))
+		if err != nil {
+			return bad(k, err)
+		}
+		u.LogFacility = f
+	}
 	u.LogIdent = strings.TrimSpace(s.Value("LogIdent"))
 	if k, ok := s.Get("umask"); ok && strings.TrimSpace(k.Value) != "" {
 		v, err := strconv.ParseUint(strings.TrimSpace(k.Value), 8, 32)
@@ -66,4 +75,38 @@ func (l *loader) unixSection(f *ini.File) error {
 		u.RootMailProcessors = v
 	}
 	return nil
+}
+
+// Syslog facility codes (RFC 5424 section 6.2.1).
+const (
+	FacilityUser   = 1
+	FacilityMail   = 2
+	FacilityDaemon = 3
+	FacilityLocal0 = 16
+)
+
+// parseFacility reads LogFacility. Synchronet's sbbscon looks at the first
+// character only: a digit 0-7 is LOCAL0-LOCAL7, "S" (standard
+// facilities) puts each server on its own facility (the mail server on
+// MAIL), anything else is USER. bbsmail takes those forms ("User" and "U"
+// for USER) and the syslog names (local0-local7, user, mail, daemon), and
+// refuses anything else rather than logging somewhere the sysop did not
+// mean: Synchronet would read "Local3" as USER.
+func parseFacility(v string) (int, error) {
+	l := strings.ToLower(v)
+	switch {
+	case len(l) == 1 && l[0] >= '0' && l[0] <= '7':
+		return FacilityLocal0 + int(l[0]-'0'), nil
+	case len(l) == 6 && strings.HasPrefix(l, "local") && l[5] >= '0' && l[5] <= '7':
+		return FacilityLocal0 + int(l[5]-'0'), nil
+	}
+	switch l {
+	case "u", "user":
+		return FacilityUser, nil
+	case "s", "standard", "mail":
+		return FacilityMail, nil
+	case "daemon":
+		return FacilityDaemon, nil
+	}
+	return 0, fmt.Errorf("unknown syslog facility %q (want 0-7 for LOCAL0-LOCAL7, User, S, local0-local7, mail or daemon)", v)
 }

@@ -53,3 +53,29 @@ func TestUnixSectionBadValues(t *testing.T) {
 		}
 	}
 }
+
+// LogFacility takes Synchronet's forms (a digit for LOCALn, User, S) and
+// the syslog names.
+func TestUnixLogFacility(t *testing.T) {
+	for v, want := range map[string]int{"3": 19, "0": 16, "User": 1, "U": 1, "S": 2, "local7": 23, "LOCAL1": 17, "mail": 2, "daemon": 3} {
+		cfg, err := loadSbbsIni(t, "[UNIX]\n\tLogFacility = "+v+"\n\tLogIdent = bbs\n")
+		if err != nil {
+			t.Errorf("%q: %v", v, err)
+			continue
+		}
+		if cfg.Unix.LogFacility != want || cfg.Unix.LogIdent != "bbs" {
+			t.Errorf("LogFacility = %q: got %d ident %q, want %d", v, cfg.Unix.LogFacility, cfg.Unix.LogIdent, want)
+		}
+	}
+}
+
+// A facility bbsmail cannot place stops the server at startup, naming the
+// file, line, section and key.
+func TestUnixLogFacilityBad(t *testing.T) {
+	for _, v := range []string{"8", "local8", "Local", "kern", "mail2", "LOCAL_3"} {
+		_, err := loadSbbsIni(t, "[UNIX]\n\tLogFacility = "+v+"\n")
+		if err == nil || !strings.Contains(err.Error(), "sbbs.ini:2: [UNIX] LogFacility") || !strings.Contains(err.Error(), v) {
+			t.Errorf("LogFacility = %q: err = %v, want one naming sbbs.ini:2 [UNIX] LogFacility and the value", v, err)
+		}
+	}
+}

@@ -48,7 +48,27 @@ type Resolver struct {
 	initErr error // why no server could be chosen
 	client  *dns.Client
 	tcp     *dns.Client // for answers truncated over UDP
+	// Observer, when set before the Resolver is used, hears of each
+	// list's lookup (the wiring counts them for the metrics endpoint).
+	Observer Observer
 }
+
+// Observer hears of lookups. Lookup must be quick and safe for
+// concurrent use.
+type Observer interface {
+	// Lookup reports one list's A query for an address: the zone, the
+	// result (ResultListed, ResultNotListed or ResultError) and how long
+	// the query took (the TXT query for a listing's reason is not
+	// counted).
+	Lookup(zone, result string, took time.Duration)
+}
+
+// The results an Observer hears.
+const (
+	ResultListed    = "listed"
+	ResultNotListed = "not_listed"
+	ResultError     = "error"
+)
 
 // New returns a Resolver that asks server ("host:port", or "host" for port
 // 53). A blank server or "<auto>" means the first name server of
@@ -114,7 +134,9 @@ func (r *Resolver) Check(ctx context.Context, ip string, lists []List) (Result, 
 			continue
 		}
 		name := rev + "." + dns.Fqdn(zone)
+		start := time.Now()
 		answer, err := r.lookupA(ctx, name)
+		r.observe(zone, answer, err, time.Since(start))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("dnsbl %s: %w", zone, err))
 			if ctx.Err() != nil {
@@ -133,6 +155,20 @@ func (r *Resolver) Check(ctx context.Context, ip string, lists []List) (Result, 
 		return res, errors.Join(errs...)
 	}
 	return Result{}, errors.Join(errs...)
+}
+
+func (r *Resolver) observe(zone, answer string, err error, took time.Duration) {
+	if r.Observer == nil {
+		return
+	}
+	result := ResultNotListed
+	switch {
+	case err != nil:
+		result = ResultError
+	case answer != "":
+		result = ResultListed
+	}
+	r.Observer.Lookup(zone, result, took)
 }
 
 // ErrBadAnswer reports a list that answered something other than a

@@ -232,3 +232,35 @@ func FuzzReverseName(f *testing.F) {
 		}
 	})
 }
+
+type lookupLog struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (l *lookupLog) Lookup(zone, result string, took time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if took < 0 {
+		result += " negative time"
+	}
+	l.got = append(l.got, zone+" "+result)
+}
+
+// The Observer hears of each list asked, in order, with its result; the
+// zone is the list's without its trailing dot.
+func TestCheckObserver(t *testing.T) {
+	t.Parallel()
+	addr, _ := startDNS(t, testZones)
+	r := dnsbl.New(addr, false, 5*time.Second)
+	var log lookupLog
+	r.Observer = &log
+	lists := []dnsbl.List{{Zone: "failing.test"}, {Zone: "bl.test."}, {Zone: "second.test"}, {Zone: "never-asked.test"}}
+	if _, err := r.Check(context.Background(), "127.0.0.5", lists); err == nil {
+		t.Fatal("the failing list was not reported")
+	}
+	want := []string{"failing.test error", "bl.test not_listed", "second.test listed"}
+	if strings.Join(log.got, ", ") != strings.Join(want, ", ") {
+		t.Errorf("observed %q, want %q", log.got, want)
+	}
+}

@@ -12,5 +12,6 @@
 // The package is pure lookup: it does not read dns_blacklist.cfg or
 // dnsbl_exempt.cfg, decide what a listing means for a session (refuse, tag,
 // drop), cache answers, or check Received headers. Those belong to the
-// configuration loader and the SMTP server.
+// configuration loader and the SMTP server. A Resolver's Observer, when
+// set, hears of each list's query, its result and its time (for metrics).
 package dnsbl

@@ -103,4 +103,16 @@ type Deps struct {
 	// protocols as in Synchronet's mail server; nil gives the Server
 	// counts of its own.
 	Conns *netutil.Conns
+	// Observer, when set, hears of each login's outcome (the wiring
+	// counts them for the metrics endpoint).
+	Observer Observer
+}
+
+// Observer hears of outcomes the sysop counts. Its methods must be quick
+// and safe for concurrent use: they run on the session's goroutine.
+type Observer interface {
+	// AuthResult reports one checked login: the method ("USER/PASS",
+	// "APOP") and whether the credentials were good. A check that
+	// failed for lack of the mailbase is neither.
+	AuthResult(method string, ok bool)
 }

@@ -484,12 +484,14 @@ func (s *session) login(c credentials, verify func(context.Context, string) (env
 			s.log.Error(fmt.Sprintf("POP3 !ERROR checking credentials for user: %s", login), "err", err)
 			return &replyError{Text: "[SYS/TEMP] Authentication unavailable, try again later", Close: true}
 		}
+		s.observeAuth(method, false)
 		s.log.Warn(fmt.Sprintf("POP3 [%s] !AUTHENTICATION FAILURE (%s) for user: %s", s.ip, method, login))
 		s.loginFailed(c, login)
 		s.endCheck()
 		s.pause(s.cfg.LoginAttemptDelay)
 		return &replyError{Text: "[AUTH] Authentication failure", Close: true}
 	}
+	s.observeAuth(method, true)
 	if g := s.srv.deps.Guard; g != nil && hasPassword {
 		g.Succeeded(s.ip)
 	}
@@ -567,5 +569,12 @@ func (s *session) pause(d time.Duration) {
 	case <-t.C:
 	case <-s.ctx.Done():
 	case <-s.srv.stopped:
+	}
+}
+
+// observeAuth tells Deps.Observer how a login check ended.
+func (s *session) observeAuth(method string, ok bool) {
+	if o := s.srv.deps.Observer; o != nil {
+		o.AuthResult(method, ok)
 	}
 }

@@ -186,6 +186,7 @@ func (s *session) runSASL(srv sasl.Server, resp []byte) error {
 			return s.authFailed(err)
 		}
 		if done {
+			s.observeAuth(true)
 			s.loginSucceeded()
 			s.srv.loggedIn(s)
 			s.log.Info(fmt.Sprintf("SMTP %s [%s] %s authenticated as %s (#%d)", s.host, s.ip, s.authLogin, s.auth.Alias, s.auth.User))
@@ -219,6 +220,7 @@ func (s *session) authFailed(err error) error {
 	case errors.As(err, &r):
 		return r
 	case errors.Is(err, errAuthFailed):
+		s.observeAuth(false)
 		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] AUTH FAILURE for user '%s': %v", s.host, s.ip, s.authLogin, err))
 		s.loginFailed()
 		if d := s.cfg.LoginAttemptDelay; d > 0 {
@@ -315,4 +317,11 @@ func (s *session) clientContext() context.Context {
 		prot = "SMTPS"
 	}
 	return envelope.WithClient(s.ctx, envelope.Client{IP: s.ip, Host: s.clientHost(), Protocol: prot})
+}
+
+// observeAuth tells Deps.Observer how the AUTH under way ended.
+func (s *session) observeAuth(ok bool) {
+	if o := s.deps.Observer; o != nil {
+		o.AuthResult(s.authTry.mech, ok)
+	}
 }

@@ -252,4 +252,17 @@ type Deps struct {
 	Conns *netutil.Conns
 	// MailAuth, when set, judges SPF, DKIM and DMARC at the end of DATA.
 	MailAuth MailAuth
+	// Observer, when set, hears of each AUTH's outcome (the wiring
+	// counts them for the metrics endpoint).
+	Observer Observer
+}
+
+// Observer hears of outcomes the sysop counts. Its methods must be quick
+// and safe for concurrent use: they run on the session's goroutine.
+type Observer interface {
+	// AuthResult reports the end of one AUTH exchange: the mechanism
+	// ("PLAIN", "LOGIN", "CRAM-MD5") and whether the credentials were
+	// good. An exchange that was cancelled, malformed or stopped by
+	// temporary trouble is neither.
+	AuthResult(mechanism string, ok bool)
 }

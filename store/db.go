@@ -66,6 +66,11 @@ type Options struct {
 	// defaults above.
 	MaxBatchSize  int
 	MaxBatchDelay time.Duration
+	// OnCommit, when set, is called after each committed write with the
+	// number of write calls (deliveries, queue updates, ...) that shared
+	// its commit and fsync: the group commit's batch size. It runs on
+	// the committing goroutine and must be quick.
+	OnCommit func(calls int)
 }
 
 // DB is an open mailbase. It is safe for concurrent use.
@@ -83,6 +88,12 @@ type DB struct {
 	checks atomic.Uint64
 	// users caches user lookups (usercache.go).
 	users userCache
+	// onCommit is Options.OnCommit; batchTx and batchN count the write
+	// calls of the read-write transaction under way (there is at most
+	// one, and only its holder touches them).
+	onCommit func(calls int)
+	batchTx  *bolt.Tx
+	batchN   *int
 }
 
 // Bucket names. Sub-buckets of mail, subs and telegrams are named by the
@@ -148,7 +159,7 @@ func Open(path string, opts Options) (*DB, error) {
 	if opts.MaxBatchDelay > 0 {
 		bdb.MaxBatchDelay = opts.MaxBatchDelay
 	}
-	db := &DB{bolt: bdb}
+	db := &DB{bolt: bdb, onCommit: opts.OnCommit}
 	if opts.Key != nil {
 		db.key = append([]byte(nil), opts.Key...)
 	}
@@ -206,12 +217,36 @@ func (db *DB) Close() error {
 // straight to Update, because Batch would make it wait MaxBatchDelay for
 // partners that are not coming.
 func (db *DB) write(fn func(*bolt.Tx) error) error {
+	if db.onCommit != nil {
+		fn = db.countCalls(fn)
+	}
 	n := db.writers.Add(1)
 	defer db.writers.Add(-1)
 	if n == 1 {
 		return db.bolt.Update(fn)
 	}
 	return db.bolt.Batch(fn)
+}
+
+// countCalls wraps a write call so that the commit it ends up in reports
+// how many calls it carried. Batch runs the calls of one batch one after
+// the other in one transaction, and reruns the others in a new one when a
+// call fails; a transaction that rolls back never reports. bbolt's writer
+// lock orders every access to batchTx and batchN, and the commit handler
+// reads only its own counter.
+func (db *DB) countCalls(fn func(*bolt.Tx) error) func(*bolt.Tx) error {
+	return func(tx *bolt.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if db.batchTx != tx {
+			n := new(int)
+			db.batchTx, db.batchN = tx, n
+			tx.OnCommit(func() { db.onCommit(*n) })
+		}
+		*db.batchN++
+		return nil
+	}
 }
 
 // u64 and u32 encode keys big-endian so that cursor order is numeric order.

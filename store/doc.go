@@ -10,9 +10,10 @@
 // accepted message for all of its recipients in one transaction and
 // returns only after bbolt has committed it with fsync, so a 250 reply
 // is never given for mail a crash could lose. Concurrent deliveries share
-// commits (group commit through bbolt's Batch). The message text is kept
-// once, with a reference count, however many local users, sub-boards,
-// netmail destinations and remote recipients it goes to; each copy carries
+// commits (group commit through bbolt's Batch; Options.OnCommit hears each
+// commit's batch size). The message text is kept once, with a reference
+// count, however many local users, sub-boards, netmail destinations and
+// remote recipients it goes to; each copy carries
 // its own trace header block (Return-Path and Received) that is served in
 // front of the text.
 //

@@ -28,6 +28,13 @@ type lineHandler struct {
 	// journal drops the timestamp (the journal adds its own) and starts
 	// each line with its syslog priority, "<4>", as sd-daemon(3) says.
 	journal bool
+	// facility is the syslog facility code put in the priority, 0 for
+	// none (the journal then files lines under the unit's facility).
+	facility int
+	// ident, when set, makes each line a syslog(3) datagram:
+	// "<PRI>Mmm dd hh:mm:ss ident[pid]: Warning  SMTP ...".
+	ident string
+	pid   int
 }
 
 func newLineHandler(w io.Writer, level slog.Leveler) *lineHandler {
@@ -77,9 +84,13 @@ func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 	if t.IsZero() {
 		t = time.Now()
 	}
-	if h.journal {
-		fmt.Fprintf(&b, "<%d>%-8s ", syslogPriority(r.Level), levelName(r.Level))
-	} else {
+	pri := h.facility<<3 | syslogPriority(r.Level)
+	switch {
+	case h.ident != "":
+		fmt.Fprintf(&b, "<%d>%s %s[%d]: %-8s ", pri, t.Format("Jan _2 15:04:05"), h.ident, h.pid, levelName(r.Level))
+	case h.journal:
+		fmt.Fprintf(&b, "<%d>%-8s ", pri, levelName(r.Level))
+	default:
 		b.WriteString(t.Format("2006-01-02 15:04:05"))
 		fmt.Fprintf(&b, " %-8s ", levelName(r.Level))
 	}

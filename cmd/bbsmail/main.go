@@ -260,6 +260,12 @@ func needsPassword(args []string) bool {
 }
 
 func openStore(cfg *ctrl.Config, lockWait time.Duration) (*store.DB, error) {
+	return openStoreObserved(cfg, lockWait, nil)
+}
+
+// openStoreObserved is openStore for the server, whose commits report
+// their batch size to onCommit.
+func openStoreObserved(cfg *ctrl.Config, lockWait time.Duration, onCommit func(int)) (*store.DB, error) {
 	if err := os.MkdirAll(cfg.Paths.Data, 0o755); err != nil {
 		return nil, err
 	}
@@ -267,5 +273,5 @@ func openStore(cfg *ctrl.Config, lockWait time.Duration) (*store.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return store.Open(mailbasePath(cfg), store.Options{LockTimeout: lockWait, Key: key})
+	return store.Open(mailbasePath(cfg), store.Options{LockTimeout: lockWait, Key: key, OnCommit: onCommit})
 }

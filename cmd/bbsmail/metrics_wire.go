@@ -17,7 +17,6 @@ import (
 	"github.com/bbsmail/bbsmail/ctrl"
 	"github.com/bbsmail/bbsmail/envelope"
 	"github.com/bbsmail/bbsmail/pop3d"
-	"github.com/bbsmail/bbsmail/sendmail"
 	"github.com/bbsmail/bbsmail/smtpd"
 	"github.com/bbsmail/bbsmail/store"
 )
@@ -121,32 +120,8 @@ func (b countMailbox) Read(ctx context.Context, user uint32, id uint64) ([]byte,
 	return msg, err
 }
 
-// countQueue counts SendMail's outcomes.
-type countQueue struct {
-	sendmail.Queue
-	m *metrics
-}
-
-func (q countQueue) QueueDelivered(ids ...uint64) error {
-	err := q.Queue.QueueDelivered(ids...)
-	if err == nil {
-		q.m.add("bbsmail_deliveries_total", float64(len(ids)), "outcome", "delivered")
-	}
-	return err
-}
-
-func (q countQueue) QueueDefer(id uint64, next time.Time, lastErr string) error {
-	q.m.inc("bbsmail_deliveries_total", "outcome", "deferred")
-	return q.Queue.QueueDefer(id, next, lastErr)
-}
-
-func (q countQueue) QueueFail(id uint64, lastErr string) error {
-	q.m.inc("bbsmail_deliveries_total", "outcome", "failed")
-	return q.Queue.QueueFail(id, lastErr)
-}
-
-// countHandler counts log lines the servers write about refusals, logins
-// and bans; Synchronet's wording is stable (fail2ban filters rely on it).
+// countHandler counts log lines the servers write about refusals and
+// bans; Synchronet's wording is stable (fail2ban filters rely on it).
 // It sees every record at Info and above, whatever the LogLevel.
 type countHandler struct {
 	slog.Handler
@@ -181,8 +156,10 @@ var lineCounts = []struct {
 }{
 	{"SPAM BAIT (", "bbsmail_recipients_refused_total", []string{"reason", "spam_bait"}},
 	{"found in SPAM database", "bbsmail_recipients_refused_total", []string{"reason", "spam_hash"}},
-	{"MAIL from blacklisted server", "bbsmail_recipients_refused_total", []string{"reason", "dnsbl"}},
-	{"] message from ", "bbsmail_recipients_refused_total", []string{"reason", "size"}},
+	{"] REFUSED MAIL from blacklisted server", "bbsmail_recipients_refused_total", []string{"reason", "dnsbl"}},
+	{" refused: size ", "bbsmail_recipients_refused_total", []string{"reason", "size"}},
+	{" refused: a mail processor made it ", "bbsmail_recipients_refused_total", []string{"reason", "size"}},
+	{" rejected by a mail processor: ", "bbsmail_recipients_refused_total", []string{"reason", "mailproc"}},
 	{"] BLOCKED ", "bbsmail_recipients_refused_total", []string{"reason", "filter"}},
 	{"FILTERING TWIT-LISTED SENDER", "bbsmail_recipients_refused_total", []string{"reason", "twitlist"}},
 	{"TEMPORARY BAN (", "bbsmail_bans_total", []string{"kind", "temporary"}},
@@ -193,21 +170,7 @@ func (m *metrics) countLine(msg string) {
 	if m == nil {
 		return
 	}
-	proto, _, _ := strings.Cut(strings.TrimPrefix(msg, "!"), " ")
-	switch {
-	case strings.Contains(msg, " authenticated as "):
-		m.inc("bbsmail_auth_total", "protocol", proto, "mechanism", "any", "result", "success")
-	case strings.Contains(msg, "] AUTH FAILURE for user"):
-		m.inc("bbsmail_auth_total", "protocol", proto, "mechanism", "any", "result", "failure")
-	case strings.Contains(msg, " logged in via "):
-		_, mech, _ := strings.Cut(msg, " logged in via ")
-		mech, _, _ = strings.Cut(mech, " ")
-		m.inc("bbsmail_auth_total", "protocol", proto, "mechanism", mech, "result", "success")
-	case strings.Contains(msg, "!AUTHENTICATION FAILURE ("):
-		_, mech, _ := strings.Cut(msg, "!AUTHENTICATION FAILURE (")
-		mech, _, _ = strings.Cut(mech, ")")
-		m.inc("bbsmail_auth_total", "protocol", proto, "mechanism", mech, "result", "failure")
-	case strings.Contains(msg, "BLACKLISTED SERVER on "):
+	if strings.Contains(msg, "BLACKLISTED SERVER on ") {
 		_, zone, _ := strings.Cut(msg, "BLACKLISTED SERVER on ")
 		zone, _, _ = strings.Cut(zone, ":")
 		m.inc("bbsmail_dnsbl_listed_total", "zone", zone)

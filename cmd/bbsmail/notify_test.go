@@ -11,15 +11,23 @@ import (
 	"time"
 )
 
-// listenNotify is a fake service manager's notification socket.
-func listenNotify(t *testing.T) *net.UnixConn {
+// listenUnixgram opens a unix datagram socket in a temporary directory,
+// closed when the test ends.
+func listenUnixgram(t *testing.T, name string) (*net.UnixConn, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "notify")
+	path := filepath.Join(t.TempDir(), name)
 	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
+	return c, path
+}
+
+// listenNotify is a fake service manager's notification socket.
+func listenNotify(t *testing.T) *net.UnixConn {
+	t.Helper()
+	c, path := listenUnixgram(t, "notify")
 	t.Setenv("NOTIFY_SOCKET", path)
 	return c
 }
@@ -30,7 +38,7 @@ func readDatagram(t *testing.T, c *net.UnixConn) string {
 	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	n, err := c.Read(buf)
 	if err != nil {
-		t.Fatalf("no notification: %v", err)
+		t.Fatalf("no datagram: %v", err)
 	}
 	return string(buf[:n])
 }

@@ -50,7 +50,7 @@ func (r *sendMailRunner) start(ctx context.Context, cfg *ctrl.Config) error {
 	// Bounces to remote senders go back into the queue: wake SendMail for
 	// them too.
 	drop := &maildrop{db: s.db, sign: s.dkim, log: s.log, killRead: s.killReadMail, wake: r.wake}
-	snd := sendmail.New(sc, sendmail.Deps{Queue: countQueue{queue{db: s.db}, s.metrics}, Maildrop: drop})
+	snd := sendmail.New(sc, sendmail.Deps{Queue: newCountQueue(queue{db: s.db}, s.metrics), Maildrop: drop})
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	s.wg.Add(1)

@@ -108,10 +108,12 @@ func serve(dir string, logOut io.Writer, ready func(*server)) error {
 	}
 	level := new(slog.LevelVar)
 	level.Set(cfg.Mail.LogLevel.Slog())
-	h := newLineHandler(logOut, level)
-	h.journal = underJournal(logOut)
+	h, logWarning := serveLogHandler(cfg.Unix, logOut, level)
 	m := newMetrics()
 	s := &server{dir: dir, cfg: cfg, level: level, started: time.Now(), log: slog.New(countHandler{h, m}), metrics: m}
+	if logWarning != "" {
+		s.log.Warn(logWarning)
+	}
 	if s.notify, err = newNotifier(); err != nil {
 		s.log.Warn(err.Error())
 	}
@@ -127,7 +129,7 @@ func serve(dir string, logOut io.Writer, ready func(*server)) error {
 			return err
 		}
 	}
-	s.db, err = openStore(cfg, 3*time.Second)
+	s.db, err = openStoreObserved(cfg, 3*time.Second, m.observeBatch)
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("%s is in use: is another bbsmail running on this BBS?", mailbasePath(cfg))
 	}
@@ -237,15 +239,16 @@ func (s *server) build(ctx context.Context, cfg *ctrl.Config) error {
 	// MaxConcurrentConnections count SMTP and POP3 clients together.
 	conns := &netutil.Conns{}
 	s.auth = newAuthCheck(cfg)
-	s.smtp = smtpd.New(smtpdConfig(cfg, s.tls, s.log), smtpd.Deps{
+	s.smtp = smtpd.New(s.metrics.observeDNSBL(smtpdConfig(cfg, s.tls, s.log)), smtpd.Deps{
 		Auth: a, Resolver: countResolver{s.resolver, s.metrics},
 		Maildrop:  countMaildrop{&maildrop{db: s.db, wake: wake, sign: s.dkim, log: s.log, netmail: s.netmail.Wake, killRead: s.killReadMail}, s.metrics},
 		Telegrams: telegrams{db: s.db},
-		Guard:     s.guard, RateLimit: s.guard.Protocol("SMTP"), Processors: s.procs,
-		SpamHash: spamHashes{db: s.db}, Conns: conns, MailAuth: s.auth,
+		Guard:     s.guard, RateLimit: s.guard.Protocol("SMTP"), Processors: countProcessors{s.procs, s.metrics},
+		SpamHash: spamHashes{db: s.db}, Conns: conns, MailAuth: s.auth, Observer: authObserver{s.metrics, "SMTP"},
 	})
 	s.pop = pop3d.New(pop3dConfig(cfg, s.tls, s.log), pop3d.Deps{
 		Auth: a, Mailbox: countMailbox{mailbox{db: s.db}, s.metrics}, Guard: s.guard, RateLimit: s.guard.Protocol("POP3"), Conns: conns,
+		Observer: authObserver{s.metrics, "POP3"},
 	})
 	return nil
 }
@@ -397,7 +400,7 @@ func (s *server) reload(why string) {
 	s.resolver.set(cfg)
 	s.auth.set(cfg)
 	s.guard.Configure(guardSettings(cfg, s.log))
-	s.smtp.SetConfig(smtpdConfig(cfg, s.tls, s.log))
+	s.smtp.SetConfig(s.metrics.observeDNSBL(smtpdConfig(cfg, s.tls, s.log)))
 	s.pop.SetConfig(pop3dConfig(cfg, s.tls, s.log))
 	for _, name := range needRestart(old, cfg) {
 		s.log.Warn(fmt.Sprintf("%s changed: it takes effect at the next restart", name))

@@ -5,7 +5,8 @@
 // waits for a condition (with a limit, never a blind sleep), and the
 // dialog runner: one transcript syntax (docs/testing.md, "Dialog
 // transcripts") for the SMTP and POP3 dialogs, to which each package adds
-// its header knobs and its own directives.
+// its header knobs and its own directives, and a recorder for the login
+// results servers report to their Observer.
 //
 // Guard stands in for the login guard smtpd and pop3d ask about bans,
 // throttles and request rates, and records what they asked and told it.
