@@ -19,9 +19,14 @@ type Unix struct {
 	// PidFile is the absolute path of the PID file; relative names are
 	// relative to the control directory.
 	PidFile string
+	// Daemonize is Synchronet's "run in background". bbsmail never forks
+	// (systemd or the shell runs it in the background); as in Synchronet,
+	// a daemonized server logs to the local syslog, with LogFacility and
+	// LogIdent, instead of standard error.
+	Daemonize bool
 	// LogFacility is the syslog facility code (1 user, 2 mail, 16-23
-	// local0-local7), 0 when not set. With it or LogIdent the server's
-	// log lines go to the local syslog.
+	// local0-local7), 0 when not set; used only when Daemonize is on (and
+	// for the priority under the journal).
 	LogFacility int
 	LogIdent    string
 	// RootMailProcessors lets the server run mail processors as root.
@@ -67,12 +72,14 @@ func (l *loader) unixSection(f *ini.File) error {
 		}
 		u.PidFile = filepath.Clean(p)
 	}
-	if k, ok := s.Get("RootMailProcessors"); ok && strings.TrimSpace(k.Value) != "" {
-		v, err := ParseBool(strings.TrimSpace(k.Value))
-		if err != nil {
-			return bad(k, err)
+	for name, dst := range map[string]*bool{"RootMailProcessors": &u.RootMailProcessors, "Daemonize": &u.Daemonize} {
+		if k, ok := s.Get(name); ok && strings.TrimSpace(k.Value) != "" {
+			v, err := ParseBool(strings.TrimSpace(k.Value))
+			if err != nil {
+				return bad(k, err)
+			}
+			*dst = v
 		}
-		u.RootMailProcessors = v
 	}
 	return nil
 }

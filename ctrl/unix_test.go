@@ -79,3 +79,14 @@ func TestUnixLogFacilityBad(t *testing.T) {
 		}
 	}
 }
+
+// Daemonize is Synchronet's boolean; a bad value stops startup naming it.
+func TestUnixDaemonize(t *testing.T) {
+	cfg, err := loadSbbsIni(t, "[UNIX]\n\tDaemonize = true\n")
+	if err != nil || !cfg.Unix.Daemonize {
+		t.Fatalf("Daemonize = true: %+v, %v", cfg.Unix, err)
+	}
+	if _, err := loadSbbsIni(t, "[UNIX]\n\tDaemonize = sometimes\n"); err == nil || !strings.Contains(err.Error(), "sbbs.ini:2: [UNIX] Daemonize") {
+		t.Errorf("Daemonize = sometimes: err = %v", err)
+	}
+}

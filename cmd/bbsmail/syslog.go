@@ -55,20 +55,22 @@ func (w *syslogWriter) Write(p []byte) (int, error) {
 
 // serveLogHandler is the handler of `bbsmail serve`: plain lines on out;
 // under the journal, lines with their priority (and LogFacility's
-// facility) and no timestamp; with [UNIX] LogFacility or LogIdent and no
-// journal, datagrams to the local syslog. The string it returns, when not
+// facility) and no timestamp; with [UNIX] Daemonize and no journal,
+// datagrams to the local syslog with LogFacility and LogIdent, as
+// Synchronet's daemonized sbbscon logs (its stock sbbs.ini sets both keys
+// with Daemonize off, and then logs to the console). The string it returns, when not
 // empty, is a warning to log: the syslog socket could not be opened and
 // lines stay on out.
 func serveLogHandler(u ctrl.Unix, out io.Writer, level slog.Leveler) (*lineHandler, string) {
 	h := newLineHandler(out, level)
 	h.facility = u.LogFacility
 	h.journal = underJournal(out)
-	if h.journal || (u.LogFacility == 0 && u.LogIdent == "") {
+	if h.journal || !u.Daemonize {
 		return h, ""
 	}
 	w, err := dialSyslog(syslogSocket)
 	if err != nil {
-		return h, fmt.Sprintf("sbbs.ini [UNIX] LogFacility/LogIdent: %v; logging to standard error instead", err)
+		return h, fmt.Sprintf("sbbs.ini [UNIX] Daemonize: %v; logging to standard error instead", err)
 	}
 	h.w = w
 	h.ident = u.LogIdent

@@ -25,7 +25,7 @@ func fakeSyslog(t *testing.T) *net.UnixConn {
 	return c
 }
 
-// With [UNIX] LogFacility and LogIdent, each record is one syslog(3)
+// Daemonized, with [UNIX] LogFacility and LogIdent, each record is one syslog(3)
 // datagram: the facility and the level's severity in the priority, the
 // ident and pid, the level word and the message; nothing is written to
 // standard error.
@@ -34,7 +34,7 @@ func TestSyslogOutput(t *testing.T) {
 	var stderr bytes.Buffer
 	lv := new(slog.LevelVar)
 	lv.Set(slog.LevelDebug)
-	h, warn := serveLogHandler(ctrl.Unix{LogFacility: ctrl.FacilityLocal0 + 3, LogIdent: "bbs"}, &stderr, lv)
+	h, warn := serveLogHandler(ctrl.Unix{Daemonize: true, LogFacility: ctrl.FacilityLocal0 + 3, LogIdent: "bbs"}, &stderr, lv)
 	if warn != "" {
 		t.Fatal(warn)
 	}
@@ -73,8 +73,8 @@ func TestSyslogDefaults(t *testing.T) {
 		u    ctrl.Unix
 		want string
 	}{
-		{ctrl.Unix{LogIdent: "synchronet"}, fmt.Sprintf("<14>... .. ..:..:.. synchronet\\[%d\\]: Info     hello", os.Getpid())},
-		{ctrl.Unix{LogFacility: ctrl.FacilityMail}, fmt.Sprintf("<22>... .. ..:..:.. bbsmail\\[%d\\]: Info     hello", os.Getpid())},
+		{ctrl.Unix{Daemonize: true, LogIdent: "synchronet"}, fmt.Sprintf("<14>... .. ..:..:.. synchronet\\[%d\\]: Info     hello", os.Getpid())},
+		{ctrl.Unix{Daemonize: true, LogFacility: ctrl.FacilityMail}, fmt.Sprintf("<22>... .. ..:..:.. bbsmail\\[%d\\]: Info     hello", os.Getpid())},
 	} {
 		h, warn := serveLogHandler(tc.u, &bytes.Buffer{}, slog.LevelInfo)
 		if warn != "" {
@@ -94,8 +94,8 @@ func TestSyslogMissingSocket(t *testing.T) {
 	syslogSocket = filepath.Join(t.TempDir(), "nothing")
 	defer func() { syslogSocket = old }()
 	var stderr bytes.Buffer
-	h, warn := serveLogHandler(ctrl.Unix{LogFacility: ctrl.FacilityUser}, &stderr, slog.LevelInfo)
-	if !regexp.MustCompile(`^sbbs.ini \[UNIX\] LogFacility/LogIdent: syslog: .*; logging to standard error instead$`).MatchString(warn) {
+	h, warn := serveLogHandler(ctrl.Unix{Daemonize: true, LogFacility: ctrl.FacilityUser}, &stderr, slog.LevelInfo)
+	if !regexp.MustCompile(`^sbbs.ini \[UNIX\] Daemonize: syslog: .*; logging to standard error instead$`).MatchString(warn) {
 		t.Errorf("warning %q", warn)
 	}
 	slog.New(h).Info("hello")
@@ -104,11 +104,14 @@ func TestSyslogMissingSocket(t *testing.T) {
 	}
 }
 
-// Without LogFacility or LogIdent nothing goes to syslog.
+// Without Daemonize nothing goes to syslog, even with LogFacility and
+// LogIdent set, as in Synchronet's stock sbbs.ini.
 func TestSyslogOff(t *testing.T) {
-	h, warn := serveLogHandler(ctrl.Unix{}, &bytes.Buffer{}, slog.LevelInfo)
-	if warn != "" || h.ident != "" || h.facility != 0 {
-		t.Errorf("handler %+v, warning %q", h, warn)
+	for _, u := range []ctrl.Unix{{}, {LogFacility: ctrl.FacilityUser, LogIdent: "synchronet"}} {
+		h, warn := serveLogHandler(u, &bytes.Buffer{}, slog.LevelInfo)
+		if warn != "" || h.ident != "" || h.pid != 0 {
+			t.Errorf("%+v: handler %+v, warning %q", u, h, warn)
+		}
 	}
 }
 
