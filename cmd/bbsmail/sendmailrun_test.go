@@ -19,6 +19,11 @@ func TestRecycleNamesWhatNeedsRestart(t *testing.T) {
 	if got, want := needRestart(a, b), []string{"SMTPPort", "Options TLS_POP3"}; !slices.Equal(got, want) {
 		t.Errorf("needRestart = %q, want %q", got, want)
 	}
+	u := &ctrl.Config{Mail: a.Mail}
+	u.Unix.Daemonize, u.Unix.LogIdent = true, "bbs"
+	if got, want := needRestart(a, u), []string{"[UNIX] Daemonize", "[UNIX] LogIdent"}; !slices.Equal(got, want) {
+		t.Errorf("needRestart = %q, want %q", got, want)
+	}
 	pop := &ctrl.Config{}
 	pop.Mail = a.Mail
 	pop.Mail.POP3Port = 1110

@@ -462,6 +462,15 @@ func needRestart(a, b *ctrl.Config) []string {
 		{"TLSSubmissionPort", x.TLSSubmissionPort != y.TLSSubmissionPort},
 		{"POP3Port", x.POP3Port != y.POP3Port},
 		{"TLSPOP3Port", x.TLSPOP3Port != y.TLSPOP3Port},
+		// [UNIX] is read once: the process's user, mask, PID file and
+		// log destination are set up before the listeners serve.
+		{"[UNIX] User", a.Unix.User != b.Unix.User},
+		{"[UNIX] Group", a.Unix.Group != b.Unix.Group},
+		{"[UNIX] umask", a.Unix.Umask != b.Unix.Umask},
+		{"[UNIX] PidFile", a.Unix.PidFile != b.Unix.PidFile},
+		{"[UNIX] Daemonize", a.Unix.Daemonize != b.Unix.Daemonize},
+		{"[UNIX] LogFacility", a.Unix.LogFacility != b.Unix.LogFacility},
+		{"[UNIX] LogIdent", a.Unix.LogIdent != b.Unix.LogIdent},
 	} {
 		if c.changed {
 			names = append(names, c.name)
