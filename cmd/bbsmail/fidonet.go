@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -170,61 +169,6 @@ func packedOf(db *store.DB, nt envelope.NetType) (map[uint64]string, error) {
 	return out, nil
 }
 
-// fidoBoxes stores imported netmail: the addressee is found as sbbsecho
-// finds it (a user number, a sysop alias, an alias, a real name), else
-// DefaultRecipient, else the sysop (#1).
-type fidoBoxes struct {
-	db  *store.DB
-	cfg *ctrl.Config
-}
-
-var _ ftn.Mailboxes = fidoBoxes{}
-
-func (f fidoBoxes) Deliver(_ context.Context, in ftn.Incoming) (string, bool, error) {
-	return f.deliver("ftn", in.To, in.Key, in.Message)
-}
-
-// deliver stores an imported message once per key for the user called to.
-func (f fidoBoxes) deliver(id, to, key string, msg []byte) (string, bool, error) {
-	u, err := f.addressee(to)
-	if err != nil {
-		return "", false, err
-	}
-	env := &envelope.Envelope{
-		ID: id, Received: time.Now(),
-		Rcpts: []envelope.Rcpt{{Kind: envelope.KindMailbox, To: u.Alias, User: u.Number}},
-	}
-	_, dup, err := f.db.DeliverOnce(key, env, msg)
-	return u.Alias, dup, err
-}
-
-func (f fidoBoxes) addressee(name string) (store.User, error) {
-	usable := func(u store.User, err error) bool { return err == nil && !u.Deleted && !u.Inactive }
-	name = strings.TrimSpace(name)
-	if n, err := strconv.ParseUint(name, 10, 32); err == nil {
-		if u, err := f.db.User(uint32(n)); usable(u, err) {
-			return u, nil
-		}
-	}
-	for _, a := range f.cfg.FidoNet.SysopAliases {
-		if strings.EqualFold(a, name) {
-			return f.db.User(1)
-		}
-	}
-	if u, err := f.db.UserByAlias(name); usable(u, err) {
-		return u, nil
-	}
-	if u, err := f.db.UserByRealName(name); usable(u, err) {
-		return u, nil
-	}
-	if d := f.cfg.FidoNet.DefaultRecipient; d != "" {
-		if u, err := f.db.UserByAlias(d); usable(u, err) {
-			return u, nil
-		}
-	}
-	return f.db.User(1)
-}
-
 // netmailRunner exports netmail and tosses what came in, FidoNet and QWK,
 // in the server: every FidoFrequency, when netmail is stored, and when
 // data/fidoout.now, data/fidoin.now or a data/qnet-HUBID.now is touched.
@@ -303,13 +247,7 @@ func (r *netmailRunner) pass(ctx context.Context) {
 // fidoPass exports and/or tosses, for the server and the command line.
 func fidoPass(ctx context.Context, fc *ftn.Config, sc *ftn.Scanner, db *store.DB, cfg *ctrl.Config, log *slog.Logger, export, scan bool) error {
 	var errOut, errIn error
-	if export {
-		var n int
-		n, errOut = fc.Export(newFidoSpool(db, log))
-		if n > 0 {
-			log.Info(fmt.Sprintf("FidoNet: %d netmail exported", n))
-		}
-	}
+	// Tossing first: a bounce it stores leaves in the same pass.
 	if scan {
 		sc.Config = fc
 		var res ftn.ScanResult
@@ -319,6 +257,13 @@ func fidoPass(ctx context.Context, fc *ftn.Config, sc *ftn.Scanner, db *store.DB
 		}
 		if _, err := db.ForgetImported(time.Now().Add(-importMemory)); err != nil {
 			log.Warn(fmt.Sprintf("FidoNet: %v", err))
+		}
+	}
+	if export {
+		var n int
+		n, errOut = fc.Export(newFidoSpool(db, log))
+		if n > 0 {
+			log.Info(fmt.Sprintf("FidoNet: %d netmail exported", n))
 		}
 	}
 	return errors.Join(errOut, errIn)
