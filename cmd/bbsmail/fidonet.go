@@ -171,7 +171,8 @@ func packedOf(db *store.DB, nt envelope.NetType) (map[uint64]string, error) {
 
 // netmailRunner exports netmail and tosses what came in, FidoNet and QWK,
 // in the server: every FidoFrequency, when netmail is stored, and when
-// data/fidoout.now, data/fidoin.now or a data/qnet-HUBID.now is touched.
+// data/fidoout.now, data/fidoin.now, a data/qnet-HUBID.now or a
+// data/qnet/HUBID.now is touched.
 type netmailRunner struct {
 	s    *server
 	wake chan struct{}
@@ -195,6 +196,9 @@ func (r *netmailRunner) Wake() {
 func (r *netmailRunner) semaphores() string {
 	data := r.s.config().Paths.Data
 	qnet, _ := filepath.Glob(filepath.Join(data, "qnet-*.now"))
+	// Synchronet's own QWK hub semaphore is data/qnet/HUBID.now.
+	hubs, _ := filepath.Glob(filepath.Join(data, "qnet", "*.now"))
+	qnet = append(qnet, hubs...)
 	return stamps(append([]string{filepath.Join(data, "fidoout.now"), filepath.Join(data, "fidoin.now")}, qnet...))
 }
 
