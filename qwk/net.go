@@ -163,7 +163,7 @@ func (c *Config) exportTo(sp Spool, hub string, list []Outgoing) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := ftn.Commit(sp, ids, out, "bbsmail-qwk-", rep, c.AfterStep); err != nil {
+	if err := ftn.Commit(sp, ids, out, "bbsmail-qwk-", rep, len(old) == 0, c.AfterStep); err != nil {
 		return 0, err
 	}
 	c.log().Info(fmt.Sprintf("QWK: wrote %d netmail to %s (%d bytes)", len(ids), out, len(rep)))

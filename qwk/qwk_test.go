@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bbsmail/bbsmail/ftn"
 )
 
 func TestMessageRoundTrip(t *testing.T) {
@@ -78,7 +80,7 @@ func zipOf(t testing.TB, files map[string][]byte) []byte {
 
 type memSpool struct {
 	pending map[uint64]Outgoing
-	packed  map[uint64]string
+	packed  map[uint64]ftn.Mark
 }
 
 func (s *memSpool) Pending() ([]Outgoing, error) {
@@ -91,9 +93,9 @@ func (s *memSpool) Pending() ([]Outgoing, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
 }
-func (s *memSpool) Pack(ids []uint64, tmp string) error {
+func (s *memSpool) Pack(ids []uint64, tmp, final string) error {
 	for _, id := range ids {
-		s.packed[id] = tmp
+		s.packed[id] = ftn.Mark{Tmp: tmp, Final: final}
 	}
 	return nil
 }
@@ -103,15 +105,15 @@ func (s *memSpool) Unpack(ids []uint64) error {
 	}
 	return nil
 }
-func (s *memSpool) Exported(ids []uint64) error {
+func (s *memSpool) Exported(ids []uint64, _ string, _ bool) error {
 	for _, id := range ids {
 		delete(s.packed, id)
 		delete(s.pending, id)
 	}
 	return nil
 }
-func (s *memSpool) Packed() (map[uint64]string, error) {
-	out := map[uint64]string{}
+func (s *memSpool) Packed() (map[uint64]ftn.Mark, error) {
+	out := map[uint64]ftn.Mark{}
 	for k, v := range s.packed {
 		out[k] = v
 	}
@@ -128,7 +130,7 @@ func outgoing(id uint64, to, route, subject string) Outgoing {
 // run, and leaves netmail for a disabled hub waiting.
 func TestExportREP(t *testing.T) {
 	c := &Config{Hubs: []string{"VERT"}, DataDir: t.TempDir(), Host: "bbs.example"}
-	sp := &memSpool{packed: map[uint64]string{}, pending: map[uint64]Outgoing{
+	sp := &memSpool{packed: map[uint64]ftn.Mark{}, pending: map[uint64]Outgoing{
 		1: outgoing(1, "Sysop", "VERT", "one"), 2: outgoing(2, "Joe", "vert/NODE2", "two"), 3: outgoing(3, "X", "OTHER", "three")}}
 	if n, err := c.Export(sp); err != nil || n != 2 {
 		t.Fatalf("Export = %d, %v", n, err)
@@ -170,7 +172,7 @@ func TestExportREP(t *testing.T) {
 func TestExportREPCrash(t *testing.T) {
 	for _, step := range []string{"packed", "renamed"} {
 		c := &Config{Hubs: []string{"VERT"}, DataDir: t.TempDir()}
-		sp := &memSpool{packed: map[uint64]string{}, pending: map[uint64]Outgoing{1: outgoing(1, "Sysop", "VERT", "one")}}
+		sp := &memSpool{packed: map[uint64]ftn.Mark{}, pending: map[uint64]Outgoing{1: outgoing(1, "Sysop", "VERT", "one")}}
 		c.AfterStep = func(s string) {
 			if s == step {
 				panic(s)
@@ -292,7 +294,7 @@ func TestEncodeCP437Fields(t *testing.T) {
 func TestPacketDir(t *testing.T) {
 	data := t.TempDir()
 	c := &Config{Hubs: []string{"vert"}, DataDir: data, PacketDir: filepath.Join(data, "qnet"), Host: "bbs.example"}
-	sp := &memSpool{packed: map[uint64]string{}, pending: map[uint64]Outgoing{1: outgoing(1, "Sysop", "VERT", "one")}}
+	sp := &memSpool{packed: map[uint64]ftn.Mark{}, pending: map[uint64]Outgoing{1: outgoing(1, "Sysop", "VERT", "one")}}
 	if n, err := c.Export(sp); err != nil || n != 1 {
 		t.Fatalf("Export = %d, %v", n, err)
 	}

@@ -190,8 +190,8 @@ func TestFidoNetCrashmail(t *testing.T) {
 	waitFor(t, 30*time.Second, "the packet for 1:2/1 in the outbound", func() bool {
 		return fileExists(outbound)
 	})
-	if list := b.must("netmail", "list"); strings.Contains(list, "1:2/1") {
-		t.Errorf("the netmail is still in the mailbase:\n%s", list)
+	if rows := routingRows(b.must("netmail", "list")); len(rows) != 1 || !strings.Contains(rows[0], " packed ") || !strings.Contains(rows[0], outbound) {
+		t.Errorf("netmail list: want the netmail packed into %s:\n%s", outbound, strings.Join(rows, "\n"))
 	}
 	pkt, err := os.ReadFile(outbound)
 	if err != nil {

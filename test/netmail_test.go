@@ -3,6 +3,7 @@ package test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -85,5 +86,78 @@ func TestFidoNetBounceUnknown(t *testing.T) {
 		subject: "x", body: "x\n", auth: []string{"bob", routingPW}})
 	if !strings.Contains(res, "REFUSED") || !strings.Contains(res, "550") {
 		t.Errorf("unknown name at our own address: %s", res)
+	}
+}
+
+// TestNetmailList follows netmail through `bbsmail netmail list` on a
+// running server: queued while the mailer holds the uplink's .bsy lock,
+// packed into the outbound packet (and the QWK hub's REP) once exported,
+// sent once the mailer (or the call-out) removed the packet.
+func TestNetmailList(t *testing.T) {
+	t.Parallel()
+	b := newBBS(t)
+	b.routingFTN("1:2/3")
+	b.routingSetIni("msgs.ini", "qhub:VERT", "enabled", "true")
+	b.mail["FidoUplink"] = "1:2/1"
+	b.mail["FidoFrequency"] = "1h"
+	outDir := filepath.Join(b.root, "fido", "outbound")
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bsy := filepath.Join(outDir, "00020001.bsy")
+	if err := os.WriteFile(bsy, []byte("binkd 4242\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.start()
+	b.addUser("Sysop", routingPW)
+	b.addUser("Bob", routingPW)
+	b.routingMustSend(routingMsg{port: b.ports.Submission, from: "bob@bbs.test", to: []string{"uplink.sysop@f1.n2.z1.fidonet"},
+		subject: "fido one", body: "x\n", auth: []string{"bob", routingPW}})
+	row := func(subject string) string {
+		for _, r := range routingRows(b.must("netmail", "list")) {
+			if strings.Contains(r, subject) {
+				return r
+			}
+		}
+		return ""
+	}
+	// state reports whether the row of subject is in state, with packet.
+	state := func(subject, state, packet string) bool {
+		f := strings.Fields(row(subject))
+		return slices.Contains(f, state) && slices.Contains(f, packet)
+	}
+	if !state("fido one", "queued", "-") {
+		t.Fatalf("while the uplink is busy: %q", row("fido one"))
+	}
+
+	// The mailer lets go: the export packs the netmail.
+	os.Remove(bsy)
+	b.must("netmail", "export")
+	packet := filepath.Join(outDir, "00020001.out")
+	waitFor(t, 30*time.Second, "the netmail packed into "+packet, func() bool {
+		return state("fido one", "packed", packet)
+	})
+	b.routingMustSend(routingMsg{port: b.ports.Submission, from: "bob@bbs.test", to: []string{"VERT!sysop@bbs.test"},
+		subject: "qwk one", body: "x\n", auth: []string{"bob", routingPW}})
+	rep := filepath.Join(b.root, "data", "qnet", "VERT.rep")
+	waitFor(t, 30*time.Second, "the QWK netmail packed into "+rep, func() bool {
+		return state("qwk one", "packed", rep)
+	})
+
+	// binkd deletes the packet once sent; the call-out deletes the REP.
+	if err := os.Remove(packet); err != nil {
+		t.Fatal(err)
+	}
+	if !state("fido one", "sent", packet) {
+		t.Errorf("after the packet left the outbound: %q", row("fido one"))
+	}
+	if !state("qwk one", "packed", rep) {
+		t.Errorf("the REP is still there: %q", row("qwk one"))
+	}
+	if err := os.Remove(rep); err != nil {
+		t.Fatal(err)
+	}
+	if !state("qwk one", "sent", rep) {
+		t.Errorf("after the REP was taken: %q", row("qwk one"))
 	}
 }

@@ -47,8 +47,8 @@ func TestQWKNetmail(t *testing.T) {
 		subject: "Über QWK", body: "Hello over QWKnet.\n", auth: []string{"bob", routingPW}})
 	rep := filepath.Join(b.root, "data", "qnet", "VERT.rep")
 	waitFor(t, 30*time.Second, "data/qnet/VERT.rep", func() bool { return fileExists(rep) })
-	if list := b.must("netmail", "list"); strings.Contains(list, "VERT") {
-		t.Errorf("the netmail is still in the mailbase:\n%s", list)
+	if rows := routingRows(b.must("netmail", "list")); len(rows) != 1 || !strings.Contains(rows[0], " packed ") || !strings.Contains(rows[0], rep) {
+		t.Errorf("netmail list: want the netmail packed into %s:\n%s", rep, strings.Join(rows, "\n"))
 	}
 	zr, err := zip.OpenReader(rep)
 	if err != nil {

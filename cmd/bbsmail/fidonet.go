@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bbsmail/bbsmail/admin"
 	"github.com/bbsmail/bbsmail/ctrl"
 	"github.com/bbsmail/bbsmail/envelope"
 	"github.com/bbsmail/bbsmail/ftn"
@@ -81,10 +82,14 @@ type netMarks struct {
 	nt envelope.NetType
 }
 
-func (m netMarks) Pack(ids []uint64, tmp string) error { return m.db.PackNetmail(ids, tmp) }
-func (m netMarks) Unpack(ids []uint64) error           { return m.db.UnpackNetmail(ids) }
-func (m netMarks) Exported(ids []uint64) error         { return m.db.NetmailExported(ids) }
-func (m netMarks) Packed() (map[uint64]string, error)  { return packedOf(m.db, m.nt) }
+func (m netMarks) Pack(ids []uint64, tmp, final string) error {
+	return m.db.PackNetmail(ids, tmp, final)
+}
+func (m netMarks) Unpack(ids []uint64) error { return m.db.UnpackNetmail(ids) }
+func (m netMarks) Exported(ids []uint64, final string, fresh bool) error {
+	return m.db.NetmailExported(ids, final, fresh)
+}
+func (m netMarks) Packed() (map[uint64]ftn.Mark, error) { return packedOf(m.db, m.nt) }
 
 // waiting calls fn for each netmail of the network that is not packed,
 // oldest first, with its text.
@@ -151,19 +156,19 @@ func senderName(db *store.DB, user uint32) string {
 
 // packedOf returns the packed marks of one network's netmail: the FidoNet
 // and QWK exporters each recover their own.
-func packedOf(db *store.DB, nt envelope.NetType) (map[uint64]string, error) {
+func packedOf(db *store.DB, nt envelope.NetType) (map[uint64]ftn.Mark, error) {
 	marks, err := db.NetmailPacked()
 	if err != nil || len(marks) == 0 {
-		return marks, err
+		return nil, err
 	}
 	list, err := db.Netmail()
 	if err != nil {
 		return nil, err
 	}
-	out := map[uint64]string{}
+	out := map[uint64]ftn.Mark{}
 	for _, e := range list {
 		if t, ok := marks[e.ID]; ok && e.NetType == nt {
-			out[e.ID] = t
+			out[e.ID] = ftn.Mark{Tmp: t.Tmp, Final: t.Final}
 		}
 	}
 	return out, nil
@@ -245,6 +250,10 @@ func (r *netmailRunner) pass(ctx context.Context) {
 		if err := qwkPass(ctx, &r.qwk, r.s.db, cfg, log, true, true); err != nil {
 			log.Error(fmt.Sprintf("!QWK: %v", err))
 		}
+	}
+	// Netmail whose packet the mailer took away is sent.
+	if err := r.s.db.NetmailSentCheck(admin.PacketGone, time.Now()); err != nil {
+		log.Warn(fmt.Sprintf("netmail: %v", err))
 	}
 }
 
