@@ -206,7 +206,36 @@ func (db *DB) NetmailSentCheck(gone func(packet string) bool, now time.Time) err
 		}
 		return g
 	}
-	err := db.write(func(tx *bolt.Tx) error {
+	// A pass that changes nothing writes nothing: the server checks on
+	// every netmail pass.
+	need := false
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte(bucketNetmailDone))
+		if b == nil {
+			return nil
+		}
+		sent := 0
+		return b.ForEach(func(_, v []byte) error {
+			var d NetmailDone
+			if json.Unmarshal(v, &d) != nil {
+				return nil
+			}
+			if !d.Sent.IsZero() {
+				sent++
+			}
+			if (d.Sent.IsZero() && isGone(d.Packet)) || (!d.Sent.IsZero() && now.Sub(d.Sent) > NetmailSentKeep) || sent > NetmailSentMax {
+				need = true
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("store: sent netmail: %w", err)
+	}
+	if !need {
+		return nil
+	}
+	err = db.write(func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte(bucketNetmailDone))
 		if b == nil {
 			return nil
