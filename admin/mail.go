@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -125,8 +126,16 @@ func subRead(_ context.Context, env Env, args []string, sio stdio) error {
 	return err
 }
 
+// netmailList shows the netmail waiting for export (queued, or packing
+// while an export is between its steps), then the exported netmail still
+// recorded: packed into a packet that waits in the outbound, or sent once
+// the mailer removed it (kept store.NetmailSentKeep, at most
+// store.NetmailSentMax).
 func netmailList(_ context.Context, env Env, args []string, sio stdio) error {
 	if err := parseNone(flag.NewFlagSet("netmail list", flag.ContinueOnError), args); err != nil {
+		return err
+	}
+	if err := env.DB.NetmailSentCheck(PacketGone, time.Now()); err != nil {
 		return err
 	}
 	list, err := env.DB.Netmail()
@@ -137,16 +146,38 @@ func netmailList(_ context.Context, env Env, args []string, sio stdio) error {
 	if err != nil {
 		return err
 	}
+	done, err := env.DB.NetmailSent()
+	if err != nil {
+		return err
+	}
 	tw := tabwriter.NewWriter(sio.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tDATE\tNET\tDESTINATION\tSTATE\tTO\tFROM\tSUBJECT")
+	fmt.Fprintln(tw, "#\tDATE\tNET\tDESTINATION\tSTATE\tPACKET\tTO\tFROM\tSUBJECT")
+	row := func(m store.NetmailEntry, state, packet string) {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, stamp(m.Received), m.NetType, m.NetAddr, state,
+			packet, clip(m.To, 25), clip(m.From, 40), clip(m.Subject, 40))
+	}
 	for _, m := range list {
-		state := "queued"
-		if _, ok := packed[m.ID]; ok {
-			state = "packed"
+		state, packet := "queued", "-"
+		if mk, ok := packed[m.ID]; ok {
+			state, packet = "packing", mk.Final
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, stamp(m.Received), m.NetType, m.NetAddr, state, clip(m.To, 25), clip(m.From, 40), clip(m.Subject, 40))
+		row(m, state, packet)
+	}
+	for _, d := range done {
+		state := "packed"
+		if !d.Sent.IsZero() {
+			state = "sent " + stamp(d.Sent)
+		}
+		row(d.NetmailEntry, state, d.Packet)
 	}
 	return tw.Flush()
+}
+
+// PacketGone reports whether a netmail packet has left the outbound: the
+// mailer (binkd) or the QWK call-out deletes a packet once it is sent.
+func PacketGone(packet string) bool {
+	_, err := os.Lstat(packet)
+	return errors.Is(err, os.ErrNotExist)
 }
 
 func telegramList(_ context.Context, env Env, args []string, sio stdio) error {

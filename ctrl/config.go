@@ -148,6 +148,13 @@ type Mail struct {
 	FidoUplinkPacketPwd string
 	FidoCharset         string
 	FidoFrequency       time.Duration
+	// FidoUnknownUser is what becomes of inbound netmail for a name no
+	// user has: "sysop" (DefaultRecipient, else user #1) or "bounce" (a
+	// netmail back to the sender).
+	FidoUnknownUser string
+	// QWKPacketDir is where REP packets go and QWK packets are read (data/
+	// is read too); "" means data/qnet. Relative to ctrl/.
+	QWKPacketDir string
 
 	LogLevel       LogLevel
 	TLSErrorLevel  LogLevel

@@ -110,6 +110,10 @@ func keyTable(m *Mail) []keyDef {
 		{"FidoUplinkPacketPwd", "", "", secretV{&m.FidoUplinkPacketPwd}},
 		{"FidoCharset", "", "CP437", strV{&m.FidoCharset}},
 		{"FidoFrequency", "", "1m", durV{&m.FidoFrequency, time.Second}},
+		{"FidoUnknownUser", "", "sysop", enumV{&m.FidoUnknownUser, []string{"sysop", "bounce"}}},
+		// QWK netmail (docs/qwknet.md): where REP packets are written and
+		// QWK packets read besides data/; "" is data/qnet.
+		{"QWKPacketDir", "", "", strV{&m.QWKPacketDir}},
 
 		{"LogLevel", "LogLevel", "Informational", levelV{&m.LogLevel}},
 		{"TLSErrorLevel", "TLSErrorLevel", "Warning", levelV{&m.TLSErrorLevel}},

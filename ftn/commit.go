@@ -16,9 +16,10 @@ import (
 // synced; (4) the netmail leaves the mailbase. A crash before (3) leaves
 // the temporary file, and RecoverMarks removes it and unmarks the
 // netmail; a crash after (3) leaves no temporary file, and RecoverMarks
-// completes (4). step, when not nil, is called after (2) and (3).
-// Package qwk writes its REP packets the same way.
-func Commit(m Marks, ids []uint64, final, prefix string, data []byte, step func(string)) error {
+// completes (4). fresh says data does not add to a packet that was at
+// final (see Marks.Exported). step, when not nil, is called after (2) and
+// (3). Package qwk writes its REP packets the same way.
+func Commit(m Marks, ids []uint64, final, prefix string, data []byte, fresh bool, step func(string)) error {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -27,7 +28,7 @@ func Commit(m Marks, ids []uint64, final, prefix string, data []byte, step func(
 	if err := writeFile(tmp, data); err != nil {
 		return err
 	}
-	if err := m.Pack(ids, tmp); err != nil {
+	if err := m.Pack(ids, tmp, final); err != nil {
 		os.Remove(tmp)
 		return err
 	}
@@ -44,7 +45,7 @@ func Commit(m Marks, ids []uint64, final, prefix string, data []byte, step func(
 	if step != nil {
 		step("renamed")
 	}
-	return m.Exported(ids)
+	return m.Exported(ids, final, fresh)
 }
 
 // RecoverMarks finishes the commits a crash interrupted (see Commit) and
@@ -55,8 +56,10 @@ func RecoverMarks(m Marks, logf func(string)) (map[string]bool, error) {
 		return nil, err
 	}
 	byTmp := map[string][]uint64{}
-	for id, tmp := range marks {
-		byTmp[tmp] = append(byTmp[tmp], id)
+	finals := map[string]string{}
+	for id, mk := range marks {
+		byTmp[mk.Tmp] = append(byTmp[mk.Tmp], id)
+		finals[mk.Tmp] = mk.Final
 	}
 	var errs []error
 	for tmp, ids := range byTmp {
@@ -67,7 +70,7 @@ func RecoverMarks(m Marks, logf func(string)) (map[string]bool, error) {
 			errs = append(errs, m.Unpack(ids))
 		} else {
 			logf(fmt.Sprintf("an interrupted export had put %d netmail in place; finishing", len(ids)))
-			errs = append(errs, m.Exported(ids))
+			errs = append(errs, m.Exported(ids, finals[tmp], false))
 		}
 	}
 	known := map[string]bool{}

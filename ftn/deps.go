@@ -16,14 +16,23 @@ type Spool interface {
 // Marks are the mailbase's records of netmail packed into a temporary
 // packet (see Commit).
 type Marks interface {
-	// Pack marks ids as packed into the temporary packet tmp.
-	Pack(ids []uint64, tmp string) error
+	// Pack marks ids as packed into the temporary packet tmp, which is to
+	// become final.
+	Pack(ids []uint64, tmp, final string) error
 	// Unpack clears the marks: the packet never reached the outbound.
 	Unpack(ids []uint64) error
-	// Exported removes ids (and their marks): they are in the outbound.
-	Exported(ids []uint64) error
-	// Packed returns the marks: netmail id → temporary packet.
-	Packed() (map[uint64]string, error)
+	// Exported removes ids (and their marks): they are in the packet
+	// final in the outbound. fresh says final was started anew, so an
+	// earlier packet of that name was sent (the mailer removed it).
+	Exported(ids []uint64, final string, fresh bool) error
+	// Packed returns the marks: netmail id → its packets.
+	Packed() (map[uint64]Mark, error)
+}
+
+// Mark is the packed mark of one netmail: the temporary packet and the
+// packet it becomes ("" when the mark did not record it).
+type Mark struct {
+	Tmp, Final string
 }
 
 // Mailboxes takes imported netmail.

@@ -88,7 +88,7 @@ func (c *Config) exportTo(sp Spool, hop Addr, fl Flavour, msgs []Outgoing) (int,
 	}
 	defer unlock()
 	out := c.PacketPath(hop, fl)
-	b, err := c.startPacket(out, hop)
+	b, fresh, err := c.startPacket(out, hop)
 	if err != nil {
 		return 0, err
 	}
@@ -100,7 +100,7 @@ func (c *Config) exportTo(sp Spool, hop Addr, fl Flavour, msgs []Outgoing) (int,
 		ids = append(ids, o.ID)
 	}
 	b = append(b, 0, 0)
-	if err := Commit(sp, ids, out, "bbsmail-", b, c.AfterStep); err != nil {
+	if err := Commit(sp, ids, out, "bbsmail-", b, fresh, c.AfterStep); err != nil {
 		return 0, err
 	}
 	c.log().Info(fmt.Sprintf("FidoNet: wrote %d netmail to %s (%d bytes)", len(ids), out, len(b)))
@@ -108,21 +108,21 @@ func (c *Config) exportTo(sp Spool, hop Addr, fl Flavour, msgs []Outgoing) (int,
 }
 
 // startPacket returns the packet so far without its terminator: the
-// content of out when it holds a valid packet, else a new header.
-func (c *Config) startPacket(out string, hop Addr) ([]byte, error) {
+// content of out when it holds a valid packet, else a new header (fresh).
+func (c *Config) startPacket(out string, hop Addr) (b []byte, fresh bool, err error) {
 	old, err := os.ReadFile(out)
 	if errors.Is(err, fs.ErrNotExist) {
 		h := Header{Orig: c.origFor(hop), Dest: hop, Created: time.Now(), Password: c.password(hop),
 			ProductCode: productCode, RevMajor: revMajor, RevMinor: revMinor, Plus: true}
-		return EncodeHeader(h), nil
+		return EncodeHeader(h), true, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if _, err := Decode(old); err != nil {
-		return nil, fmt.Errorf("%s is not a packet we can add to: %w", out, err)
+		return nil, false, fmt.Errorf("%s is not a packet we can add to: %w", out, err)
 	}
-	return old[:len(old)-2], nil
+	return old[:len(old)-2], false, nil
 }
 
 // Recover finishes the exports a crash interrupted: a packed netmail whose

@@ -15,12 +15,14 @@ import (
 type memSpool struct {
 	mu      sync.Mutex
 	pending map[uint64]Outgoing
-	packed  map[uint64]string
+	packed  map[uint64]Mark
 	gone    []uint64
+	// exports records each Exported call: the packet and fresh.
+	exports []string
 }
 
 func newSpool(msgs ...Outgoing) *memSpool {
-	s := &memSpool{pending: map[uint64]Outgoing{}, packed: map[uint64]string{}}
+	s := &memSpool{pending: map[uint64]Outgoing{}, packed: map[uint64]Mark{}}
 	for _, m := range msgs {
 		s.pending[m.ID] = m
 	}
@@ -40,11 +42,11 @@ func (s *memSpool) Pending() ([]Outgoing, error) {
 	return out, nil
 }
 
-func (s *memSpool) Pack(ids []uint64, tmp string) error {
+func (s *memSpool) Pack(ids []uint64, tmp, final string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, id := range ids {
-		s.packed[id] = tmp
+		s.packed[id] = Mark{Tmp: tmp, Final: final}
 	}
 	return nil
 }
@@ -58,9 +60,10 @@ func (s *memSpool) Unpack(ids []uint64) error {
 	return nil
 }
 
-func (s *memSpool) Exported(ids []uint64) error {
+func (s *memSpool) Exported(ids []uint64, final string, fresh bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.exports = append(s.exports, fmt.Sprintf("%s %v", filepath.Base(final), fresh))
 	for _, id := range ids {
 		delete(s.packed, id)
 		delete(s.pending, id)
@@ -69,10 +72,10 @@ func (s *memSpool) Exported(ids []uint64) error {
 	return nil
 }
 
-func (s *memSpool) Packed() (map[uint64]string, error) {
+func (s *memSpool) Packed() (map[uint64]Mark, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := map[uint64]string{}
+	out := map[uint64]Mark{}
 	for k, v := range s.packed {
 		out[k] = v
 	}
@@ -190,6 +193,11 @@ func TestExportRoutesAndAppends(t *testing.T) {
 	}
 	if p := decodeFile(t, up); len(p.Messages) != 3 {
 		t.Errorf("after appending: %d messages, want 3", len(p.Messages))
+	}
+	// The spool learns the packet each netmail went into, and whether it
+	// was started anew.
+	if got := strings.Join(append(sp.exports, sp2.exports...), ", "); got != "00020001.out true, 00140001.cut true, 00020001.out false" {
+		t.Errorf("exports: %s", got)
 	}
 	if m, _ := filepath.Glob(filepath.Join(c.Outbound, "*.bsy")); len(m) != 0 {
 		t.Errorf("locks left: %v", m)

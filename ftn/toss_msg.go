@@ -18,6 +18,12 @@ type Incoming struct {
 	To   string // the addressee's name, for the user lookup
 	From string
 	Orig Addr
+	Dest Addr
+	// Subject, Date and Body (UTF-8) are the message as read, for a bounce
+	// that quotes it.
+	Subject string
+	Date    time.Time
+	Body    string
 	// Key identifies the message for duplicate detection: the MSGID with
 	// the origin address, or a digest of the message when it has none.
 	Key string
@@ -59,7 +65,8 @@ func ToInternet(m *Message, host string, now time.Time) Incoming {
 	} else {
 		key = Digest(m.Orig.String(), m.Date, m.To, m.From, m.Subject, string(m.Text))
 	}
-	return Incoming{To: to, From: from, Orig: m.Orig, Key: key, Message: im.Bytes()}
+	return Incoming{To: to, From: from, Orig: m.Orig, Dest: m.Dest, Subject: subject, Date: im.Date, Body: t.Body,
+		Key: key, Message: im.Bytes()}
 }
 
 // Digest is a duplicate-detection key for a message without an id.

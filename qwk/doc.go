@@ -17,9 +17,11 @@
 // Message-IDs; it is written and, when present, read.
 //
 // Packets: the REP is HUBID.MSG and HEADERS.DAT in a ZIP archive
-// (archive/zip, no external packer), data/HUBID.REP as Synchronet keeps
-// it; a REP already waiting is added to. Inbound packets are
-// data/HUBID.Q?? (ZIP, MESSAGES.DAT inside).
+// (archive/zip, no external packer), HUBID.rep in the packet directory
+// (data/qnet by default; Synchronet keeps data/HUBID.REP, and a REP of
+// any case already waiting is added to). Inbound packets are HUBID.Q??
+// (ZIP, MESSAGES.DAT inside) in the packet directory and in data/, where
+// Synchronet's call-out scripts leave them.
 //
 // Exactly once: as in package ftn, the new REP is written to a temporary
 // file, the netmail marked packed, the file renamed, the netmail removed;

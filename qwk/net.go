@@ -49,8 +49,13 @@ type Mailboxes interface {
 
 // Config is the QWK side: which hubs, where their packets are.
 type Config struct {
-	Hubs    []string // enabled hub ids
-	DataDir string   // data/: HUBID.REP out, HUBID.Q?? in
+	Hubs []string // enabled hub ids
+	// PacketDir holds the REP packets written (HUBID.rep) and QWK packets
+	// read (HUBID.Q??); "" means DataDir. It is created when missing.
+	PacketDir string
+	// DataDir is data/, where Synchronet's call-out scripts leave QWK
+	// packets (HUBID.qwk): read as well.
+	DataDir string
 	Host    string
 	Log     *slog.Logger
 	// AfterStep is ftn.Config.AfterStep for the REP writer.
@@ -67,9 +72,37 @@ func (c *Config) log() *slog.Logger {
 	return c.Log
 }
 
-// REPPath is where the REP packet for hub waits for the hub's call.
+// packetDir is PacketDir, else DataDir.
+func (c *Config) packetDir() string {
+	if c.PacketDir != "" {
+		return c.PacketDir
+	}
+	return c.DataDir
+}
+
+// REPPath is where the REP packet for hub waits for the hub's call:
+// HUBID.rep in the packet directory, or the REP already there under
+// another case (Synchronet's pack_rep writes HUBID.REP).
 func (c *Config) REPPath(hub string) string {
-	return filepath.Join(c.DataDir, strings.ToUpper(hub)+".REP")
+	dir, name := c.packetDir(), strings.ToUpper(hub)+".rep"
+	if entries, err := os.ReadDir(dir); err == nil {
+		for _, e := range entries {
+			if strings.EqualFold(e.Name(), name) && e.Type().IsRegular() {
+				return filepath.Join(dir, e.Name())
+			}
+		}
+	}
+	return filepath.Join(dir, name)
+}
+
+// scanDirs are the directories QWK packets are read from: the packet
+// directory, then data/ when that is another one.
+func (c *Config) scanDirs() []string {
+	dirs := []string{c.packetDir()}
+	if c.DataDir != "" && filepath.Clean(c.DataDir) != filepath.Clean(dirs[0]) {
+		dirs = append(dirs, c.DataDir)
+	}
+	return dirs
 }
 
 // hubOf is the hub a route starts with, and the rest of the route.
@@ -118,6 +151,9 @@ func (c *Config) exportTo(sp Spool, hub string, list []Outgoing) (int, error) {
 		m, id := toQWK(o)
 		msgs, msgids, ids = append(msgs, m), append(msgids, id), append(ids, o.ID)
 	}
+	if err := os.MkdirAll(c.packetDir(), 0o755); err != nil {
+		return 0, err
+	}
 	out := c.REPPath(hub)
 	old, err := os.ReadFile(out)
 	if err != nil && !os.IsNotExist(err) {
@@ -127,7 +163,7 @@ func (c *Config) exportTo(sp Spool, hub string, list []Outgoing) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := ftn.Commit(sp, ids, out, "bbsmail-qwk-", rep, c.AfterStep); err != nil {
+	if err := ftn.Commit(sp, ids, out, "bbsmail-qwk-", rep, len(old) == 0, c.AfterStep); err != nil {
 		return 0, err
 	}
 	c.log().Info(fmt.Sprintf("QWK: wrote %d netmail to %s (%d bytes)", len(ids), out, len(rep)))
@@ -162,7 +198,7 @@ func toQWK(o Outgoing) (Message, string) {
 // and removes temporary files nobody marked.
 func (c *Config) Recover(sp Spool) error {
 	known, err := ftn.RecoverMarks(sp, func(s string) { c.log().Warn("QWK: " + s) })
-	strays, _ := filepath.Glob(filepath.Join(c.DataDir, "bbsmail-qwk-*.tmp"))
+	strays, _ := filepath.Glob(filepath.Join(c.packetDir(), "bbsmail-qwk-*.tmp"))
 	for _, s := range strays {
 		if !known[s] {
 			os.Remove(s)
@@ -174,27 +210,33 @@ func (c *Config) Recover(sp Spool) error {
 // Result counts one scan.
 type Result struct{ Packets, Imported, Dups, Bad, Left int }
 
-// Scan reads the hubs' QWK packets (data/HUBID.Q??) and stores their
-// private mail.
+// Scan reads the hubs' QWK packets (HUBID.Q??, any case) in the packet
+// directory and in data/, and stores their private mail.
 func (c *Config) Scan(ctx context.Context, mb Mailboxes) (Result, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var res Result
 	var errs []error
-	entries, err := os.ReadDir(c.DataDir)
-	if err != nil {
-		return res, err
-	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	sort.Strings(names)
-	for _, hub := range c.Hubs {
-		for _, n := range names {
-			if len(n) == len(hub)+4 && strings.EqualFold(n[:len(hub)+2], hub+".Q") {
-				if err := c.toss(ctx, mb, strings.ToUpper(hub), filepath.Join(c.DataDir, n), &res); err != nil {
-					errs = append(errs, fmt.Errorf("qwk: %s: %w", n, err))
+	for _, dir := range c.scanDirs() {
+		entries, err := os.ReadDir(dir)
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		sort.Strings(names)
+		for _, hub := range c.Hubs {
+			for _, n := range names {
+				if len(n) == len(hub)+4 && strings.EqualFold(n[:len(hub)+2], hub+".Q") {
+					if err := c.toss(ctx, mb, strings.ToUpper(hub), filepath.Join(dir, n), &res); err != nil {
+						errs = append(errs, fmt.Errorf("qwk: %s: %w", n, err))
+					}
 				}
 			}
 		}

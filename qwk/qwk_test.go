@@ -5,12 +5,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bbsmail/bbsmail/ftn"
 )
 
 func TestMessageRoundTrip(t *testing.T) {
@@ -77,7 +80,7 @@ func zipOf(t testing.TB, files map[string][]byte) []byte {
 
 type memSpool struct {
 	pending map[uint64]Outgoing
-	packed  map[uint64]string
+	packed  map[uint64]ftn.Mark
 }
 
 func (s *memSpool) Pending() ([]Outgoing, error) {
@@ -90,9 +93,9 @@ func (s *memSpool) Pending() ([]Outgoing, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
 }
-func (s *memSpool) Pack(ids []uint64, tmp string) error {
+func (s *memSpool) Pack(ids []uint64, tmp, final string) error {
 	for _, id := range ids {
-		s.packed[id] = tmp
+		s.packed[id] = ftn.Mark{Tmp: tmp, Final: final}
 	}
 	return nil
 }
@@ -102,15 +105,15 @@ func (s *memSpool) Unpack(ids []uint64) error {
 	}
 	return nil
 }
-func (s *memSpool) Exported(ids []uint64) error {
+func (s *memSpool) Exported(ids []uint64, _ string, _ bool) error {
 	for _, id := range ids {
 		delete(s.packed, id)
 		delete(s.pending, id)
 	}
 	return nil
 }
-func (s *memSpool) Packed() (map[uint64]string, error) {
-	out := map[uint64]string{}
+func (s *memSpool) Packed() (map[uint64]ftn.Mark, error) {
+	out := map[uint64]ftn.Mark{}
 	for k, v := range s.packed {
 		out[k] = v
 	}
@@ -127,7 +130,7 @@ func outgoing(id uint64, to, route, subject string) Outgoing {
 // run, and leaves netmail for a disabled hub waiting.
 func TestExportREP(t *testing.T) {
 	c := &Config{Hubs: []string{"VERT"}, DataDir: t.TempDir(), Host: "bbs.example"}
-	sp := &memSpool{packed: map[uint64]string{}, pending: map[uint64]Outgoing{
+	sp := &memSpool{packed: map[uint64]ftn.Mark{}, pending: map[uint64]Outgoing{
 		1: outgoing(1, "Sysop", "VERT", "one"), 2: outgoing(2, "Joe", "vert/NODE2", "two"), 3: outgoing(3, "X", "OTHER", "three")}}
 	if n, err := c.Export(sp); err != nil || n != 2 {
 		t.Fatalf("Export = %d, %v", n, err)
@@ -139,7 +142,7 @@ func TestExportREP(t *testing.T) {
 	if _, ok := sp.pending[3]; !ok || len(sp.pending) != 1 {
 		t.Errorf("pending after export: %v", sp.pending)
 	}
-	rep, err := os.ReadFile(filepath.Join(c.DataDir, "VERT.REP"))
+	rep, err := os.ReadFile(c.REPPath("VERT"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +172,7 @@ func TestExportREP(t *testing.T) {
 func TestExportREPCrash(t *testing.T) {
 	for _, step := range []string{"packed", "renamed"} {
 		c := &Config{Hubs: []string{"VERT"}, DataDir: t.TempDir()}
-		sp := &memSpool{packed: map[uint64]string{}, pending: map[uint64]Outgoing{1: outgoing(1, "Sysop", "VERT", "one")}}
+		sp := &memSpool{packed: map[uint64]ftn.Mark{}, pending: map[uint64]Outgoing{1: outgoing(1, "Sysop", "VERT", "one")}}
 		c.AfterStep = func(s string) {
 			if s == step {
 				panic(s)
@@ -282,5 +285,44 @@ func TestEncodeCP437Fields(t *testing.T) {
 	got, err := Decode(b)
 	if err != nil || got[0].To != m.To || got[0].Subject != m.Subject {
 		t.Errorf("%+v %v", got, err)
+	}
+}
+
+// TestPacketDir: REPs go to the packet directory as HUBID.rep (created
+// when missing), a REP there under another case is added to, and QWK
+// packets are read from the packet directory and from data/.
+func TestPacketDir(t *testing.T) {
+	data := t.TempDir()
+	c := &Config{Hubs: []string{"vert"}, DataDir: data, PacketDir: filepath.Join(data, "qnet"), Host: "bbs.example"}
+	sp := &memSpool{packed: map[uint64]ftn.Mark{}, pending: map[uint64]Outgoing{1: outgoing(1, "Sysop", "VERT", "one")}}
+	if n, err := c.Export(sp); err != nil || n != 1 {
+		t.Fatalf("Export = %d, %v", n, err)
+	}
+	rep := filepath.Join(data, "qnet", "VERT.rep")
+	if !fileExists(rep) || c.REPPath("vert") != rep {
+		t.Fatalf("REP at %s, want %s", c.REPPath("vert"), rep)
+	}
+	upper := filepath.Join(data, "qnet", "VERT.REP")
+	if err := os.Rename(rep, upper); err != nil {
+		t.Fatal(err)
+	}
+	sp.pending[2] = outgoing(2, "Sysop", "VERT", "two")
+	if n, err := c.Export(sp); err != nil || n != 1 || fileExists(rep) {
+		t.Fatalf("second Export = %d, %v; %s exists: %v", n, err, rep, fileExists(rep))
+	}
+	b, _ := os.ReadFile(upper)
+	m, _ := files(b)
+	if msgs, _ := Decode(m["VERT.MSG"]); len(msgs) != 2 {
+		t.Errorf("VERT.REP holds %d messages", len(msgs))
+	}
+
+	date := time.Date(2026, 3, 4, 5, 6, 0, 0, time.Local)
+	for i, path := range []string{filepath.Join(data, "qnet", "VERT.qwk"), filepath.Join(data, "VERT.QWK")} {
+		priv := Message{Private: true, Date: date, To: "BOB", From: "Rob", Subject: fmt.Sprint("s", i), Body: "x"}
+		os.WriteFile(path, zipOf(t, map[string][]byte{"MESSAGES.DAT": Encode(Header("VERT"), &priv)}), 0o644)
+	}
+	mb := &memBoxes{keys: map[string]bool{}}
+	if res, err := c.Scan(context.Background(), mb); err != nil || res.Packets != 2 || res.Imported != 2 {
+		t.Errorf("Scan = %+v, %v", res, err)
 	}
 }

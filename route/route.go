@@ -132,6 +132,11 @@ type Config struct {
 	// FidoAddrs are the system's own FTN addresses; empty means the system
 	// has no FidoNet and .fidonet recipients are refused.
 	FidoAddrs []string
+	// FidoUser, when set, finds the user that netmail for name at one of
+	// FidoAddrs goes to, as the netmail tosser finds the addressee of
+	// inbound netmail; ok false means nobody (the name is refused). Such
+	// netmail is delivered here instead of being exported to ourselves.
+	FidoUser func(ctx context.Context, name string) (user uint32, ok bool, err error)
 	// QWKHubs are the QWK-IDs of the configured QWKnet hubs.
 	QWKHubs []string
 	// Subs are the sub-boards that sub:<code> may post to.
@@ -215,7 +220,7 @@ func (r *Resolver) resolve(ctx context.Context, q envelope.RcptQuery) (envelope.
 	// Whole-address alias, then the relay decision on what it produced.
 	name, hit, exact := lookupAlias(r.cfg.Aliases, p.Addr)
 	st.aliased = hit
-	if rcpt, done, err := r.network(st, name, exact); done || err != nil {
+	if rcpt, done, err := r.network(ctx, st, name, exact); done || err != nil {
 		return rcpt, err
 	}
 	name, _ = envelope.SplitAddress(name)
@@ -232,7 +237,7 @@ func (r *Resolver) resolve(ctx context.Context, q envelope.RcptQuery) (envelope.
 		// A local-part alias may also point off-system or along a QWK route;
 		// Synchronet honours those only for whole-address aliases, which
 		// surprises sysops who write "cnnreport joe@example.org".
-		if rcpt, done, err := r.network(st, name, exact); done || err != nil {
+		if rcpt, done, err := r.network(ctx, st, name, exact); done || err != nil {
 			return rcpt, err
 		}
 		name, _ = envelope.SplitAddress(name)
@@ -281,7 +286,7 @@ func (r *Resolver) processors(st *query, name string) (matched []string, target 
 // else, including an alias.cfg result built from the client's text, goes
 // through the same decision and destination checks as a typed address.
 // Telegrams ignore the domain.
-func (r *Resolver) network(st *query, addr string, forced bool) (envelope.Rcpt, bool, error) {
+func (r *Resolver) network(ctx context.Context, st *query, addr string, forced bool) (envelope.Rcpt, bool, error) {
 	if st.q.Telegram || !strings.Contains(addr, "@") {
 		return envelope.Rcpt{}, false, nil
 	}
@@ -290,6 +295,10 @@ func (r *Resolver) network(st *query, addr string, forced bool) (envelope.Rcpt, 
 		netAddr, ok := parseFido(domain)
 		if !ok || len(r.cfg.FidoAddrs) == 0 || !(forced || mayNetmail(st.q)) {
 			return envelope.Rcpt{}, true, r.replyRelayDenied()
+		}
+		if r.ownFido(netAddr) && r.cfg.FidoUser != nil {
+			rc, err := r.fidoLocal(ctx, st, fidoName(local))
+			return rc, true, err
 		}
 		return envelope.Rcpt{
 			Kind:        envelope.KindFido,

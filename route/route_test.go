@@ -213,6 +213,38 @@ func TestFidoNet(t *testing.T) {
 	})
 }
 
+// Netmail to one of our own FTN addresses is delivered here, to the user
+// the tosser's lookup (FidoUser) names, with the mailbox checks; a name it
+// does not know is refused.
+func TestFidoNetOwnAddress(t *testing.T) {
+	t.Parallel()
+	r := newResolver(t, func(c *route.Config) {
+		c.FidoAddrs = []string{"1:103/1@fidonet", "2:5/7.3"}
+		c.FidoUser = func(_ context.Context, name string) (uint32, bool, error) {
+			switch name {
+			case "rob swindell":
+				return dm, true, nil
+			case "fran":
+				return full, true, nil
+			}
+			return 0, false, nil
+		}
+	})
+	box := func(user uint32, alias, fp string) envelope.Rcpt {
+		return envelope.Rcpt{Kind: envelope.KindMailbox, To: alias, User: user, ForwardPath: fp}
+	}
+	runCases(t, r, []rcase{
+		{name: "node", q: authed("<rob.swindell@f1.n103.z1.fidonet>"), want: box(dm, "Digital Man", "<rob.swindell@f1.n103.z1.fidonet>")},
+		{name: "point 0", q: authed("<rob.swindell@p0.f1.n103.z1.fidonet>"), want: box(dm, "Digital Man", "<rob.swindell@p0.f1.n103.z1.fidonet>")},
+		{name: "our point", q: authed("<rob.swindell@p3.f7.n5.z2.fidonet>"), want: box(dm, "Digital Man", "<rob.swindell@p3.f7.n5.z2.fidonet>")},
+		{name: "unknown", q: authed("<nobody@f1.n103.z1.fidonet>"), code: 550, err: envelope.ErrUnknownUser},
+		{name: "mailbox full", q: authed("<fran@f1.n103.z1.fidonet>"), code: 450},
+		{name: "another node", q: authed("<rob@f2.n103.z1.fidonet>"), want: envelope.Rcpt{Kind: envelope.KindFido, To: "rob",
+			NetType: envelope.NetFido, NetAddr: "1:103/2", ForwardPath: "<rob@f2.n103.z1.fidonet>"}},
+		{name: "unauthenticated", q: mail("<rob.swindell@f1.n103.z1.fidonet>"), code: 550, err: envelope.ErrRelayDenied, close: true},
+	})
+}
+
 // Rule 4: QWKnet routes.
 func TestQWKRoute(t *testing.T) {
 	t.Parallel()

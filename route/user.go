@@ -252,3 +252,38 @@ func (r *Resolver) forwards(st *query, u User) bool {
 	host, _, _ := splitPort(domain)
 	return !r.isLocalHost(host) && !isFidoDomain(domain) && r.checkDestination(domain) == nil
 }
+
+// ownFido reports whether addr (Z:N/F[.P]) is one of the system's own FTN
+// addresses; FidoAddrs may carry an @domain.
+func (r *Resolver) ownFido(addr string) bool {
+	for _, a := range r.cfg.FidoAddrs {
+		a, _, _ = strings.Cut(a, "@")
+		if strings.TrimSuffix(a, ".0") == addr {
+			return true
+		}
+	}
+	return false
+}
+
+// fidoLocal delivers netmail to one of our own FTN addresses to the user
+// the tosser would pick, with the usual mailbox checks.
+func (r *Resolver) fidoLocal(ctx context.Context, st *query, name string) (envelope.Rcpt, error) {
+	n, ok, err := r.cfg.FidoUser(ctx, name)
+	if err != nil {
+		return envelope.Rcpt{}, fmt.Errorf("route: looking up netmail addressee %q: %w", name, err)
+	}
+	if !ok {
+		return envelope.Rcpt{}, replyUnknownUser(st.fp)
+	}
+	u, found, err := r.byNumber(ctx, n)
+	if err != nil {
+		return envelope.Rcpt{}, err
+	}
+	if !found || u.Deleted || u.Inactive {
+		return envelope.Rcpt{}, replyUnknownUser(st.fp)
+	}
+	if err := r.checkMailbox(ctx, st, u); err != nil {
+		return envelope.Rcpt{}, err
+	}
+	return r.record(st, u), nil
+}

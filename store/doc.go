@@ -30,7 +30,10 @@
 // Netmail leaves through package ftn's exporter, which marks the entries
 // it packed (PackNetmail) before it puts the packet in the outbound and
 // removes them (NetmailExported) after, so a crash between the two loses
-// and duplicates nothing. Imported netmail is stored with DeliverOnce,
+// and duplicates nothing. NetmailExported keeps the header fields and the
+// packet name of each (NetmailSent) until NetmailSentCheck has seen the
+// packet leave the outbound and the record has aged out. Imported netmail
+// is stored with DeliverOnce,
 // which records the message's key in the same transaction.
 //
 // Passwords are never stored in the clear: an argon2id verifier (RFC 9106)

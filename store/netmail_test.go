@@ -28,14 +28,14 @@ func TestNetmailPackExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	ids := []uint64{r1.Copies[0].ID, r2.Copies[0].ID}
-	if err := db.PackNetmail(ids, "/o/x.tmp"); err != nil {
+	if err := db.PackNetmail(ids, "/o/x.tmp", "/o/x.out"); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.PackNetmail([]uint64{999}, "/o/y.tmp"); !errors.Is(err, store.ErrNotFound) {
+	if err := db.PackNetmail([]uint64{999}, "/o/y.tmp", "/o/y.out"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("packing unknown netmail: %v", err)
 	}
 	m, err := db.NetmailPacked()
-	if err != nil || len(m) != 2 || m[ids[0]] != "/o/x.tmp" {
+	if err != nil || len(m) != 2 || m[ids[0]] != (store.NetmailMark{Tmp: "/o/x.tmp", Final: "/o/x.out"}) {
 		t.Fatalf("packed = %v, %v", m, err)
 	}
 	if err := db.UnpackNetmail(ids[:1]); err != nil {
@@ -44,10 +44,10 @@ func TestNetmailPackExport(t *testing.T) {
 	if m, _ := db.NetmailPacked(); len(m) != 1 {
 		t.Errorf("after unpack: %v", m)
 	}
-	if err := db.NetmailExported(ids); err != nil {
+	if err := db.NetmailExported(ids, "/o/x.out", true); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.NetmailExported(ids); err != nil {
+	if err := db.NetmailExported(ids, "/o/x.out", false); err != nil {
 		t.Errorf("exporting twice: %v", err)
 	}
 	list, _ := db.Netmail()
@@ -58,6 +58,61 @@ func TestNetmailPackExport(t *testing.T) {
 	}
 	if err := db.Check(); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestNetmailSent: exported netmail is recorded with its packet, marked
+// sent when the packet is gone (or when a fresh packet of the same name
+// is started), and sent records are pruned by count.
+func TestNetmailSent(t *testing.T) {
+	db, _ := openTemp(t)
+	var ids []uint64
+	for range store.NetmailSentMax + 2 {
+		r, err := db.Deliver(fidoEnvelope("Bob"), []byte(sampleMsg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.Copies[0].ID)
+	}
+	n := len(ids)
+	if err := db.NetmailExported(ids[:n-2], "/o/a.out", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.NetmailExported(ids[n-2:n-1], "/o/b.out", true); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	asked := 0
+	if err := db.NetmailSentCheck(func(p string) bool { asked++; return p == "/o/a.out" }, now); err != nil {
+		t.Fatal(err)
+	}
+	list, _ := db.NetmailSent()
+	if asked != 2 || len(list) != n-1 || list[0].Packet != "/o/a.out" || !list[0].Sent.Equal(now) || !list[n-2].Sent.IsZero() {
+		t.Fatalf("after check (%d asked): %d records, first %+v, last %+v", asked, len(list), list[0], list[len(list)-1])
+	}
+	// A fresh b.out means the one before was sent.
+	if err := db.NetmailExported(ids[n-1:], "/o/b.out", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.NetmailSentCheck(func(string) bool { return false }, now); err != nil {
+		t.Fatal(err)
+	}
+	list, _ = db.NetmailSent()
+	sent := 0
+	for _, d := range list {
+		if !d.Sent.IsZero() {
+			sent++
+		}
+	}
+	if sent != store.NetmailSentMax || !list[len(list)-1].Sent.IsZero() || list[len(list)-2].Sent.IsZero() {
+		t.Errorf("%d records, %d sent; want %d sent and the newest waiting", len(list), sent, store.NetmailSentMax)
+	}
+	// Older than NetmailSentKeep: forgotten.
+	if err := db.NetmailSentCheck(func(string) bool { return true }, now.Add(store.NetmailSentKeep+time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ = db.NetmailSent(); len(list) != 1 {
+		t.Errorf("%d records left, want the one just sent", len(list))
 	}
 }
 

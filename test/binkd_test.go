@@ -86,6 +86,9 @@ func TestFidoNetBinkd(t *testing.T) {
 	out := filepath.Join(a.root, "fido", "outbound", "00020004.out")
 	waitFor(t, 30*time.Second, "the packet for 1:2/4", func() bool { return fileExists(out) })
 
+	if rows := routingRows(a.must("netmail", "list")); len(rows) != 1 || !strings.Contains(rows[0], " packed ") {
+		t.Errorf("before binkd ran, want the netmail packed into %s:\n%s", out, strings.Join(rows, "\n"))
+	}
 	confA := binkdConf(t, a.root, "1:2/3", fmt.Sprintf("node 1:2/4@fidonet 127.0.0.1:%d SessPw", port), freePorts(t, 1)[0])
 	var log []byte
 	for try := 1; fileExists(out); try++ {
@@ -97,6 +100,10 @@ func TestFidoNetBinkd(t *testing.T) {
 			logB, _ := os.ReadFile(filepath.Join(b.root, "binkd.log"))
 			t.Fatalf("binkd did not send %s:\n%s\nclient log:\n%s\nserver log:\n%s", out, log, logA, logB)
 		}
+	}
+	// binkd removed the packet it sent: the sender's list says so.
+	if rows := routingRows(a.must("netmail", "list")); len(rows) != 1 || !strings.Contains(rows[0], " sent ") || !strings.Contains(rows[0], out) {
+		t.Errorf("after binkd sent %s, want the netmail sent:\n%s", out, strings.Join(rows, "\n"))
 	}
 	b.must("netmail", "scan")
 	waitFor(t, 30*time.Second, "the netmail in Bob's mailbox", func() bool {

@@ -75,6 +75,74 @@ func (u *uplink) toss() string {
 	return u.run(u.bin, "SETTINGS", u.prefs, "TOSS")
 }
 
+// uplinkedBBS starts a BBS at 1:2/3 whose uplink is crashmail's 1:2/1,
+// with the [Mail] keys in extra, and the users Sysop and Bob (Bob Smith).
+func uplinkedBBS(t *testing.T, extra map[string]string) *bbs {
+	b := newBBS(t)
+	b.routingFTN("1:2/3")
+	b.mail["FidoUplink"] = "1:2/1"
+	b.mail["FidoUplinkPacketPwd"] = "secret"
+	b.mail["FidoFrequency"] = "1h"
+	for k, v := range extra {
+		b.mail[k] = v
+	}
+	b.start()
+	b.addUser("Sysop", routingPW)
+	b.addUser("Bob", routingPW, "--realname", "Bob Smith")
+	return b
+}
+
+// write has crashwrite write netmail from the uplink's sysop to name at
+// the BBS, tosses it, and returns the packet crashmail routed to 1:2/3.
+func (u *uplink) write(name, subject, text string) []byte {
+	u.t.Helper()
+	body := filepath.Join(u.dir, "text.txt")
+	if err := os.WriteFile(body, []byte(text), 0o644); err != nil {
+		u.t.Fatal(err)
+	}
+	routed := filepath.Join(u.dir, "out", "00020003.out")
+	os.Remove(routed)
+	u.run(filepath.Join(filepath.Dir(u.bin), "crashwrite"), "DIR", filepath.Join(u.dir, "in"), "FROMNAME", "Uplink Sysop", "FROMADDR", "1:2/1",
+		"TONAME", name, "TOADDR", "1:2/3", "SUBJECT", subject, "TEXT", body, "PASSWORD", "SECRET")
+	u.toss()
+	pkt, err := os.ReadFile(routed)
+	if err != nil {
+		u.t.Fatalf("crashmail routed nothing to 1:2/3: %v", err)
+	}
+	return pkt
+}
+
+// fidoInbound puts pkt into the BBS's secure inbound as name, as binkd
+// would, and returns its path.
+func (b *bbs) fidoInbound(pkt []byte, name string) string {
+	b.t.Helper()
+	inbound := filepath.Join(b.root, "fido", "inbound")
+	if err := os.MkdirAll(inbound, 0o755); err != nil {
+		b.t.Fatal(err)
+	}
+	path := filepath.Join(inbound, name)
+	if err := os.WriteFile(path, pkt, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	return path
+}
+
+// tossOne hands pkt to crashmail as binkd would (a .pkt in its inbound),
+// tosses, and returns the one message that lands in its netmail area.
+func (u *uplink) tossOne(pkt []byte, name string) storedMsg {
+	u.t.Helper()
+	if err := os.WriteFile(filepath.Join(u.dir, "in", name), pkt, 0o644); err != nil {
+		u.t.Fatal(err)
+	}
+	log := u.toss()
+	msgs, _ := filepath.Glob(filepath.Join(u.dir, "netmail", "*.msg"))
+	if len(msgs) != 1 {
+		logText, _ := os.ReadFile(filepath.Join(u.dir, "crashmail.log"))
+		u.t.Fatalf("crashmail put %d messages in its netmail area:\n%s\n%s", len(msgs), log, logText)
+	}
+	return readStoredMsg(u.t, msgs[0])
+}
+
 // storedMsg is an FTS-0001 stored message (*.MSG) as crashmail writes it.
 type storedMsg struct {
 	from, to, subject, date string
@@ -113,14 +181,7 @@ func readStoredMsg(t *testing.T, path string) storedMsg {
 func TestFidoNetCrashmail(t *testing.T) {
 	t.Parallel()
 	up := newUplink(t)
-	b := newBBS(t)
-	b.routingFTN("1:2/3")
-	b.mail["FidoUplink"] = "1:2/1"
-	b.mail["FidoUplinkPacketPwd"] = "secret"
-	b.mail["FidoFrequency"] = "1h"
-	b.start()
-	b.addUser("Sysop", routingPW)
-	b.addUser("Bob", routingPW, "--realname", "Bob Smith")
+	b := uplinkedBBS(t, nil)
 
 	// Out: Internet mail with a UTF-8 subject and body.
 	b.routingMustSend(routingMsg{port: b.ports.Submission, from: "bob@bbs.test", to: []string{"uplink.sysop@f1.n2.z1.fidonet"},
@@ -129,24 +190,14 @@ func TestFidoNetCrashmail(t *testing.T) {
 	waitFor(t, 30*time.Second, "the packet for 1:2/1 in the outbound", func() bool {
 		return fileExists(outbound)
 	})
-	if list := b.must("netmail", "list"); strings.Contains(list, "1:2/1") {
-		t.Errorf("the netmail is still in the mailbase:\n%s", list)
+	if rows := routingRows(b.must("netmail", "list")); len(rows) != 1 || !strings.Contains(rows[0], " packed ") || !strings.Contains(rows[0], outbound) {
+		t.Errorf("netmail list: want the netmail packed into %s:\n%s", outbound, strings.Join(rows, "\n"))
 	}
 	pkt, err := os.ReadFile(outbound)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// binkd hands the file over as a .pkt.
-	if err := os.WriteFile(filepath.Join(up.dir, "in", "0badcafe.pkt"), pkt, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	log := up.toss()
-	msgs, _ := filepath.Glob(filepath.Join(up.dir, "netmail", "*.msg"))
-	if len(msgs) != 1 {
-		logText, _ := os.ReadFile(filepath.Join(up.dir, "crashmail.log"))
-		t.Fatalf("crashmail put %d messages in its netmail area:\n%s\n%s", len(msgs), log, logText)
-	}
-	m := readStoredMsg(t, msgs[0])
+	m := up.tossOne(pkt, "0badcafe.pkt")
 	text := string(m.text)
 	if m.to != "uplink sysop" && m.to != "Uplink Sysop" {
 		t.Errorf("crashmail's message is to %q", m.to)
@@ -162,25 +213,8 @@ func TestFidoNetCrashmail(t *testing.T) {
 	}
 
 	// In: crashwrite's netmail to Bob Smith, routed by crashmail to 1:2/3.
-	if err := os.WriteFile(filepath.Join(up.dir, "reply.txt"), []byte("Thanks Bob, all well here.\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	up.run(filepath.Join(filepath.Dir(up.bin), "crashwrite"), "DIR", filepath.Join(up.dir, "in"), "FROMNAME", "Uplink Sysop", "FROMADDR", "1:2/1",
-		"TONAME", "Bob Smith", "TOADDR", "1:2/3", "SUBJECT", "Re: your netmail", "TEXT", filepath.Join(up.dir, "reply.txt"), "PASSWORD", "SECRET")
-	up.toss()
-	routed := filepath.Join(up.dir, "out", "00020003.out")
-	pkt, err = os.ReadFile(routed)
-	if err != nil {
-		t.Fatalf("crashmail routed nothing to 1:2/3: %v", err)
-	}
-	inbound := filepath.Join(b.root, "fido", "inbound")
-	if err := os.MkdirAll(inbound, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	inPkt := filepath.Join(inbound, "7e57ab1e.pkt")
-	if err := os.WriteFile(inPkt, pkt, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	pkt = up.write("Bob Smith", "Re: your netmail", "Thanks Bob, all well here.\n")
+	inPkt := b.fidoInbound(pkt, "7e57ab1e.pkt")
 	b.must("netmail", "scan")
 	waitFor(t, 30*time.Second, "the inbound packet to be tossed", func() bool { return !fileExists(inPkt) })
 	got := python(t, "fidonet_pop3.py", "127.0.0.1", itoa(b.ports.POP3), "Bob", routingPW)

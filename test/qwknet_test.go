@@ -31,8 +31,9 @@ func qwkMessage(conf int, to, from, subject, text string) []byte {
 }
 
 // TestQWKNetmail routes mail for VERT!sysop into the hub's REP packet
-// (data/VERT.REP, a ZIP holding VERT.MSG) and tosses the private mail of a
-// QWK packet from the hub (data/VERT.QWK) into a user's POP3 mailbox.
+// (data/qnet/VERT.rep, a ZIP holding VERT.MSG) and tosses the private mail
+// of QWK packets from the hub (data/qnet/VERT.qwk, and data/VERT.QWK where
+// Synchronet's call-out scripts leave it) into a user's POP3 mailbox.
 func TestQWKNetmail(t *testing.T) {
 	t.Parallel()
 	b := newBBS(t)
@@ -44,10 +45,10 @@ func TestQWKNetmail(t *testing.T) {
 
 	b.routingMustSend(routingMsg{port: b.ports.Submission, from: "bob@bbs.test", to: []string{"VERT!Digital Man@bbs.test"},
 		subject: "Über QWK", body: "Hello over QWKnet.\n", auth: []string{"bob", routingPW}})
-	rep := filepath.Join(b.root, "data", "VERT.REP")
-	waitFor(t, 30*time.Second, "data/VERT.REP", func() bool { return fileExists(rep) })
-	if list := b.must("netmail", "list"); strings.Contains(list, "VERT") {
-		t.Errorf("the netmail is still in the mailbase:\n%s", list)
+	rep := filepath.Join(b.root, "data", "qnet", "VERT.rep")
+	waitFor(t, 30*time.Second, "data/qnet/VERT.rep", func() bool { return fileExists(rep) })
+	if rows := routingRows(b.must("netmail", "list")); len(rows) != 1 || !strings.Contains(rows[0], " packed ") || !strings.Contains(rows[0], rep) {
+		t.Errorf("netmail list: want the netmail packed into %s:\n%s", rep, strings.Join(rows, "\n"))
 	}
 	zr, err := zip.OpenReader(rep)
 	if err != nil {
@@ -76,24 +77,37 @@ func TestQWKNetmail(t *testing.T) {
 		t.Errorf("REP message text %q", msg[256:])
 	}
 
-	// In: a QWK packet from the hub with private mail for Bob Smith.
-	var pkt bytes.Buffer
-	zw := zip.NewWriter(&pkt)
-	w, _ := zw.Create("MESSAGES.DAT")
-	w.Write(append(qwkBlocks("Produced by the hub"), qwkMessage(0, "BOB SMITH", "Digital Man", "Re: Uber QWK", "@VIA: VERT\nThanks, got it.\n")...))
-	w, _ = zw.Create("HEADERS.DAT")
-	w.Write([]byte("[80]\nMessage-ID: <42.vert@vert.synchro.net>\nTo: Bob Smith\n\n"))
-	zw.Close()
-	qwkPath := filepath.Join(b.root, "data", "VERT.QWK")
-	if err := os.WriteFile(qwkPath, pkt.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	// In: QWK packets from the hub with private mail for Bob Smith.
+	qwkPath := filepath.Join(b.root, "data", "qnet", "VERT.qwk")
+	syncPath := filepath.Join(b.root, "data", "VERT.QWK")
+	writeQWK(t, qwkPath, "Re: Uber QWK", "<42.vert@vert.synchro.net>", "Thanks, got it.")
+	writeQWK(t, syncPath, "Second", "<43.vert@vert.synchro.net>", "From data too.")
 	b.must("qwk", "unpack", "VERT")
-	waitFor(t, 30*time.Second, "VERT.QWK to be unpacked", func() bool { return !fileExists(qwkPath) })
+	waitFor(t, 30*time.Second, "the QWK packets to be unpacked", func() bool { return !fileExists(qwkPath) && !fileExists(syncPath) })
 	got := python(t, "fidonet_pop3.py", "127.0.0.1", itoa(b.ports.POP3), "Bob", routingPW)
-	for _, want := range []string{"From: Digital Man <VERT/VERT!Digital.Man@", "Subject: Re: Uber QWK", "Message-ID: <42.vert@vert.synchro.net>", "\nThanks, got it.\n====="} {
+	for _, want := range []string{"From: Digital Man <VERT/VERT!Digital.Man@", "Subject: Re: Uber QWK", "Message-ID: <42.vert@vert.synchro.net>",
+		"\nThanks, got it.\n=====", "Subject: Second", "\nFrom data too.\n====="} {
 		if !strings.Contains(got, want) {
 			t.Errorf("Bob's mailbox lacks %q:\n%s", want, got)
 		}
+	}
+}
+
+// writeQWK writes a QWK packet from the hub VERT holding one private
+// message from Digital Man to Bob Smith.
+func writeQWK(t *testing.T, path, subject, msgid, text string) {
+	t.Helper()
+	var pkt bytes.Buffer
+	zw := zip.NewWriter(&pkt)
+	w, _ := zw.Create("MESSAGES.DAT")
+	w.Write(append(qwkBlocks("Produced by the hub"), qwkMessage(0, "BOB SMITH", "Digital Man", subject, "@VIA: VERT\n"+text+"\n")...))
+	w, _ = zw.Create("HEADERS.DAT")
+	w.Write([]byte("[80]\nMessage-ID: " + msgid + "\nTo: Bob Smith\n\n"))
+	zw.Close()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, pkt.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

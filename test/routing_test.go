@@ -203,7 +203,9 @@ func TestRoutingQWK(t *testing.T) {
 func TestRoutingFidoNet(t *testing.T) {
 	t.Parallel()
 	b := newBBS(t)
-	b.routingFTN("1:103/705")
+	// 1:103/705 is another node: netmail to our own address is delivered
+	// here (TestNetmailOwnAddress).
+	b.routingFTN("1:103/1")
 	// A mailer's busy flags on both destinations keep the netmail in the
 	// mailbase, where netmail list shows how it was routed.
 	for _, bsy := range []string{"006702c1.bsy", "006702c1.pnt/00000002.bsy"} {

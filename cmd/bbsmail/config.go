@@ -296,6 +296,7 @@ func (s *swapResolver) set(cfg *ctrl.Config) {
 	rc := routeConfig(cfg)
 	rc.Processors = s.procs
 	rc.MayPost = mayPost(cfg, s.db)
+	rc.FidoUser = fidoUser(s.db, cfg)
 	s.cur.Store(route.New(rc, directory{db: s.db}))
 }
 

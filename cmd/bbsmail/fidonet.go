@@ -8,11 +8,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/bbsmail/bbsmail/admin"
 	"github.com/bbsmail/bbsmail/ctrl"
 	"github.com/bbsmail/bbsmail/envelope"
 	"github.com/bbsmail/bbsmail/ftn"
@@ -82,10 +82,14 @@ type netMarks struct {
 	nt envelope.NetType
 }
 
-func (m netMarks) Pack(ids []uint64, tmp string) error { return m.db.PackNetmail(ids, tmp) }
-func (m netMarks) Unpack(ids []uint64) error           { return m.db.UnpackNetmail(ids) }
-func (m netMarks) Exported(ids []uint64) error         { return m.db.NetmailExported(ids) }
-func (m netMarks) Packed() (map[uint64]string, error)  { return packedOf(m.db, m.nt) }
+func (m netMarks) Pack(ids []uint64, tmp, final string) error {
+	return m.db.PackNetmail(ids, tmp, final)
+}
+func (m netMarks) Unpack(ids []uint64) error { return m.db.UnpackNetmail(ids) }
+func (m netMarks) Exported(ids []uint64, final string, fresh bool) error {
+	return m.db.NetmailExported(ids, final, fresh)
+}
+func (m netMarks) Packed() (map[uint64]ftn.Mark, error) { return packedOf(m.db, m.nt) }
 
 // waiting calls fn for each netmail of the network that is not packed,
 // oldest first, with its text.
@@ -152,82 +156,28 @@ func senderName(db *store.DB, user uint32) string {
 
 // packedOf returns the packed marks of one network's netmail: the FidoNet
 // and QWK exporters each recover their own.
-func packedOf(db *store.DB, nt envelope.NetType) (map[uint64]string, error) {
+func packedOf(db *store.DB, nt envelope.NetType) (map[uint64]ftn.Mark, error) {
 	marks, err := db.NetmailPacked()
 	if err != nil || len(marks) == 0 {
-		return marks, err
+		return nil, err
 	}
 	list, err := db.Netmail()
 	if err != nil {
 		return nil, err
 	}
-	out := map[uint64]string{}
+	out := map[uint64]ftn.Mark{}
 	for _, e := range list {
 		if t, ok := marks[e.ID]; ok && e.NetType == nt {
-			out[e.ID] = t
+			out[e.ID] = ftn.Mark{Tmp: t.Tmp, Final: t.Final}
 		}
 	}
 	return out, nil
 }
 
-// fidoBoxes stores imported netmail: the addressee is found as sbbsecho
-// finds it (a user number, a sysop alias, an alias, a real name), else
-// DefaultRecipient, else the sysop (#1).
-type fidoBoxes struct {
-	db  *store.DB
-	cfg *ctrl.Config
-}
-
-var _ ftn.Mailboxes = fidoBoxes{}
-
-func (f fidoBoxes) Deliver(_ context.Context, in ftn.Incoming) (string, bool, error) {
-	return f.deliver("ftn", in.To, in.Key, in.Message)
-}
-
-// deliver stores an imported message once per key for the user called to.
-func (f fidoBoxes) deliver(id, to, key string, msg []byte) (string, bool, error) {
-	u, err := f.addressee(to)
-	if err != nil {
-		return "", false, err
-	}
-	env := &envelope.Envelope{
-		ID: id, Received: time.Now(),
-		Rcpts: []envelope.Rcpt{{Kind: envelope.KindMailbox, To: u.Alias, User: u.Number}},
-	}
-	_, dup, err := f.db.DeliverOnce(key, env, msg)
-	return u.Alias, dup, err
-}
-
-func (f fidoBoxes) addressee(name string) (store.User, error) {
-	usable := func(u store.User, err error) bool { return err == nil && !u.Deleted && !u.Inactive }
-	name = strings.TrimSpace(name)
-	if n, err := strconv.ParseUint(name, 10, 32); err == nil {
-		if u, err := f.db.User(uint32(n)); usable(u, err) {
-			return u, nil
-		}
-	}
-	for _, a := range f.cfg.FidoNet.SysopAliases {
-		if strings.EqualFold(a, name) {
-			return f.db.User(1)
-		}
-	}
-	if u, err := f.db.UserByAlias(name); usable(u, err) {
-		return u, nil
-	}
-	if u, err := f.db.UserByRealName(name); usable(u, err) {
-		return u, nil
-	}
-	if d := f.cfg.FidoNet.DefaultRecipient; d != "" {
-		if u, err := f.db.UserByAlias(d); usable(u, err) {
-			return u, nil
-		}
-	}
-	return f.db.User(1)
-}
-
 // netmailRunner exports netmail and tosses what came in, FidoNet and QWK,
 // in the server: every FidoFrequency, when netmail is stored, and when
-// data/fidoout.now, data/fidoin.now or a data/qnet-HUBID.now is touched.
+// data/fidoout.now, data/fidoin.now, a data/qnet-HUBID.now or a
+// data/qnet/HUBID.now is touched.
 type netmailRunner struct {
 	s    *server
 	wake chan struct{}
@@ -251,6 +201,9 @@ func (r *netmailRunner) Wake() {
 func (r *netmailRunner) semaphores() string {
 	data := r.s.config().Paths.Data
 	qnet, _ := filepath.Glob(filepath.Join(data, "qnet-*.now"))
+	// Synchronet's own QWK hub semaphore is data/qnet/HUBID.now.
+	hubs, _ := filepath.Glob(filepath.Join(data, "qnet", "*.now"))
+	qnet = append(qnet, hubs...)
 	return stamps(append([]string{filepath.Join(data, "fidoout.now"), filepath.Join(data, "fidoin.now")}, qnet...))
 }
 
@@ -298,18 +251,16 @@ func (r *netmailRunner) pass(ctx context.Context) {
 			log.Error(fmt.Sprintf("!QWK: %v", err))
 		}
 	}
+	// Netmail whose packet the mailer took away is sent.
+	if err := r.s.db.NetmailSentCheck(admin.PacketGone, time.Now()); err != nil {
+		log.Warn(fmt.Sprintf("netmail: %v", err))
+	}
 }
 
 // fidoPass exports and/or tosses, for the server and the command line.
 func fidoPass(ctx context.Context, fc *ftn.Config, sc *ftn.Scanner, db *store.DB, cfg *ctrl.Config, log *slog.Logger, export, scan bool) error {
 	var errOut, errIn error
-	if export {
-		var n int
-		n, errOut = fc.Export(newFidoSpool(db, log))
-		if n > 0 {
-			log.Info(fmt.Sprintf("FidoNet: %d netmail exported", n))
-		}
-	}
+	// Tossing first: a bounce it stores leaves in the same pass.
 	if scan {
 		sc.Config = fc
 		var res ftn.ScanResult
@@ -319,6 +270,13 @@ func fidoPass(ctx context.Context, fc *ftn.Config, sc *ftn.Scanner, db *store.DB
 		}
 		if _, err := db.ForgetImported(time.Now().Add(-importMemory)); err != nil {
 			log.Warn(fmt.Sprintf("FidoNet: %v", err))
+		}
+	}
+	if export {
+		var n int
+		n, errOut = fc.Export(newFidoSpool(db, log))
+		if n > 0 {
+			log.Info(fmt.Sprintf("FidoNet: %d netmail exported", n))
 		}
 	}
 	return errors.Join(errOut, errIn)

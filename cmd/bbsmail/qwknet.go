@@ -25,8 +25,20 @@ func qwkConfig(cfg *ctrl.Config, q *qwk.Config, log *slog.Logger) bool {
 			q.Hubs = append(q.Hubs, h.ID)
 		}
 	}
-	q.DataDir, q.Host, q.Log = cfg.Paths.Data, cfg.Host(), log
+	q.DataDir, q.PacketDir, q.Host, q.Log = cfg.Paths.Data, qwkPacketDir(cfg), cfg.Host(), log
 	return len(q.Hubs) > 0
+}
+
+// qwkPacketDir is [Mail] QWKPacketDir (relative to ctrl/), else data/qnet.
+func qwkPacketDir(cfg *ctrl.Config) string {
+	d := cfg.Mail.QWKPacketDir
+	switch {
+	case d == "":
+		return filepath.Join(cfg.Paths.Data, "qnet")
+	case filepath.IsAbs(d):
+		return d
+	}
+	return filepath.Join(cfg.Paths.Ctrl, d)
 }
 
 // qwkSpool gives the REP writer the mailbase's QWK netmail.
@@ -82,7 +94,7 @@ func qwkCmd(dir string, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	log := slog.New(newLineHandler(stdout, new(slog.LevelVar)))
-	q := &qwk.Config{Hubs: []string{hub.ID}, DataDir: cfg.Paths.Data, Host: cfg.Host(), Log: log}
+	q := &qwk.Config{Hubs: []string{hub.ID}, DataDir: cfg.Paths.Data, PacketDir: qwkPacketDir(cfg), Host: cfg.Host(), Log: log}
 	db, err := openStore(cfg, time.Second)
 	if errors.Is(err, store.ErrLocked) {
 		sem := filepath.Join(cfg.Paths.Data, "qnet-"+strings.ToLower(hub.ID)+".now")

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bbsmail/bbsmail/ctrl"
+	"github.com/bbsmail/bbsmail/ftn"
+	"github.com/bbsmail/bbsmail/store"
+)
+
+// TestFidoBounce tosses netmail for an unknown name with FidoUnknownUser =
+// bounce: the bounce leaves in the next export as a packet the ftn decoder
+// reads back (from our address to the sender, quoting the original); the
+// same netmail tossed again bounces no second time; netmail that is
+// itself a bounce goes to the sysop.
+func TestFidoBounce(t *testing.T) {
+	dir := t.TempDir()
+	db := openKillDB(t, dir)
+	defer db.Close()
+	for _, a := range []string{"Sysop", "Bob"} {
+		if _, err := db.AddUser(store.User{Alias: a, Level: 50}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := &ctrl.Config{}
+	cfg.Mail.FidoUnknownUser = "bounce"
+	cfg.Mail.HostName = "bbs.test"
+	boxes := fidoBoxes{db: db, cfg: cfg}
+	orig, _ := ftn.ParseAddr("1:2/1")
+	us, _ := ftn.ParseAddr("1:2/3")
+	in := func(to, subject, msgid string) ftn.Incoming {
+		m := ftn.Message{Orig: orig, Dest: us, Date: "02 Mar 26  11:12:13", To: to, From: "Uplink Sysop", Subject: subject,
+			Text: []byte("\x01MSGID: 1:2/1 " + msgid + "\rHello?\rAnybody?\r")}
+		return ftn.ToInternet(&m, "bbs.test", time.Now())
+	}
+	for i, wantDup := range []bool{false, true} {
+		if _, dup, err := boxes.Deliver(context.Background(), in("Nobody Here", "Hi", "0001")); err != nil || dup != wantDup {
+			t.Fatalf("toss %d: dup %v, err %v", i, dup, err)
+		}
+	}
+	if _, dup, err := boxes.Deliver(context.Background(), in("Nobody Else", "Unknown user: Sysop", "0002")); err != nil || dup {
+		t.Fatalf("tossing a bounce: dup %v, err %v", dup, err)
+	}
+	if box, _ := db.Mailbox(1); len(box) != 1 || box[0].Subject != "Unknown user: Sysop" {
+		t.Errorf("the sysop's mailbox: %+v", box)
+	}
+
+	c := killConfig(dir)
+	if n, err := c.Export(newFidoSpool(db, slog.New(slog.DiscardHandler))); err != nil || n != 1 {
+		t.Fatalf("Export = %d, %v", n, err)
+	}
+	b, err := os.ReadFile(c.PacketPath(orig, ftn.Normal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ftn.Decode(b)
+	if err != nil || len(p.Messages) != 1 {
+		t.Fatalf("decoding the bounce packet: %v", err)
+	}
+	m := p.Messages[0]
+	text := ftn.ParseText(m.Text, ftn.CP437)
+	if p.Header.Dest != orig || m.Orig != us || m.Dest != orig || m.To != "Uplink Sysop" || m.From != "Sysop" || m.Subject != "Unknown user: Nobody Here" {
+		t.Errorf("bounce %v→%v from %q to %q subject %q", m.Orig, m.Dest, m.From, m.To, m.Subject)
+	}
+	for _, want := range []string{`Your netmail to "Nobody Here" at 1:2/3`, " Subject: Hi\n", "> Hello?\n> Anybody?"} {
+		if !strings.Contains(text.Body, want) {
+			t.Errorf("bounce text lacks %q:\n%s", want, text.Body)
+		}
+	}
+}
