@@ -204,14 +204,15 @@ func (db *DB) Close() error {
 // bbolt's Batch, so fn may run more than once: it must derive everything
 // from tx and reset any result it fills in. A caller with no company goes
 // straight to Update, because Batch would make it wait MaxBatchDelay for
-// partners that are not coming.
+// partners that are not coming. A file that cannot grow gives an error
+// that wraps ENOSPC, EDQUOT or EFBIG (storageErr).
 func (db *DB) write(fn func(*bolt.Tx) error) error {
 	n := db.writers.Add(1)
 	defer db.writers.Add(-1)
 	if n == 1 {
-		return db.bolt.Update(fn)
+		return storageErr(db.bolt.Update(fn))
 	}
-	return db.bolt.Batch(fn)
+	return storageErr(db.bolt.Batch(fn))
 }
 
 // u64 and u32 encode keys big-endian so that cursor order is numeric order.
