@@ -83,6 +83,9 @@ type DB struct {
 	checks atomic.Uint64
 	// users caches user lookups (usercache.go).
 	users userCache
+	// room keeps free pages for deletions once the file cannot grow
+	// (room.go).
+	room room
 }
 
 // Bucket names. Sub-buckets of mail, subs and telegrams are named by the

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"errors"
 	"strings"
 	"syscall"
 )
@@ -31,10 +30,8 @@ func storageErr(err error) error {
 	if err == nil {
 		return nil
 	}
-	for _, errno := range storageErrnos {
-		if errors.Is(err, errno) {
-			return err
-		}
+	if storageErrno(err) != 0 {
+		return err
 	}
 	msg := err.Error()
 	if !strings.Contains(msg, "file resize error: ") && !strings.Contains(msg, "file sync error: ") {

@@ -33,7 +33,13 @@ func fileSizeLimited(cmd *exec.Cmd, limit int64) *exec.Cmd {
 func execWithFileSizeLimit(limit string) {
 	n, err := strconv.ParseUint(limit, 10, 64)
 	if err == nil {
-		err = syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: n, Max: n})
+		var lim syscall.Rlimit
+		if err = syscall.Getrlimit(syscall.RLIMIT_FSIZE, &lim); err == nil {
+			// The hard limit stays: the test may raise the soft one
+			// while the server runs.
+			lim.Cur = n
+			err = syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim)
+		}
 	}
 	if err == nil && len(os.Args) < 2 {
 		err = fmt.Errorf("no program to run")
