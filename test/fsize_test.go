@@ -28,8 +28,9 @@ func fileSizeLimited(cmd *exec.Cmd, limit int64) *exec.Cmd {
 }
 
 // execWithFileSizeLimit is the other side of fileSizeLimited: it runs
-// before the tests' flags are parsed and never returns. SIGXFSZ keeps the
-// disposition it had: what the server does about it is part of the test.
+// before the tests' flags are parsed and never returns. The server starts
+// with SIGXFSZ at its default action (exec resets this binary's handler),
+// as under a shell's ulimit -f: what it does about it is part of the test.
 func execWithFileSizeLimit(limit string) {
 	n, err := strconv.ParseUint(limit, 10, 64)
 	if err == nil {
