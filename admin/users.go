@@ -18,7 +18,7 @@ func userAdd(_ context.Context, env Env, args []string, sio stdio) error {
 	pw := fs.String("password", "", "password, or - to read it from standard input")
 	real := fs.String("realname", "", "real name")
 	netmail := fs.String("netmail", "", "netmail/forwarding address")
-	level := fs.Int("level", 10, "security level")
+	level := fs.Int("level", defaultLevel, "security level (default: the sysop's 90 while the user base has no sysop, else 10)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -36,13 +36,30 @@ func userAdd(_ context.Context, env Env, args []string, sio stdio) error {
 	if err != nil {
 		return err
 	}
-	n, err := env.DB.AddUser(store.User{Alias: pos[0], RealName: *real, NetMail: *netmail, Level: *level}, password)
+	u := store.User{Alias: pos[0], RealName: *real, NetMail: *netmail, Level: *level}
+	var n uint32
+	sysop := false
+	if flagSet(fs, "level") {
+		n, err = env.DB.AddUser(u, password)
+	} else {
+		n, sysop, err = env.DB.AddUserOrSysop(u, password)
+	}
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(sio.out, n)
+	if sysop {
+		// On standard error: standard output stays the bare number that
+		// scripts read.
+		fmt.Fprintf(sio.err, "user #%d %s has the sysop's level %d: the user base had no sysop (no user of level %d or more); --level sets another\n",
+			n, u.Alias, store.SysopLevel, store.SysopLevel)
+	}
 	return nil
 }
+
+// defaultLevel is the level of a new user who is not the first sysop:
+// Synchronet's default new-user level.
+const defaultLevel = 10
 
 // maxAlias is Synchronet's LEN_ALIAS.
 const maxAlias = 25

@@ -254,9 +254,10 @@ func (s *session) replyFor(err error) *envelope.Reply {
 	}
 	ref := netutil.Ref(s.id)
 	s.log.Error(fmt.Sprintf("SMTP %s [%s] local error (%s): %v", s.host, s.ip, ref, err))
-	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
-		// A full disk is "insufficient system storage" (RFC 3463 4.3.1),
-		// as Synchronet answers 452: the sender retries later.
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EFBIG) {
+		// A full disk (or a quota, or a file size limit the mailbase hit)
+		// is "insufficient system storage" (RFC 3463 4.3.1), as
+		// Synchronet answers 452: the sender retries later.
 		return envelope.Replyf(452, "4.3.1", "Insufficient system storage (%s)", ref)
 	}
 	return envelope.Replyf(451, "4.3.0", "Local error (%s)", ref)

@@ -94,6 +94,9 @@ type DB struct {
 	onCommit func(calls int)
 	batchTx  *bolt.Tx
 	batchN   *int
+	// room keeps free pages for deletions once the file cannot grow
+	// (room.go).
+	room room
 }
 
 // Bucket names. Sub-buckets of mail, subs and telegrams are named by the
@@ -215,7 +218,8 @@ func (db *DB) Close() error {
 // bbolt's Batch, so fn may run more than once: it must derive everything
 // from tx and reset any result it fills in. A caller with no company goes
 // straight to Update, because Batch would make it wait MaxBatchDelay for
-// partners that are not coming.
+// partners that are not coming. A file that cannot grow gives an error
+// that wraps ENOSPC, EDQUOT or EFBIG (storageErr).
 func (db *DB) write(fn func(*bolt.Tx) error) error {
 	if db.onCommit != nil {
 		fn = db.countCalls(fn)
@@ -223,9 +227,9 @@ func (db *DB) write(fn func(*bolt.Tx) error) error {
 	n := db.writers.Add(1)
 	defer db.writers.Add(-1)
 	if n == 1 {
-		return db.bolt.Update(fn)
+		return storageErr(db.bolt.Update(fn))
 	}
-	return db.bolt.Batch(fn)
+	return storageErr(db.bolt.Batch(fn))
 }
 
 // countCalls wraps a write call so that the commit it ends up in reports

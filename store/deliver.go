@@ -54,12 +54,16 @@ func (db *DB) Deliver(env *envelope.Envelope, msg []byte) (Receipt, error) {
 	if env.Auth != nil {
 		d.sender = env.Auth.User
 	}
+	if err := db.admit(len(msg)); err != nil {
+		return Receipt{}, fmt.Errorf("store: deliver %s: %w", env.ID, err)
+	}
 	var r Receipt
 	err := db.write(func(tx *bolt.Tx) error {
 		// Batch may run this more than once; start from nothing each time.
 		r = Receipt{Copies: make([]Copy, 0, len(env.Rcpts))}
 		return d.store(tx, &r)
 	})
+	db.noteRoom(err)
 	if err != nil {
 		return Receipt{}, fmt.Errorf("store: deliver %s: %w", env.ID, err)
 	}

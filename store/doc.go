@@ -15,7 +15,10 @@
 // count, however many local users, sub-boards, netmail destinations and
 // remote recipients it goes to; each copy carries
 // its own trace header block (Return-Path and Received) that is served in
-// front of the text.
+// front of the text. When the file cannot grow (a full disk, a quota, the
+// file size limit), the failed write stores nothing and its error wraps
+// ENOSPC, EDQUOT or EFBIG; from then on deliveries leave a reserve of
+// free pages for deleting mail, until the file can grow again (room.go).
 //
 // Mailbox message ids come from a per-mailbox sequence that never goes
 // back, so they serve as POP3 unique ids (RFC 1939 §7, UIDL) that are

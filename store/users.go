@@ -18,6 +18,10 @@ const (
 	MaxAliasLen    = 64
 	MaxRealNameLen = 64
 	MaxLevel       = 99
+	// SysopLevel is the security level from which a user is a sysop:
+	// Synchronet's SYSOP_LEVEL, fixed at 90 (ars.SysopLevel, which this
+	// package may not import, says the same).
+	SysopLevel = 90
 )
 
 // User is a BBS user as the mail servers see it. The flag names follow
@@ -114,7 +118,17 @@ func hasControl(s string) bool {
 // AddUser creates a user with the next unused number and returns it. An
 // empty password leaves the account without one (it cannot log in).
 func (db *DB) AddUser(u User, password string) (uint32, error) {
-	return db.insertUser(u, password, 0)
+	n, _, err := db.insertUser(u, password, 0, false)
+	return n, err
+}
+
+// AddUserOrSysop adds u like AddUser, but at SysopLevel when the user base
+// has no sysop yet (no undeleted user at SysopLevel or above), so the first
+// account a sysop creates on a new system is theirs to administer. The test
+// and the insert are one transaction: two users added at once cannot both
+// become sysop. It reports whether u got the sysop's level.
+func (db *DB) AddUserOrSysop(u User, password string) (uint32, bool, error) {
+	return db.insertUser(u, password, 0, true)
 }
 
 // ImportUser adds u under the number u.Number it had on the system it comes
@@ -126,37 +140,49 @@ func (db *DB) ImportUser(u User, password string) error {
 	if u.Number == 0 {
 		return fmt.Errorf("store: import user %q: number 0: %w", u.Alias, ErrInvalid)
 	}
-	_, err := db.insertUser(u, password, u.Number)
+	_, _, err := db.insertUser(u, password, u.Number, false)
 	return err
 }
 
 // insertUser stores a new user under number, or under the next unused
-// number when number is 0.
-func (db *DB) insertUser(u User, password string, number uint32) (uint32, error) {
+// number when number is 0; with sysopIfNone it raises the user to
+// SysopLevel when no sysop exists, and reports whether it did.
+func (db *DB) insertUser(u User, password string, number uint32, sysopIfNone bool) (uint32, bool, error) {
 	if err := checkUser(&u); err != nil {
-		return 0, fmt.Errorf("store: add user: %w", err)
+		return 0, false, fmt.Errorf("store: add user: %w", err)
 	}
 	var hash *passwordHash
 	if password != "" {
 		if db.key == nil {
-			return 0, fmt.Errorf("store: add user %q: %w", u.Alias, ErrNoKey)
+			return 0, false, fmt.Errorf("store: add user %q: %w", u.Alias, ErrNoKey)
 		}
 		var err error
 		// Hashing takes tens of milliseconds: do it outside the write lock.
 		if hash, err = newPasswordHash(context.Background(), password); err != nil {
-			return 0, fmt.Errorf("store: add user %q: %w", u.Alias, err)
+			return 0, false, fmt.Errorf("store: add user %q: %w", u.Alias, err)
 		}
 	}
 	if u.Created.IsZero() {
 		u.Created = time.Now()
 	}
+	promoted := false
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		users := tx.Bucket([]byte(bucketUsers))
+		if sysopIfNone && u.Level < SysopLevel {
+			has, err := hasSysop(users)
+			if err != nil {
+				return err
+			}
+			promoted = !has
+		}
 		seq, err := userNumber(users, number)
 		if err != nil {
 			return err
 		}
 		rec := userRecord{User: u, Password: hash}
+		if promoted {
+			rec.Level = SysopLevel
+		}
 		rec.Number = seq
 		if hash != nil {
 			if rec.Secret, err = sealSecret(db.key, rec.Number, password); err != nil {
@@ -170,9 +196,25 @@ func (db *DB) insertUser(u User, password string, number uint32) (uint32, error)
 		return db.putUser(tx, &rec)
 	})
 	if err != nil {
-		return 0, fmt.Errorf("store: add user %q: %w", u.Alias, err)
+		return 0, false, fmt.Errorf("store: add user %q: %w", u.Alias, err)
 	}
-	return u.Number, nil
+	return u.Number, promoted, nil
+}
+
+// hasSysop reports whether an undeleted user has SysopLevel or above. A
+// deleted sysop administers nothing, so it does not count.
+func hasSysop(users *bolt.Bucket) (bool, error) {
+	c := users.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		var rec userRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return false, fmt.Errorf("user %x: %w", k, err)
+		}
+		if !rec.Deleted && rec.Level >= SysopLevel {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // userNumber hands out the number of a new user: the next in the bucket's

@@ -291,3 +291,46 @@ func TestPasswordNeedsKey(t *testing.T) {
 		t.Fatalf("AddUser with a password but no key: %v, want ErrNoKey", err)
 	}
 }
+
+// AddUserOrSysop gives the sysop's level only while no undeleted user has
+// it, and never to two users added at the same time.
+func TestAddUserOrSysop(t *testing.T) {
+	t.Parallel()
+	db, _ := openTemp(t)
+	const n = 8
+	got := make(chan bool, n)
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, sysop, err := db.AddUserOrSysop(store.User{Alias: "user" + string(rune('a'+i)), Level: 10}, "")
+			got <- sysop
+			errs <- err
+		}()
+	}
+	sysops := 0
+	for range n {
+		if <-got {
+			sysops++
+		}
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sysops != 1 {
+		t.Fatalf("%d of %d users added at once got the sysop's level, want 1", sysops, n)
+	}
+	all, _ := db.Users()
+	for _, u := range all {
+		if u.Level == store.SysopLevel {
+			if err := db.DeleteUser(u.Number); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// The only sysop is deleted: the next user becomes sysop.
+	if num, sysop, err := db.AddUserOrSysop(store.User{Alias: "Owner", Level: 10}, ""); err != nil || !sysop {
+		t.Fatalf("after deleting the sysop: #%d sysop=%v %v; want the sysop's level", num, sysop, err)
+	} else if u, _ := db.User(num); u.Level != store.SysopLevel {
+		t.Fatalf("level %d, want %d", u.Level, store.SysopLevel)
+	}
+}

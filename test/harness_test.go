@@ -26,6 +26,9 @@ import (
 var bin string
 
 func TestMain(m *testing.M) {
+	if limit := os.Getenv(fsizeEnv); limit != "" {
+		execWithFileSizeLimit(limit) // does not return
+	}
 	flag.Parse()
 	if testing.Short() {
 		fmt.Println("test: system tests skipped in -short mode (make test runs them)")
@@ -67,6 +70,9 @@ type bbs struct {
 	// exe, when set, is the binary to run instead of the -race build
 	// (memory measurements need a plain one, see plainBinary).
 	exe string
+	// fsize, when set, is the server's RLIMIT_FSIZE in bytes: no file it
+	// writes can grow past it (diskfull_test.go).
+	fsize int64
 	// unix are the [UNIX] keys. By default the tests, which CI runs as
 	// root, may run mail processors as root; privs_test.go sets User.
 	unix map[string]string
@@ -172,6 +178,9 @@ func (b *bbs) launch() bool {
 	b.cmd = exec.Command(exe, "serve", "-ctrl", b.ctrl)
 	b.cmd.Stdout, b.cmd.Stderr = b.log, b.log
 	b.cmd.Env = append(os.Environ(), "SBBSCTRL=")
+	if b.fsize > 0 {
+		b.cmd = fileSizeLimited(b.cmd, b.fsize)
+	}
 	if err := b.cmd.Start(); err != nil {
 		b.mu.Unlock()
 		b.t.Fatalf("starting bbsmail: %v", err)

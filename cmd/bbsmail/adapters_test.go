@@ -186,3 +186,11 @@ func TestMayPost(t *testing.T) {
 		}
 	}
 }
+
+// The level user add gives the first sysop is the level access requirements
+// read as a sysop (the store keeps its own copy: it may not import ars).
+func TestSysopLevelAgrees(t *testing.T) {
+	if store.SysopLevel != ars.SysopLevel {
+		t.Fatalf("store.SysopLevel %d, ars.SysopLevel %d", store.SysopLevel, ars.SysopLevel)
+	}
+}
