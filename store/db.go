@@ -75,6 +75,8 @@ type DB struct {
 	// writers counts write calls in flight; write uses it to skip the
 	// batch delay when nobody else could share the commit.
 	writers atomic.Int32
+	// groups gathers concurrent writes into shared commits (groupcommit.go).
+	groups groups
 	// spamAny is false only while the spam hash bucket is known to be
 	// empty (spamhash.go).
 	spamAny atomic.Bool
@@ -200,18 +202,22 @@ func (db *DB) Close() error {
 }
 
 // write runs fn in a read-write transaction that is committed (fsync
-// included) before write returns. Concurrent callers share commits through
-// bbolt's Batch, so fn may run more than once: it must derive everything
+// included) before write returns. Concurrent callers share commits
+// (groupcommit.go), so fn may run more than once: it must derive everything
 // from tx and reset any result it fills in. A caller with no company goes
-// straight to Update, because Batch would make it wait MaxBatchDelay for
+// straight to Update, because a group would make it wait MaxBatchDelay for
 // partners that are not coming.
-func (db *DB) write(fn func(*bolt.Tx) error) error {
+func (db *DB) write(fn func(*bolt.Tx) error) error { return db.writeSized(fn, 0) }
+
+// writeSized is write for a function that stores about size octets (a
+// message text), which bounds how many of them share a commit.
+func (db *DB) writeSized(fn func(*bolt.Tx) error, size int) error {
 	n := db.writers.Add(1)
 	defer db.writers.Add(-1)
 	if n == 1 {
 		return db.bolt.Update(fn)
 	}
-	return db.bolt.Batch(fn)
+	return db.batch(fn, size)
 }
 
 // u64 and u32 encode keys big-endian so that cursor order is numeric order.
