@@ -35,6 +35,13 @@ type testServer struct {
 // and deps the collaborators.
 func startServer(t *testing.T, mode smtpd.Mode, edit func(*smtpd.Config), deps ...func(*smtpd.Deps)) *testServer {
 	t.Helper()
+	return startServerOn(t, nil, mode, edit, deps...)
+}
+
+// startServerOn is startServer with the listener wrapped by wrap (when not
+// nil), to watch what the server does with its connections.
+func startServerOn(t *testing.T, wrap func(net.Listener) net.Listener, mode smtpd.Mode, edit func(*smtpd.Config), deps ...func(*smtpd.Deps)) *testServer {
+	t.Helper()
 	logger, buf := testLogger(t)
 	serverTLS, clientTLS := testTLS(t)
 	ts := &testServer{
@@ -79,6 +86,9 @@ func startServer(t *testing.T, mode smtpd.Mode, edit func(*smtpd.Config), deps .
 		t.Fatal(err)
 	}
 	ts.addr = l.Addr().String()
+	if wrap != nil {
+		l = wrap(l)
+	}
 	served := make(chan error, 1)
 	go func() { served <- ts.srv.Serve(l, mode) }()
 	t.Cleanup(func() {

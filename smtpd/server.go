@@ -163,7 +163,8 @@ func (s *Server) serveSession(ss *session) {
 func (s *Server) loggedIn(ss *session) { ss.slot.LoggedIn() }
 
 // conn wraps the client's TCP connection. The session calls lineStart
-// before each line it reads, and every Read until the next lineStart
+// before each line it must read from the connection (one already buffered
+// needs no Read), and every Read until the next lineStart
 // shares that one MaxInactivity deadline: the idle limit applies per line
 // (so a long message is fine) but a client cannot keep a session open by
 // trickling a byte at a time. stop makes pending and future reads fail at

@@ -147,9 +147,14 @@ func (s *session) setStreams() {
 // line end, and returns it without CR LF. A longer line is read to its end
 // and reported as errLineTooLong. Pending replies are flushed first when
 // the client has not already sent a whole further line (PIPELINING, RFC
-// 2920 §3: never wait for input with replies held back).
+// 2920 §3: never wait for input with replies held back). The line's
+// inactivity window starts only when it must be read from the connection:
+// a line already buffered needs no deadline, and reading the clock for each
+// line of a message was a measurable cost.
 func (s *session) readLine(limit int) ([]byte, error) {
-	if buf, _ := s.br.Peek(s.br.Buffered()); bytes.IndexByte(buf, '\n') < 0 {
+	buf, _ := s.br.Peek(s.br.Buffered())
+	mustRead := bytes.IndexByte(buf, '\n') < 0
+	if mustRead {
 		if err := s.flush(); err != nil {
 			return nil, err
 		}
@@ -157,7 +162,9 @@ func (s *session) readLine(limit int) ([]byte, error) {
 	if err := s.throttleLine(); err != nil {
 		return nil, err
 	}
-	s.conn.lineStart()
+	if mustRead {
+		s.conn.lineStart()
+	}
 	s.line = s.line[:0]
 	tooLong := false
 	for {

@@ -45,6 +45,11 @@ func (s *session) blockClient(addr string) bool {
 	s.srv.blockMu.Lock()
 	defer s.srv.blockMu.Unlock()
 	added, err := addBlock(s.cfg.SpamBlockPath, s.ip, pattern.FormatLine(s.ip, m), now)
+	// The list rechecks its file only now and then; the client's next
+	// connection must meet the new entry.
+	if f, ok := s.cfg.SpamBlock.(interface{ Invalidate() }); ok {
+		f.Invalidate()
+	}
 	if err != nil {
 		s.log.Error(fmt.Sprintf("SMTP !cannot add %s to %s: %v", s.ip, s.cfg.SpamBlockPath, err))
 		return false

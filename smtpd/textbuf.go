@@ -8,11 +8,15 @@ import "sync"
 // value in memory to store it, and the 250 waits for the commit. So the
 // memory a message costs is bounded, not avoided:
 //
-//   - the text goes into one buffer, written once and never copied
-//     while it grows (textBuf: where the system allows, an address range
-//     of MaxMsgSize reserved up front, whose pages become resident only as
-//     the text fills them and go back to the system when the message is
-//     done; elsewhere an ordinary growing slice);
+//   - the text goes into one buffer (textBuf). It starts in a pooled
+//     buffer of smallText octets, reused from message to message, which
+//     holds most mail whole; a text that outgrows it is copied once into
+//     a larger home and never again while it grows: where the system
+//     allows, an address range of MaxMsgSize reserved then, whose pages
+//     become resident only as the text fills them and go back to the
+//     system when the message is done; elsewhere an ordinary growing
+//     slice. Mapping and unmapping a range for every message cost a
+//     system call each and the unmap a TLB flush on every core;
 //   - the server holds a share of one process-wide budget
 //     (Config.MaxDataInFlight) for every octet it keeps; a message that
 //     cannot get its share is answered 452 4.3.1 and the rest of it is read
@@ -56,12 +60,24 @@ func (b *dataBudget) inUse() int64 {
 	return b.used
 }
 
+// smallText is the size of the pooled buffers a message starts in: 64 KiB
+// holds nearly all mail, and twenty sessions' worth is about a megabyte.
+const smallText = 64 << 10
+
+// smallBufs holds the buffers of smallText octets that no message uses.
+var smallBufs = sync.Pool{New: func() any {
+	b := make([]byte, 0, smallText)
+	return &b
+}}
+
 // textBuf is the message text of one DATA transaction. It belongs to the
 // session goroutine; free must be called once the text is no longer used
-// by anyone (after Deliver returned).
+// by anyone (after Deliver returned): its memory is then reused.
 type textBuf struct {
-	text   []byte // the text so far; its capacity is the reservation
-	mapped []byte // the reserved range when text lives outside the Go heap
+	text   []byte  // the text so far
+	small  *[]byte // the pooled buffer, until free gives it back
+	mapped []byte  // the reserved range once the text lives there
+	max    int64   // the largest text there can be; 0: unknown
 	budget *dataBudget
 	limit  int64 // the budget's limit
 	held   int64 // octets of the budget held
@@ -74,10 +90,9 @@ func newTextBuf(b *dataBudget, limit, max int64) *textBuf {
 	if max <= 0 || (limit > 0 && limit < max) {
 		max = limit // no message can outgrow the whole budget
 	}
-	if max > 0 {
-		t.mapped = reserve(max)
-		t.text = t.mapped[:0]
-	}
+	t.max = max
+	t.small = smallBufs.Get().(*[]byte)
+	t.text = (*t.small)[:0]
 	return t
 }
 
@@ -92,7 +107,9 @@ func (t *textBuf) add(line []byte) bool {
 }
 
 // grow makes room for n more octets, taking budget as needed; it always
-// holds at least one step, so grow(0) asks for the first one.
+// holds at least one step, so grow(0) asks for the first one. A text that
+// outgrows the pooled buffer moves to a reserved range where the system
+// allows one (it is copied this once), else to the Go heap.
 func (t *textBuf) grow(n int) bool {
 	need := max(int64(len(t.text)+n), 1)
 	for t.held < need {
@@ -101,7 +118,24 @@ func (t *textBuf) grow(n int) bool {
 		}
 		t.held += budgetStep
 	}
-	return t.mapped == nil || int64(cap(t.text)) >= need
+	if int64(cap(t.text)) >= need {
+		return true
+	}
+	if t.mapped != nil {
+		return false // the reservation is MaxMsgSize: nothing more fits
+	}
+	if t.max > 0 {
+		if m := reserve(t.max); m != nil {
+			if int64(len(m)) < need {
+				release(m)
+				return false
+			}
+			t.mapped = m
+			t.text = append(m[:0], t.text...)
+			return int64(cap(t.text)) >= need
+		}
+	}
+	return true // an ordinary slice: append grows it
 }
 
 // bytes returns the text; it is valid until free.
@@ -116,6 +150,11 @@ func (t *textBuf) free() {
 	if t.mapped != nil {
 		release(t.mapped)
 		t.mapped = nil
+	}
+	if t.small != nil {
+		*t.small = (*t.small)[:0]
+		smallBufs.Put(t.small)
+		t.small = nil
 	}
 	t.text = nil
 	t.budget.give(t.held)

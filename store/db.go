@@ -80,6 +80,8 @@ type DB struct {
 	// writers counts write calls in flight; write uses it to skip the
 	// batch delay when nobody else could share the commit.
 	writers atomic.Int32
+	// groups gathers concurrent writes into shared commits (groupcommit.go).
+	groups groups
 	// spamAny is false only while the spam hash bucket is known to be
 	// empty (spamhash.go).
 	spamAny atomic.Bool
@@ -214,13 +216,17 @@ func (db *DB) Close() error {
 }
 
 // write runs fn in a read-write transaction that is committed (fsync
-// included) before write returns. Concurrent callers share commits through
-// bbolt's Batch, so fn may run more than once: it must derive everything
+// included) before write returns. Concurrent callers share commits
+// (groupcommit.go), so fn may run more than once: it must derive everything
 // from tx and reset any result it fills in. A caller with no company goes
-// straight to Update, because Batch would make it wait MaxBatchDelay for
+// straight to Update, because a group would make it wait MaxBatchDelay for
 // partners that are not coming. A file that cannot grow gives an error
 // that wraps ENOSPC, EDQUOT or EFBIG (storageErr).
-func (db *DB) write(fn func(*bolt.Tx) error) error {
+func (db *DB) write(fn func(*bolt.Tx) error) error { return db.writeSized(fn, 0) }
+
+// writeSized is write for a function that stores about size octets (a
+// message text), which bounds how many of them share a commit.
+func (db *DB) writeSized(fn func(*bolt.Tx) error, size int) error {
 	if db.onCommit != nil {
 		fn = db.countCalls(fn)
 	}
@@ -229,15 +235,15 @@ func (db *DB) write(fn func(*bolt.Tx) error) error {
 	if n == 1 {
 		return storageErr(db.bolt.Update(fn))
 	}
-	return storageErr(db.bolt.Batch(fn))
+	return storageErr(db.batch(fn, size))
 }
 
 // countCalls wraps a write call so that the commit it ends up in reports
-// how many calls it carried. Batch runs the calls of one batch one after
-// the other in one transaction, and reruns the others in a new one when a
-// call fails; a transaction that rolls back never reports. bbolt's writer
-// lock orders every access to batchTx and batchN, and the commit handler
-// reads only its own counter.
+// how many calls it carried. A group commit (groupcommit.go) runs the
+// calls of one group one after the other in one transaction, and reruns
+// the others in a new one when a call fails; a transaction that rolls
+// back never reports. bbolt's writer lock orders every access to batchTx
+// and batchN, and the commit handler reads only its own counter.
 func (db *DB) countCalls(fn func(*bolt.Tx) error) func(*bolt.Tx) error {
 	return func(tx *bolt.Tx) error {
 		if err := fn(tx); err != nil {

@@ -58,11 +58,12 @@ func (db *DB) Deliver(env *envelope.Envelope, msg []byte) (Receipt, error) {
 		return Receipt{}, fmt.Errorf("store: deliver %s: %w", env.ID, err)
 	}
 	var r Receipt
-	err := db.write(func(tx *bolt.Tx) error {
-		// Batch may run this more than once; start from nothing each time.
+	err := db.writeSized(func(tx *bolt.Tx) error {
+		// A group commit may run this more than once; start from nothing
+		// each time.
 		r = Receipt{Copies: make([]Copy, 0, len(env.Rcpts))}
 		return d.store(tx, &r)
-	})
+	}, len(msg))
 	db.noteRoom(err)
 	if err != nil {
 		return Receipt{}, fmt.Errorf("store: deliver %s: %w", env.ID, err)

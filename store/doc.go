@@ -10,7 +10,7 @@
 // accepted message for all of its recipients in one transaction and
 // returns only after bbolt has committed it with fsync, so a 250 reply
 // is never given for mail a crash could lose. Concurrent deliveries share
-// commits (group commit through bbolt's Batch; Options.OnCommit hears each
+// commits (group commit, groupcommit.go; Options.OnCommit hears each
 // commit's batch size). The message text is kept once, with a reference
 // count, however many local users, sub-boards, netmail destinations and
 // remote recipients it goes to; each copy carries

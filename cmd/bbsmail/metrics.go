@@ -66,6 +66,11 @@ func newMetrics() *metrics {
 	return m
 }
 
+// labelEscaper escapes a label value (Prometheus text format). Built once:
+// a Replacer builds its tables on first use, and labels runs for every
+// connection and message.
+var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+
 // labels renders label pairs ("protocol", "SMTP", ...) in Prometheus
 // syntax, values escaped.
 func labels(kv ...string) string {
@@ -78,7 +83,7 @@ func labels(kv ...string) string {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		v := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(kv[i+1])
+		v := labelEscaper.Replace(kv[i+1])
 		fmt.Fprintf(&b, `%s="%s"`, kv[i], v)
 	}
 	b.WriteByte('}')

@@ -18,7 +18,8 @@
 //   - a check with two strings (IP and host, name and address) matches a
 //     line if either string does.
 //
-// File re-reads its list when the file's mtime or size changes, and Append
+// File re-reads its list when the file's mtime or size changes (looked at
+// at most once per RecheckInterval, at once after Append), and Append
 // adds an entry with one O_APPEND write, for automatic spamblock and
 // dnsbl_exempt entries.
 //

@@ -124,19 +124,24 @@ func TestFileReloadsWhenEdited(t *testing.T) {
 	if f.Match("1.2.3.4") {
 		t.Fatal("a missing file blocks")
 	}
+	// Invalidate stands for RecheckInterval passing (file_internal_test.go
+	// shows the interval itself).
 	writeFile(t, path, "; blocked hosts\n1.2.3.4\n")
+	f.Invalidate()
 	if !f.Match("1.2.3.4") {
 		t.Fatal("a new file is not read")
 	}
 	// Same size, different content: the mtime tells.
 	writeFile(t, path, "; blocked hosts\n1.2.3.5\n")
 	setMtime(t, path, time.Now().Add(time.Hour))
+	f.Invalidate()
 	if f.Match("1.2.3.4") || !f.Match("1.2.3.5") {
 		t.Fatal("an edited file is not re-read")
 	}
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
+	f.Invalidate()
 	if f.Match("1.2.3.5") {
 		t.Fatal("a deleted file still blocks")
 	}
@@ -152,6 +157,7 @@ func TestFileKeepsLastGoodListOnBrokenEdit(t *testing.T) {
 	}
 	writeFile(t, path, "10.0.0.0/99\n")
 	setMtime(t, path, time.Now().Add(time.Hour))
+	f.Invalidate()
 	if !f.Match("10.1.1.1") {
 		t.Error("a broken edit dropped the working list")
 	}
