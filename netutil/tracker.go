@@ -29,7 +29,11 @@ type Tracker[S comparable] struct {
 	closing   bool
 	listeners map[net.Listener]struct{}
 	sessions  map[S]*Slot
-	wg        sync.WaitGroup
+	// idle, when not nil, is closed by the Done that leaves no session
+	// tracked. (A WaitGroup would do, but a connection accepted just
+	// before Close may be admitted while Wait waits on an empty group,
+	// which WaitGroup forbids.)
+	idle chan struct{}
 }
 
 // NewTracker returns a tracker that counts connections in conns, which the
@@ -82,7 +86,6 @@ func (t *Tracker[S]) Admit(s S, ip string, l Limits) (*Slot, Verdict) {
 		slot, verdict = t.conns.Admit(ip, l)
 	}
 	t.sessions[s] = slot
-	t.wg.Add(1)
 	return slot, verdict
 }
 
@@ -91,9 +94,28 @@ func (t *Tracker[S]) Done(s S) {
 	t.mu.Lock()
 	slot := t.sessions[s]
 	delete(t.sessions, s)
+	if len(t.sessions) == 0 && t.idle != nil {
+		close(t.idle)
+		t.idle = nil
+	}
 	t.mu.Unlock()
 	slot.Release()
-	t.wg.Done()
+}
+
+// idleCh returns a channel closed once no session is tracked (already
+// closed when none is).
+func (t *Tracker[S]) idleCh() <-chan struct{} {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.sessions) == 0 {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	if t.idle == nil {
+		t.idle = make(chan struct{})
+	}
+	return t.idle
 }
 
 // Close stops accepting: it closes every listener, and Serve and Admit
@@ -128,17 +150,33 @@ func (t *Tracker[S]) Each(f func(S)) {
 // calls cut for each session still tracked (to close its connection),
 // waits for them all the same, and returns ctx.Err().
 func (t *Tracker[S]) Wait(ctx context.Context, cut func(S)) error {
-	done := make(chan struct{})
-	go func() {
-		t.wg.Wait()
-		close(done)
-	}()
 	select {
-	case <-done:
+	case <-t.idleCh():
 		return nil
 	case <-ctx.Done():
 	}
-	t.Each(cut)
-	<-done
-	return ctx.Err()
+	// A session admitted after the cut (accepted just before Close) is
+	// cut when it is seen; each session is cut once.
+	done := map[S]bool{}
+	cutNew := func() {
+		var fresh []S
+		t.Each(func(s S) {
+			if !done[s] {
+				done[s] = true
+				fresh = append(fresh, s)
+			}
+		})
+		for _, s := range fresh {
+			cut(s)
+		}
+	}
+	cutNew()
+	for {
+		select {
+		case <-t.idleCh():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+			cutNew()
+		}
+	}
 }

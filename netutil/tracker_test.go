@@ -75,3 +75,29 @@ func TestTrackerWaitCuts(t *testing.T) {
 		t.Fatalf("Wait: %v, cut %v", err, cut)
 	}
 }
+
+// A session may be admitted while Wait waits on none tracked (a
+// connection accepted just before Close): no panic, and Wait returns once
+// none is tracked.
+func TestTrackerAdmitDuringWait(t *testing.T) {
+	tr := NewTracker[int](nil)
+	tr.Close()
+	stop := make(chan struct{})
+	go func() {
+		defer close(stop)
+		for i := range 2000 {
+			tr.Admit(i, "192.0.2.1", Limits{})
+			tr.Done(i)
+		}
+	}()
+	for {
+		if err := tr.Wait(context.Background(), func(int) {}); err != nil {
+			t.Fatalf("Wait: %v", err)
+		}
+		select {
+		case <-stop:
+			return
+		default:
+		}
+	}
+}
