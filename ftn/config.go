@@ -39,7 +39,10 @@ type Config struct {
 	Outbound string
 	// Inbound lists the directories the scanner reads, secure first.
 	Inbound []string
-	Links   []Link
+	// SecureInbound is the one of them the mailer fills only from
+	// sessions that gave their password (sbbsecho's SecureInbound).
+	SecureInbound string
+	Links         []Link
 	// Charset is what exported netmail is written in (CHRS).
 	Charset Charset
 	// PID names the product in PID kludges and Via lines.

@@ -103,11 +103,13 @@ func (s *Scanner) toss(ctx context.Context, mb Mailboxes, path string, res *Scan
 		return setAside(path)
 	}
 	c.defaultZones(p)
-	if l, ok := c.exactLink(p.Header.Orig); ok && l.PacketPwd != "" && !strings.EqualFold(l.PacketPwd, p.Header.Password) {
+	l, linked := c.exactLink(p.Header.Orig)
+	if linked && l.PacketPwd != "" && !strings.EqualFold(l.PacketPwd, p.Header.Password) {
 		res.Bad++
 		c.log().Warn(fmt.Sprintf("FidoNet: packet %s from %s has the wrong password; renamed to .bad", path, p.Header.Orig))
 		return setAside(path)
 	}
+	secure := (linked && l.PacketPwd != "") || c.inSecureInbound(path)
 	var mine []*Message
 	for i := range p.Messages {
 		m := &p.Messages[i]
@@ -130,6 +132,7 @@ func (s *Scanner) toss(ctx context.Context, mb Mailboxes, path string, res *Scan
 	imported, dups := 0, 0
 	for _, m := range mine {
 		in := ToInternet(m, c.Host, now)
+		in.Secure = secure
 		user, dup, err := mb.Deliver(ctx, in)
 		if err != nil {
 			// The packet stays: what was stored is recognised next time.
@@ -154,6 +157,16 @@ func (s *Scanner) toss(ctx context.Context, mb Mailboxes, path string, res *Scan
 	res.Dups += dups
 	c.log().Info(fmt.Sprintf("FidoNet: tossed %s from %s: %d netmail stored, %d duplicates", path, p.Header.Orig, imported, dups))
 	return nil
+}
+
+// inSecureInbound reports whether path lies in the secure inbound.
+func (c *Config) inSecureInbound(path string) bool {
+	if c.SecureInbound == "" {
+		return false
+	}
+	a, err1 := filepath.Abs(filepath.Dir(path))
+	b, err2 := filepath.Abs(c.SecureInbound)
+	return err1 == nil && err2 == nil && a == b
 }
 
 // defaultZones puts our main zone where an old (Type-2 without zones)

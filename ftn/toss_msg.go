@@ -29,6 +29,11 @@ type Incoming struct {
 	Key string
 	// Message is the Internet form (RFC 5322, CRLF).
 	Message []byte
+	// Secure is set when the packet came through the secure inbound or
+	// carried the packet password of its origin's link: its origin
+	// address is vouched for. Anything from an unsecured session may name
+	// any origin, so nothing is ever sent back to it.
+	Secure bool
 }
 
 // ToInternet converts netmail m into an Internet message. host names the

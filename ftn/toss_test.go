@@ -207,3 +207,34 @@ func TestScanBundles(t *testing.T) {
 		t.Errorf("left in the inbound: %v", left)
 	}
 }
+
+// Netmail counts as Secure (its origin vouched for, so a bounce may go
+// back to it) only from the secure inbound or with its link's packet
+// password; a passwordless packet in the common inbound names any origin
+// it likes.
+func TestScanSecure(t *testing.T) {
+	c, dir := tossConfig(t)
+	secureDir := t.TempDir()
+	c.Inbound = []string{secureDir, dir}
+	c.SecureInbound = secureDir
+	msg := func(id string) Message {
+		return netmailTo("Bob", "Al", "s", []Kludge{{"MSGID", "2:5/6 " + id}}, "hi", CP437)
+	}
+	// The link 1:2/1 has a password: given, it vouches.
+	inboundPacket(t, dir, "00000001.pkt", "secret", msg("00000001"))
+	// No link has a password for 1:9/9: in the common inbound, nobody
+	// vouches; in the secure inbound, the mailer did.
+	h := Header{Orig: mustAddr(t, "1:9/9"), Dest: mustAddr(t, "1:2/3"), Created: time.Now(), Plus: true}
+	os.WriteFile(filepath.Join(dir, "00000002.pkt"), Encode(h, []Message{msg("00000002")}), 0o644)
+	os.WriteFile(filepath.Join(secureDir, "00000003.pkt"), Encode(h, []Message{msg("00000003")}), 0o644)
+	mb := &memBoxes{}
+	if res, err := (&Scanner{Config: c}).Scan(context.Background(), mb); err != nil || res.Imported != 3 {
+		t.Fatalf("Scan = %+v, %v", res, err)
+	}
+	want := map[string]bool{"msgid 2:5/6 00000001": true, "msgid 2:5/6 00000002": false, "msgid 2:5/6 00000003": true}
+	for _, in := range mb.got {
+		if in.Secure != want[in.Key] {
+			t.Errorf("%s: Secure = %v, want %v", in.Key, in.Secure, want[in.Key])
+		}
+	}
+}

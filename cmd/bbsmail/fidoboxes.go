@@ -19,21 +19,48 @@ import (
 // finds it (a user number, a sysop alias, an alias, a real name), else
 // DefaultRecipient, else the sysop (#1). With [Mail] FidoUnknownUser =
 // bounce, FidoNet netmail for a name nobody has goes back to its sender
-// instead.
+// instead, when the packet came from a session with a password (anyone
+// could name any origin otherwise) and fewer than maxBounces went back in
+// this pass; the rest goes to the sysop.
 type fidoBoxes struct {
-	db  *store.DB
-	cfg *ctrl.Config
+	db      *store.DB
+	cfg     *ctrl.Config
+	bounced *int // bounces stored in this pass; nil: none may be
 }
+
+// maxBounces bounds the bounces one inbound pass sends: a packet full of
+// netmail to made-up names costs the sysop's uplink no more than this.
+const maxBounces = 20
 
 var _ ftn.Mailboxes = fidoBoxes{}
 
 func (f fidoBoxes) Deliver(_ context.Context, in ftn.Incoming) (string, bool, error) {
-	if f.bounces() && !isBounce(in.Subject) {
+	if f.mayBounce(in) {
 		if _, known := f.match(in.To); !known {
+			*f.bounced++
 			return f.bounce(in)
 		}
 	}
 	return f.deliver("ftn", in.To, in.Key, in.Message)
+}
+
+// mayBounce reports whether in, if nobody here has its name, goes back
+// to its sender: never a bounce itself, never one addressed to a name of
+// our sysop's (a bounce from a peer that answers ours with another
+// subject would come back so), never from an unsecured session.
+func (f fidoBoxes) mayBounce(in ftn.Incoming) bool {
+	if !f.bounces() || !in.Secure || f.bounced == nil || *f.bounced >= maxBounces || isBounce(in.Subject) {
+		return false
+	}
+	if sysop, err := f.db.User(1); err == nil && strings.EqualFold(strings.TrimSpace(in.To), sysop.Alias) {
+		return false
+	}
+	for _, a := range f.cfg.FidoNet.SysopAliases {
+		if strings.EqualFold(a, strings.TrimSpace(in.To)) {
+			return false
+		}
+	}
+	return true
 }
 
 // deliver stores an imported message once per key for the user called to.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"strings"
@@ -30,13 +31,15 @@ func TestFidoBounce(t *testing.T) {
 	cfg := &ctrl.Config{}
 	cfg.Mail.FidoUnknownUser = "bounce"
 	cfg.Mail.HostName = "bbs.test"
-	boxes := fidoBoxes{db: db, cfg: cfg}
+	boxes := fidoBoxes{db: db, cfg: cfg, bounced: new(int)}
 	orig, _ := ftn.ParseAddr("1:2/1")
 	us, _ := ftn.ParseAddr("1:2/3")
 	in := func(to, subject, msgid string) ftn.Incoming {
 		m := ftn.Message{Orig: orig, Dest: us, Date: "02 Mar 26  11:12:13", To: to, From: "Uplink Sysop", Subject: subject,
 			Text: []byte("\x01MSGID: 1:2/1 " + msgid + "\rHello?\rAnybody?\r")}
-		return ftn.ToInternet(&m, "bbs.test", time.Now())
+		i := ftn.ToInternet(&m, "bbs.test", time.Now())
+		i.Secure = true
+		return i
 	}
 	for i, wantDup := range []bool{false, true} {
 		if _, dup, err := boxes.Deliver(context.Background(), in("Nobody Here", "Hi", "0001")); err != nil || dup != wantDup {
@@ -48,6 +51,16 @@ func TestFidoBounce(t *testing.T) {
 	}
 	if box, _ := db.Mailbox(1); len(box) != 1 || box[0].Subject != "Unknown user: Sysop" {
 		t.Errorf("the sysop's mailbox: %+v", box)
+	}
+	// From an unsecured session the origin is anybody's word: the sysop
+	// gets it, nothing goes back.
+	stranger := in("Nobody Either", "Hi", "0003")
+	stranger.Secure = false
+	if _, dup, err := boxes.Deliver(context.Background(), stranger); err != nil || dup {
+		t.Fatalf("tossing unsecured netmail: dup %v, err %v", dup, err)
+	}
+	if box, _ := db.Mailbox(1); len(box) != 2 {
+		t.Errorf("unsecured netmail to an unknown name did not reach the sysop: %d messages", len(box))
 	}
 
 	c := killConfig(dir)
@@ -71,5 +84,32 @@ func TestFidoBounce(t *testing.T) {
 		if !strings.Contains(text.Body, want) {
 			t.Errorf("bounce text lacks %q:\n%s", want, text.Body)
 		}
+	}
+}
+
+// One pass bounces at most maxBounces; the rest goes to the sysop.
+func TestFidoBounceBound(t *testing.T) {
+	db := openKillDB(t, t.TempDir())
+	defer db.Close()
+	if _, err := db.AddUser(store.User{Alias: "Sysop", Level: 90}, ""); err != nil {
+		t.Fatal(err)
+	}
+	cfg := &ctrl.Config{}
+	cfg.Mail.FidoUnknownUser = "bounce"
+	cfg.Mail.HostName = "bbs.test"
+	boxes := fidoBoxes{db: db, cfg: cfg, bounced: new(int)}
+	orig, _ := ftn.ParseAddr("1:2/1")
+	us, _ := ftn.ParseAddr("1:2/3")
+	for i := range maxBounces + 5 {
+		m := ftn.Message{Orig: orig, Dest: us, Date: "02 Mar 26  11:12:13", To: fmt.Sprintf("Nobody %d", i), From: "Someone",
+			Subject: "Hi", Text: []byte(fmt.Sprintf("\x01MSGID: 1:2/1 %08x\rHello\r", i))}
+		in := ftn.ToInternet(&m, "bbs.test", time.Now())
+		in.Secure = true
+		if _, _, err := boxes.Deliver(context.Background(), in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if box, _ := db.Mailbox(1); len(box) != 5 {
+		t.Errorf("the sysop got %d messages, want the 5 beyond %d bounces", len(box), maxBounces)
 	}
 }

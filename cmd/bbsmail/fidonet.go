@@ -32,7 +32,7 @@ func fidoConfig(cfg *ctrl.Config, log *slog.Logger) (*ftn.Config, error) {
 	}
 	fn := cfg.FidoNet
 	c := &ftn.Config{
-		Outbound: fn.Outbound, Inbound: []string{fn.SecureInbound, fn.Inbound},
+		Outbound: fn.Outbound, Inbound: []string{fn.SecureInbound, fn.Inbound}, SecureInbound: fn.SecureInbound,
 		PID: "bbsmail " + version, Host: cfg.Host(), Semaphore: fn.Semaphore,
 		StaleLock: fn.BsyTimeout, Log: log,
 	}
@@ -264,7 +264,7 @@ func fidoPass(ctx context.Context, fc *ftn.Config, sc *ftn.Scanner, db *store.DB
 	if scan {
 		sc.Config = fc
 		var res ftn.ScanResult
-		res, errIn = sc.Scan(ctx, fidoBoxes{db: db, cfg: cfg})
+		res, errIn = sc.Scan(ctx, fidoBoxes{db: db, cfg: cfg, bounced: new(int)})
 		if res.Packets+res.Bad > 0 {
 			log.Info(fmt.Sprintf("FidoNet: inbound: %d packets tossed, %d netmail stored, %d duplicates, %d bad packets", res.Packets, res.Imported, res.Dups, res.Bad))
 		}
