@@ -1,9 +1,9 @@
 package store
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -41,7 +41,7 @@ type room struct {
 	mu     sync.Mutex
 	full   bool
 	errno  syscall.Errno // what the failed grow said
-	size   int64         // the file's size then
+	size   int64         // the committed size of the mailbase then
 	probe  time.Time     // no probe before this
 }
 
@@ -74,7 +74,7 @@ func (db *DB) noteRoom(err error) {
 	if !r.full {
 		r.probe = time.Now().Add(probeEvery)
 	}
-	r.full, r.errno, r.size = true, errno, db.fileSize()
+	r.full, r.errno, r.size = true, errno, db.committedSize()
 	r.isFull.Store(true)
 }
 
@@ -93,8 +93,8 @@ func (db *DB) admit(n int) error {
 	if !r.full {
 		return nil
 	}
-	if db.fileSize() > r.size {
-		r.setRoom() // another write grew the file: there is room again
+	if db.committedSize() > r.size {
+		r.setRoom() // another write grew the mailbase: there is room again
 		return nil
 	}
 	free := db.bolt.Stats().FreePageN
@@ -107,6 +107,9 @@ func (db *DB) admit(n int) error {
 			r.setRoom()
 			return nil
 		}
+		// A failed probe may still have grown the mailbase (its filler
+		// committed, the removal failed): that is no room for mail.
+		r.size = db.committedSize()
 	}
 	return noSpace{err: fmt.Errorf("the mailbase cannot grow (%w) and its last %d free pages are kept for deleting mail", r.errno, free), errno: r.errno}
 }
@@ -114,9 +117,14 @@ func (db *DB) admit(n int) error {
 // probeGrow checks whether the file can grow by storing a value larger
 // than all its free pages together, which bbolt can only place by growing
 // the file, and deleting it again. A failed grow stores nothing; a
-// successful one leaves the file larger and the value's pages free.
+// successful one leaves the file larger and the value's pages free. The
+// filler is random: a file system that compresses would store zeros in
+// no space at all and report room that is not there.
 func (db *DB) probeGrow(free int) error {
 	filler := make([]byte, (free+1)*db.bolt.Info().PageSize)
+	if _, err := rand.Read(filler); err != nil {
+		return err
+	}
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket([]byte(bucketMeta)).Put([]byte(metaProbe), filler)
 	})
@@ -128,10 +136,16 @@ func (db *DB) probeGrow(free int) error {
 	})
 }
 
-func (db *DB) fileSize() int64 {
-	fi, err := os.Stat(db.bolt.Path())
-	if err != nil {
-		return 0
-	}
-	return fi.Size()
+// committedSize is the size of the mailbase as its last commit left it.
+// The file's own size will not do: on most file systems bbolt grows the
+// file with a truncate that succeeds on a full disk (the file is sparse)
+// before the page writes fail, so a failed write can leave the file
+// larger without any room having appeared.
+func (db *DB) committedSize() int64 {
+	var n int64
+	_ = db.bolt.View(func(tx *bolt.Tx) error {
+		n = tx.Size()
+		return nil
+	})
+	return n
 }
