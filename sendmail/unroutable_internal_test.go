@@ -27,6 +27,16 @@ func TestUnroutable(t *testing.T) {
 		{"::", true, true},
 		{"ff05::2", true, true},
 		{"240.0.0.1", true, true},
+		{"100.64.1.1", false, true},
+		// IPv4 inside IPv6: NAT64, 6to4, IPv4-compatible.
+		{"64:ff9b::7f00:1", true, true},
+		{"64:ff9b::c633:6407", false, false},
+		{"64:ff9b::a01:203", false, true},
+		{"64:ff9b:1::7f00:1", true, true},
+		{"2002:7f00:1::1", true, true},
+		{"2002:c633:6407::1", false, false},
+		{"::7f00:1", true, true},
+		{"::a9fe:1", true, true},
 	} {
 		ip := net.ParseIP(c.ip)
 		if got := open.unroutable("d.test", "d.test", ip) != nil; got != c.open {
