@@ -66,3 +66,53 @@ func (m *cpuMeter) report(b *bench, messages int) {
 	used := m.end - m.start
 	b.printf("   server CPU: %.2fs, %.0f µs per message\n", used.Seconds(), float64(used.Microseconds())/float64(messages))
 }
+
+// machineCPU is the busy CPU time of the whole machine so far (every
+// core's user, nice, system, irq and softirq time from /proc/stat): over a
+// run, minus the client's own time, it is what the server under test and
+// the kernel spent for it, however many processes the server forks (a
+// Dovecot login process per connection). Linux only.
+func machineCPU() (time.Duration, error) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0, fmt.Errorf("/proc/stat: unexpected first line %q", line)
+	}
+	var busy int64
+	for _, i := range []int{1, 2, 3, 6, 7} { // user nice system irq softirq
+		n, err := strconv.ParseInt(f[i], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/stat: %w", err)
+		}
+		busy += n
+	}
+	return time.Duration(busy) * clockTick, nil
+}
+
+// cpuSplit measures, over one span, the CPU time of this process (the
+// load client) and of the rest of the machine.
+type cpuSplit struct {
+	self, all time.Duration
+	ok        bool
+}
+
+func startSplit() cpuSplit {
+	self, err1 := procCPU(os.Getpid())
+	all, err2 := machineCPU()
+	return cpuSplit{self: self, all: all, ok: err1 == nil && err2 == nil}
+}
+
+// stop returns the client's and the rest's CPU time since startSplit.
+func (s cpuSplit) stop() (client, rest time.Duration, ok bool) {
+	self, err1 := procCPU(os.Getpid())
+	all, err2 := machineCPU()
+	if !s.ok || err1 != nil || err2 != nil {
+		return 0, 0, false
+	}
+	client = self - s.self
+	return client, max(all-s.all-client, 0), true
+}

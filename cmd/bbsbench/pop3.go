@@ -36,8 +36,12 @@ type pop3Spec struct {
 type pop3Result struct {
 	retrs, logins int
 	elapsed       time.Duration
-	loginLat      []time.Duration // greeting read → +OK to PASS
-	firstErr      error
+	// clientCPU and restCPU split the machine's busy time over the timed
+	// span: this client's, and everything else's (the server).
+	clientCPU, restCPU time.Duration
+	cpuOK              bool
+	loginLat           []time.Duration // greeting read → +OK to PASS
+	firstErr           error
 }
 
 func (r pop3Result) rate() float64 {
@@ -74,13 +78,15 @@ func runPOP3(ctx context.Context, spec pop3Spec) pop3Result {
 			}
 		})
 	}
+	split := startSplit()
 	if gate != nil {
 		gate.in.Wait()
-		start = time.Now()
+		start, split = time.Now(), startSplit()
 		close(gate.start)
 	}
 	wg.Wait()
 	res.elapsed = time.Since(start)
+	res.clientCPU, res.restCPU, res.cpuOK = split.stop()
 	return res
 }
 

@@ -52,6 +52,10 @@ func (b *bench) pop3Shapes(ctx context.Context, name, addr string, rows pop3Rows
 		b.printf("   %d RETR, %d logins in %.3fs: %.1f RETR/s\n", res.retrs, res.logins, res.elapsed.Seconds(), res.rate())
 		lat := summarize(res.loginLat)
 		b.printf("   login (USER to +OK after PASS): %s\n", lat)
+		if res.cpuOK && res.retrs > 0 {
+			per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(res.retrs) }
+			b.printf("   CPU per RETR: server and kernel %.1f µs, this client %.1f µs\n", per(res.restCPU), per(res.clientCPU))
+		}
 		if res.firstErr != nil {
 			b.fail(ctx, f, "POP3 run", res.firstErr)
 			b.printf("\n")
