@@ -121,6 +121,11 @@ func (b *bench) runAll(ctx context.Context) {
 		r := b.addPOP3Rows()
 		pop3 = &r
 	}
+	var bigRow *row
+	if b.cfg.pop3Big > 0 {
+		bigRow = b.addRow(fmt.Sprintf("POP3 login + STAT, %d messages", b.cfg.pop3Big))
+		bigRow.pf.note = "-"
+	}
 	fillRow := b.addRow("  queueing on port 587, DKIM off")
 	fillRow.pf.note = "n/a"
 	auth := b.addAuthRows()
@@ -142,6 +147,12 @@ func (b *bench) runAll(ctx context.Context) {
 	}
 	if pop3 != nil {
 		b.pop3Runs(ctx, *pop3)
+		if ctx.Err() != nil {
+			return
+		}
+	}
+	if bigRow != nil {
+		b.pop3Big(ctx, &bigRow.bbs)
 		if ctx.Err() != nil {
 			return
 		}

@@ -93,6 +93,9 @@ type config struct {
 	// The POP3 runs (pop3.go): off when pop3Retr is 0.
 	pop3Retr    int
 	pop3Mailbox int
+	// pop3Big is the mailbox of the login + STAT run (pop3big.go); 0
+	// skips it.
+	pop3Big int
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -115,6 +118,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.idle, "idle", 5000, "idle SMTP connections for the memory-per-connection run (0 skips it)")
 	fs.IntVar(&c.pop3Retr, "pop3-retr", 20000, "RETRs per POP3 run, over -clients sessions (0 skips the POP3 runs)")
 	fs.IntVar(&c.pop3Mailbox, "pop3-mailbox", 200, "messages in each POP3 session's mailbox")
+	fs.IntVar(&c.pop3Big, "pop3-big", 100000, "messages in the mailbox of the login + STAT run (0 skips it)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directory (trees, logs, Postfix queue) for inspection")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -130,6 +134,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, errors.New("-size must be 256 bytes..10 MiB")
 	case c.outbound < 0:
 		return c, errors.New("-outbound must not be negative")
+	case c.pop3Big < 0:
+		return c, errors.New("-pop3-big must not be negative")
 	case c.pop3Retr < 0 || c.pop3Mailbox < 1 || c.pop3Mailbox > 100000:
 		return c, errors.New("-pop3-retr must not be negative, -pop3-mailbox must be 1..100000")
 	case c.idle < 0 || c.idle > 60000:
