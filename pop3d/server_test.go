@@ -38,7 +38,9 @@ func dialLogin(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
 // panicBase panics on Read, as a mailbase bug would.
 type panicBase struct{ *fakeBase }
 
-func (panicBase) Read(context.Context, uint32, uint64) ([]byte, error) { panic("mailbase bug") }
+func (panicBase) Read(context.Context, uint32, uint64, []byte) ([]byte, error) {
+	panic("mailbase bug")
+}
 
 func TestPanicInSessionClosesOnlyThatConnection(t *testing.T) {
 	t.Parallel()
