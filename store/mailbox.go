@@ -289,27 +289,32 @@ func (db *DB) AppendMessage(dst []byte, user uint32, id uint64) ([]byte, error) 
 // bodyTail reads the text's key and the base64 of the trace header from
 // the end of a record as encoding/json writes msgRecord, the last fields
 // in declaration order: ...,"Body":n,"Trace":"base64"} or "Trace":null}.
-// A bare '"' cannot occur inside a JSON string, so the last `,"Body":` is
-// the record's own key. Anything else says !ok, and the caller decodes the
-// record properly. trace is nil when the record has no trace header.
+// It reads backwards from the end, where base64 holds no '"' and the key
+// before it no digit, so nothing of the strings earlier in the record is
+// looked at. Anything else says !ok, and the caller decodes the record
+// properly. trace is nil when the record has no trace header.
 func bodyTail(v []byte) (body uint64, trace []byte, ok bool) {
-	i := bytes.LastIndex(v, []byte(`,"Body":`))
-	if i < 0 {
-		return 0, nil, false
-	}
-	body, rest, ok := leadingNumber(v[i+len(`,"Body":`):], `,"Trace":`)
+	rest, ok := bytes.CutSuffix(v, []byte(`,"Trace":null}`))
 	if !ok {
+		head, quoted := bytes.CutSuffix(v, []byte(`"}`))
+		q := bytes.LastIndexByte(head, '"')
+		if !quoted || q < 0 {
+			return 0, nil, false
+		}
+		trace = head[q+1:]
+		if rest, ok = bytes.CutSuffix(head[:q], []byte(`,"Trace":`)); !ok || bytes.IndexByte(trace, '\\') >= 0 {
+			return 0, nil, false
+		}
+	}
+	i := len(rest)
+	for i > 0 && len(rest)-i < 19 && rest[i-1] >= '0' && rest[i-1] <= '9' {
+		i--
+	}
+	if i == len(rest) || rest[i] == '0' && len(rest)-i > 1 || !bytes.HasSuffix(rest[:i], []byte(`,"Body":`)) {
 		return 0, nil, false
 	}
-	if string(rest) == "null}" {
-		return body, nil, true
-	}
-	if len(rest) < 3 || rest[0] != '"' || string(rest[len(rest)-2:]) != `"}` {
-		return 0, nil, false
-	}
-	trace = rest[1 : len(rest)-2]
-	if bytes.ContainsAny(trace, `"\`) {
-		return 0, nil, false
+	for _, d := range rest[i:] {
+		body = body*10 + uint64(d-'0')
 	}
 	return body, trace, true
 }

@@ -89,7 +89,8 @@ func TestBodyTailReadsStoredRecords(t *testing.T) {
 		}
 	}
 	for _, odd := range []string{`{"Body":1,"Trace":null}x`, `{"Body":1}`, `{"Trace":null,"Body":1}`, `{"Body":1,"Trace":"a\u0041"}`,
-		`{"Body":-1,"Trace":null}`, `{"Body":1,"Trace":""`, `{"Body":1,"Trace":"}`, `{"Body":1,"Trace":{}}`, ``} {
+		`{"Body":-1,"Trace":null}`, `{"Body":01,"Trace":null}`, `{"Body":12345678901234567890,"Trace":null}`, `{"xBody":1,"Trace":null}`,
+		`{"Body":1,"Trace":"a\"b"}`, `{"Body":1,"Trace":"a"b"}`, `{"Body":1,"Trace":null}}`, `{"Body":1,"Trace":""`, `{"Body":1,"Trace":"}`, `{"Body":1,"Trace":{}}`, ``} {
 		if body, _, ok := bodyTail([]byte(odd)); ok {
 			t.Errorf("bodyTail(%s) = %d, want a fall back to the decoder", odd, body)
 		}
@@ -159,4 +160,23 @@ func openWithReader(t *testing.T) (*DB, uint32) {
 		t.Fatal(err)
 	}
 	return db, user
+}
+
+// Where bodyTail reads a record that the decoder reads too, both find the
+// same text and trace header.
+func FuzzBodyTail(f *testing.F) {
+	f.Add([]byte(`{"ID":1,"Size":2,"Flags":0,"Subject":"x","Body":7,"Trace":"UmVjZWl2ZWQ="}`))
+	f.Add([]byte(`{"ID":1,"Body":7,"Trace":null}`))
+	f.Add([]byte(`{"Body":7,"Body":8,"Trace":""}`))
+	f.Fuzz(func(t *testing.T, v []byte) {
+		body, b64, ok := bodyTail(v)
+		var m msgRecord
+		if !ok || json.Unmarshal(v, &m) != nil {
+			return
+		}
+		trace, err := base64.StdEncoding.DecodeString(string(b64))
+		if err != nil || body != m.Body || string(trace) != string(m.Trace) {
+			t.Fatalf("bodyTail(%s) = %d, %q (%v); the decoder reads %d, %q", v, body, trace, err, m.Body, m.Trace)
+		}
+	})
 }
