@@ -167,3 +167,14 @@ func FuzzParseCommand(f *testing.F) {
 		}
 	})
 }
+
+// A session keeps its response buffers for the next RETR only up to
+// maxKeptBuffer, emptied.
+func TestKeepBuffer(t *testing.T) {
+	if b := keepBuffer(make([]byte, 10, maxKeptBuffer)); b == nil || len(b) != 0 {
+		t.Fatalf("a buffer of %d octets not kept empty: %d, %v", maxKeptBuffer, len(b), b == nil)
+	}
+	if b := keepBuffer(make([]byte, 10, maxKeptBuffer+1)); b != nil {
+		t.Fatalf("a buffer of %d octets kept", cap(b))
+	}
+}

@@ -211,8 +211,11 @@ func (s *session) sendBody(status, data []byte) error {
 }
 
 // maxKeptBuffer bounds the buffers a session keeps between responses, so
-// that one large message does not stay in memory for the whole session.
-const maxKeptBuffer = 256 << 10
+// that one large message does not stay in memory for the whole session: an
+// idle session that retrieved mail holds at most twice this. Larger
+// messages get buffers of their own at each RETR, a cost small beside
+// their size.
+const maxKeptBuffer = 64 << 10
 
 func keepBuffer(b []byte) []byte {
 	if cap(b) > maxKeptBuffer {
