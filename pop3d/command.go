@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 )
@@ -115,47 +114,28 @@ func badCommand(format string, args ...any) *replyError {
 	return &replyError{Text: fmt.Sprintf(format, args...), Bad: true}
 }
 
-// dotWriter writes a message as an RFC 1939 §3 multi-line response body:
-// a '.' is doubled at the start of every line and the caller ends the
-// response with Close. The octets are otherwise passed on unchanged, so the
-// client receives exactly Message.Size octets after un-stuffing.
-type dotWriter struct {
-	w         io.Writer
-	lineStart bool
-}
-
-func newDotWriter(w io.Writer) *dotWriter { return &dotWriter{w: w, lineStart: true} }
-
-func (d *dotWriter) Write(p []byte) (int, error) {
-	n := 0
-	for len(p) > 0 {
-		if d.lineStart && p[0] == '.' {
-			if _, err := d.w.Write([]byte{'.'}); err != nil {
-				return n, err
-			}
-		}
-		end := len(p)
-		if i := bytes.IndexByte(p, '\n'); i >= 0 {
-			end = i + 1
-		}
-		m, err := d.w.Write(p[:end])
-		n += m
-		if err != nil {
-			return n, err
-		}
-		d.lineStart = p[end-1] == '\n'
-		p = p[end:]
-	}
-	return n, nil
-}
-
-// Close ends the response: a CRLF when the data did not end with a line
-// break, then the terminating ".".
-func (d *dotWriter) Close() error {
+// appendBody appends data as an RFC 1939 §3 multi-line response body and
+// its terminating line to dst: a '.' is doubled at the start of every
+// line, a CRLF is added when data does not end with a line break, then
+// the lone ".". The octets are otherwise passed on unchanged, so the client
+// receives exactly Message.Size octets after un-stuffing.
+func appendBody(dst, data []byte) []byte {
 	end := ".\r\n"
-	if !d.lineStart {
+	if len(data) > 0 && data[len(data)-1] != '\n' {
 		end = "\r\n.\r\n"
 	}
-	_, err := io.WriteString(d.w, end)
-	return err
+	if len(data) > 0 && data[0] == '.' {
+		dst = append(dst, '.')
+	}
+	for {
+		i := bytes.Index(data, dotAfterLF)
+		if i < 0 {
+			break
+		}
+		dst = append(append(dst, data[:i+1]...), '.')
+		data = data[i+1:]
+	}
+	return append(append(dst, data...), end...)
 }
+
+var dotAfterLF = []byte("\n.")

@@ -72,30 +72,52 @@ func TestReadLine(t *testing.T) {
 	}
 }
 
-func TestDotWriter(t *testing.T) {
+func TestAppendBody(t *testing.T) {
 	cases := []struct{ in, want string }{
 		{"a\r\n.b\r\n", "a\r\n..b\r\n.\r\n"},
 		{".start\r\n", "..start\r\n.\r\n"},
 		{"no end", "no end\r\n.\r\n"},
 		{"", ".\r\n"},
 		{"x\r\n.\r\n", "x\r\n..\r\n.\r\n"},
+		{".", "..\r\n.\r\n"},
+		{"\n", "\n.\r\n"},
+		{"a\n.\n..\r\n...", "a\n..\n...\r\n....\r\n.\r\n"},
+		{"end with dot\r\n.", "end with dot\r\n..\r\n.\r\n"},
 	}
 	for _, c := range cases {
-		var buf bytes.Buffer
-		dw := newDotWriter(&buf)
-		// Byte by byte, as a slow reader would hand them over.
-		for i := 0; i < len(c.in); i++ {
-			if _, err := dw.Write([]byte{c.in[i]}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := dw.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if buf.String() != c.want {
-			t.Errorf("dot-stuffing %q = %q, want %q", c.in, buf.String(), c.want)
+		got := appendBody([]byte("+OK\r\n"), []byte(c.in))
+		if string(got) != "+OK\r\n"+c.want {
+			t.Errorf("dot-stuffing %q = %q, want %q", c.in, got, c.want)
 		}
 	}
+}
+
+// appendBody agrees with the line-by-line reading of RFC 1939 §3 on any
+// input: un-stuffing its output gives the input back, with a CRLF added
+// when the input did not end with a line break.
+func FuzzAppendBody(f *testing.F) {
+	for _, s := range []string{"a\r\n.b\r\n", ".", "..\n.\r\n.", "", "x\ny"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		out := appendBody(nil, data)
+		var want []byte
+		lineStart := true
+		for _, c := range data {
+			if lineStart && c == '.' {
+				want = append(want, '.')
+			}
+			want = append(want, c)
+			lineStart = c == '\n'
+		}
+		if !lineStart {
+			want = append(want, "\r\n"...)
+		}
+		want = append(want, ".\r\n"...)
+		if !bytes.Equal(out, want) {
+			t.Fatalf("appendBody(%q) = %q, want %q", data, out, want)
+		}
+	})
 }
 
 func TestTopOf(t *testing.T) {
@@ -144,4 +166,15 @@ func FuzzParseCommand(f *testing.F) {
 			t.Fatalf("readLine gave %q", got)
 		}
 	})
+}
+
+// A session keeps its response buffers for the next RETR only up to
+// maxKeptBuffer, emptied.
+func TestKeepBuffer(t *testing.T) {
+	if b := keepBuffer(make([]byte, 10, maxKeptBuffer)); b == nil || len(b) != 0 {
+		t.Fatalf("a buffer of %d octets not kept empty: %d, %v", maxKeptBuffer, len(b), b == nil)
+	}
+	if b := keepBuffer(make([]byte, 10, maxKeptBuffer+1)); b != nil {
+		t.Fatalf("a buffer of %d octets kept", cap(b))
+	}
 }

@@ -30,11 +30,12 @@ type Authenticator interface {
 type Mailbox interface {
 	// List returns the user's undeleted messages, oldest first.
 	List(ctx context.Context, user uint32) ([]Message, error)
-	// Read returns one whole stored message with CRLF line endings, exactly
-	// the octets counted in Message.Size. It must not keep a database
-	// transaction open after it returns: the session streams the bytes to a
-	// client that may be slow.
-	Read(ctx context.Context, user uint32, id uint64) ([]byte, error)
+	// Read appends one whole stored message with CRLF line endings,
+	// exactly the octets counted in Message.Size, to buf and returns the
+	// extended slice (the session reuses buf from one RETR to the next).
+	// It must not keep a database transaction open after it returns: the
+	// session streams the bytes to a client that may be slow.
+	Read(ctx context.Context, user uint32, id uint64, buf []byte) ([]byte, error)
 	// MarkRead flags messages as read.
 	MarkRead(ctx context.Context, user uint32, ids ...uint64) error
 	// Delete removes messages in one transaction: all or none.

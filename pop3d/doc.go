@@ -53,5 +53,8 @@
 // capabilities; the failed-login counts themselves, which live in the
 // caller's tracker so that they span protocols and sessions; the mailbase
 // itself, reached only through the Mailbox and Authenticator interfaces in
-// deps.go. Message bodies are read one at a time, never the whole mailbox.
+// deps.go. Message bodies are read one at a time, never the whole mailbox,
+// and at every RETR or TOP (nothing is cached): into a buffer the session
+// reuses, from which the whole response (status line, stuffed text,
+// terminating dot) is built in a second one and written at once.
 package pop3d

@@ -116,12 +116,12 @@ func (f *fakeBase) List(_ context.Context, user uint32) ([]pop3d.Message, error)
 	return out, nil
 }
 
-func (f *fakeBase) Read(_ context.Context, user uint32, id uint64) ([]byte, error) {
+func (f *fakeBase) Read(_ context.Context, user uint32, id uint64, buf []byte) ([]byte, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, m := range f.msgs(user) {
 		if m.id == id && !slices.Contains(f.deleted[user], id) {
-			return []byte(m.text), nil
+			return append(buf, m.text...), nil
 		}
 	}
 	return nil, fmt.Errorf("no message %d", id)

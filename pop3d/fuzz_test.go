@@ -194,8 +194,8 @@ func (b fuzzBase) List(ctx context.Context, user uint32) ([]pop3d.Message, error
 	return b.fz.base.Load().List(ctx, user)
 }
 
-func (b fuzzBase) Read(ctx context.Context, user uint32, id uint64) ([]byte, error) {
-	return b.fz.base.Load().Read(ctx, user, id)
+func (b fuzzBase) Read(ctx context.Context, user uint32, id uint64, buf []byte) ([]byte, error) {
+	return b.fz.base.Load().Read(ctx, user, id, buf)
 }
 
 func (b fuzzBase) MarkRead(ctx context.Context, user uint32, ids ...uint64) error {

@@ -38,7 +38,9 @@ func dialLogin(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
 // panicBase panics on Read, as a mailbase bug would.
 type panicBase struct{ *fakeBase }
 
-func (panicBase) Read(context.Context, uint32, uint64) ([]byte, error) { panic("mailbase bug") }
+func (panicBase) Read(context.Context, uint32, uint64, []byte) ([]byte, error) {
+	panic("mailbase bug")
+}
 
 func TestPanicInSessionClosesOnlyThatConnection(t *testing.T) {
 	t.Parallel()
@@ -165,5 +167,42 @@ func TestDebugLogHidesPasswords(t *testing.T) {
 	ts.stop(t)
 	if log := ts.log.String(); strings.Contains(log, "Secret") {
 		t.Errorf("a password reached the debug log:\n%s", log)
+	}
+}
+
+// The session reuses its buffers from one response to the next: pipelined
+// RETR and TOP of a message larger than the buffers it keeps, and of small
+// ones between, each bring exactly their own text, stuffed and ended.
+func TestRetrResponsesOwnText(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, pop3d.Config{}, false, false)
+	big := "Subject: big\r\n\r\n" + strings.Repeat(".dot line\r\nplain line\r\n", 5000) + "no final break"
+	ts.base.mu.Lock()
+	ts.base.users[0].msgs = append(ts.base.users[0].msgs, fixtureMsg{id: 20, text: big})
+	ts.base.mu.Unlock()
+	c, r := dialLogin(t, ts.addr)
+	if _, err := c.Write([]byte("RETR 4\r\nRETR 1\r\nTOP 3 1\r\nRETR 4\r\nRETR 3\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{big + "\r\n", "From: sysop@bbs.test\r\nSubject: one\r\n\r\nHello Joe\r\n", "Subject: dots\r\n\r\nline 1\r\n",
+		big + "\r\n", "Subject: dots\r\n\r\nline 1\r\n.hidden dot\r\nline 3\r\n..two\r\nline 5\r\n"}
+	for i, w := range want {
+		if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "+OK") {
+			t.Fatalf("response %d: %q, %v", i, line, err)
+		}
+		var got strings.Builder
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("response %d: %v", i, err)
+			}
+			if line == ".\r\n" {
+				break
+			}
+			got.WriteString(strings.TrimPrefix(line, "."))
+		}
+		if got.String() != w {
+			t.Fatalf("response %d: %d octets, want %d:\n%.200q", i, got.Len(), len(w), got.String())
+		}
 	}
 }

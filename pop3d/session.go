@@ -55,7 +55,10 @@ type session struct {
 	r    *bufio.Reader
 	w    *bufio.Writer
 	werr error // first write error; the session ends when it is set
-	tls  bool
+	// text and out are reused from one RETR or TOP to the next: the
+	// message as read, and the response as sent.
+	text, out []byte
+	tls       bool
 
 	challenge string
 	state     state

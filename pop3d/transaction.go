@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -114,12 +115,14 @@ func (s *session) scan(arg string, value func(*entry) string) error {
 	return nil
 }
 
-// read fetches one message's text from the mailbase.
+// read fetches one message's text from the mailbase into the session's
+// text buffer.
 func (s *session) read(e *entry) ([]byte, error) {
-	data, err := s.srv.deps.Mailbox.Read(s.ctx, s.ident.User, e.ID)
+	data, err := s.srv.deps.Mailbox.Read(s.ctx, s.ident.User, e.ID, s.text[:0])
 	if err != nil {
 		return nil, fmt.Errorf("read message %d of user %d: %w", e.ID, s.ident.User, err)
 	}
+	s.text = data
 	return data, nil
 }
 
@@ -132,8 +135,8 @@ func (s *session) retr(arg string) error {
 	if err != nil {
 		return err
 	}
-	s.send(fmt.Sprintf("+OK %d octets", len(data)))
-	if err := s.sendBody(data); err != nil {
+	status := append(append(s.out[:0], "+OK "...), strconv.Itoa(len(data))...)
+	if err := s.sendBody(append(status, " octets"...), data); err != nil {
 		return err
 	}
 	// Only a message that left completely counts as retrieved.
@@ -157,8 +160,7 @@ func (s *session) top(arg string) error {
 	if err != nil {
 		return err
 	}
-	s.send("+OK top of message follows")
-	return s.sendBody(topOf(data, k))
+	return s.sendBody(append(s.out[:0], "+OK top of message follows"...), topOf(data, k))
 }
 
 // topOf returns the header section, the empty line after it and at most k
@@ -187,19 +189,39 @@ func topOf(data []byte, k int) []byte {
 	return data[:end]
 }
 
-// sendBody streams a multi-line response body and its terminating line.
-func (s *session) sendBody(data []byte) error {
-	dw := newDotWriter(s.w)
-	if _, err := dw.Write(data); err != nil {
-		return errQuiet
+// sendBody sends a status line and a multi-line response body with its
+// terminating line. The whole response is assembled in the session's out
+// buffer (status may already sit at its start) and goes out in one write
+// when no other reply is waiting before it.
+func (s *session) sendBody(status, data []byte) error {
+	if s.cfg.Debug {
+		s.log.Debug("POP3 TX " + string(status))
 	}
-	if err := dw.Close(); err != nil {
-		return errQuiet
+	out := append(s.out[:0], status...)
+	out = appendBody(append(out, "\r\n"...), data)
+	_, err := s.w.Write(out)
+	if err == nil {
+		err = s.w.Flush()
 	}
-	if err := s.w.Flush(); err != nil {
+	s.out, s.text = keepBuffer(out), keepBuffer(s.text)
+	if err != nil {
 		return errQuiet
 	}
 	return nil
+}
+
+// maxKeptBuffer bounds the buffers a session keeps between responses, so
+// that one large message does not stay in memory for the whole session: an
+// idle session that retrieved mail holds at most twice this. Larger
+// messages get buffers of their own at each RETR, a cost small beside
+// their size.
+const maxKeptBuffer = 64 << 10
+
+func keepBuffer(b []byte) []byte {
+	if cap(b) > maxKeptBuffer {
+		return nil
+	}
+	return b[:0]
 }
 
 // update is the RFC 1939 §6 UPDATE state: every message marked deleted,

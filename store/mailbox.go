@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -207,6 +208,18 @@ func (db *DB) MessageCount(user uint32) (int, error) {
 	return n, nil
 }
 
+// msgValue returns the stored record of message id of user.
+func msgValue(tx *bolt.Tx, user uint32, id uint64) ([]byte, error) {
+	var v []byte
+	if b := mailBucket(tx, user); b != nil {
+		v = b.Get(u64(id))
+	}
+	if v == nil {
+		return nil, fmt.Errorf("message %d: %w", id, ErrNotFound)
+	}
+	return v, nil
+}
+
 // ReadMessage returns message id of user as it is served: the copy's
 // trace header block followed by the shared text. The bytes are the
 // caller's; no transaction stays open while they are sent.
@@ -216,13 +229,9 @@ func (db *DB) ReadMessage(user uint32, id uint64) ([]byte, MsgInfo, error) {
 		info MsgInfo
 	)
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		b := mailBucket(tx, user)
-		var v []byte
-		if b != nil {
-			v = b.Get(u64(id))
-		}
-		if v == nil {
-			return fmt.Errorf("message %d: %w", id, ErrNotFound)
+		v, err := msgValue(tx, user, id)
+		if err != nil {
+			return err
 		}
 		m, err := decodeMsg(u64(id), v)
 		if err != nil {
@@ -236,6 +245,78 @@ func (db *DB) ReadMessage(user uint32, id uint64) ([]byte, MsgInfo, error) {
 		return nil, MsgInfo{}, fmt.Errorf("store: read message of user %d: %w", user, err)
 	}
 	return out, info, nil
+}
+
+// AppendMessage appends message id of user, as ReadMessage returns it, to
+// dst and returns the extended slice. It decodes only where the text is
+// and the trace header, not the whole record, and copies the octets once,
+// into dst: a POP3 session reuses dst from one RETR to the next. No
+// transaction stays open after it returns.
+func (db *DB) AppendMessage(dst []byte, user uint32, id uint64) ([]byte, error) {
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		v, err := msgValue(tx, user, id)
+		if err != nil {
+			return err
+		}
+		body, trace, ok := bodyTail(v)
+		if !ok {
+			m, err := decodeMsg(u64(id), v)
+			if err != nil {
+				return err
+			}
+			body, trace = m.Body, nil
+			dst = append(dst, m.Trace...)
+		}
+		text := getBody(tx.Bucket([]byte(bucketBodies)), u64(body))
+		if text == nil {
+			return fmt.Errorf("body %d: %w", body, ErrNotFound)
+		}
+		if trace != nil {
+			var err error
+			if dst, err = base64.StdEncoding.AppendDecode(dst, trace); err != nil {
+				return fmt.Errorf("message %d: trace: %w", id, err)
+			}
+		}
+		dst = append(dst, text...)
+		return nil
+	})
+	if err != nil {
+		return dst, fmt.Errorf("store: read message of user %d: %w", user, err)
+	}
+	return dst, nil
+}
+
+// bodyTail reads the text's key and the base64 of the trace header from
+// the end of a record as encoding/json writes msgRecord, the last fields
+// in declaration order: ...,"Body":n,"Trace":"base64"} or "Trace":null}.
+// It reads backwards from the end, where base64 holds no '"' and the key
+// before it no digit, so nothing of the strings earlier in the record is
+// looked at. Anything else says !ok, and the caller decodes the record
+// properly. trace is nil when the record has no trace header.
+func bodyTail(v []byte) (body uint64, trace []byte, ok bool) {
+	rest, ok := bytes.CutSuffix(v, []byte(`,"Trace":null}`))
+	if !ok {
+		head, quoted := bytes.CutSuffix(v, []byte(`"}`))
+		q := bytes.LastIndexByte(head, '"')
+		if !quoted || q < 0 {
+			return 0, nil, false
+		}
+		trace = head[q+1:]
+		if rest, ok = bytes.CutSuffix(head[:q], []byte(`,"Trace":`)); !ok || bytes.IndexByte(trace, '\\') >= 0 {
+			return 0, nil, false
+		}
+	}
+	i := len(rest)
+	for i > 0 && len(rest)-i < 19 && rest[i-1] >= '0' && rest[i-1] <= '9' {
+		i--
+	}
+	if i == len(rest) || rest[i] == '0' && len(rest)-i > 1 || !bytes.HasSuffix(rest[:i], []byte(`,"Body":`)) {
+		return 0, nil, false
+	}
+	for _, d := range rest[i:] {
+		body = body*10 + uint64(d-'0')
+	}
+	return body, trace, true
 }
 
 // MarkRead sets FlagRead on the given messages of user. Ids that no

@@ -180,20 +180,24 @@ func pop3Session(spec pop3Spec, user string, n int, next *int, a *arrival) (int,
 }
 
 type pop3Conn struct {
-	c net.Conn
-	r *bufio.Reader
+	c    net.Conn
+	r    *bufio.Reader
+	line []byte // the command line being sent, reused
+	// sizes holds each message's body length (as sent, stuffed) from its
+	// first RETR in the session; every later RETR must send as many.
+	sizes map[int]int
 }
 
 var errPOP3 = errors.New("POP3 server said -ERR")
 
-// status reads one status line.
-func (p *pop3Conn) status() (string, error) {
-	line, err := p.r.ReadString('\n')
+// status reads one status line. The line is valid until the next read.
+func (p *pop3Conn) status() ([]byte, error) {
+	line, err := p.r.ReadSlice('\n')
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	if len(line) < 3 || line[:3] != "+OK" {
-		return "", fmt.Errorf("%w: %q", errPOP3, line)
+	if !bytes.HasPrefix(line, []byte("+OK")) {
+		return nil, fmt.Errorf("%w: %q", errPOP3, line)
 	}
 	return line, nil
 }
@@ -208,26 +212,82 @@ func (p *pop3Conn) cmd(line string) error {
 	return nil
 }
 
-var dotLine = []byte(".\r\n")
-
-// retr retrieves message i and reads the text to its final dot line.
+// retr retrieves message i and reads the text to its terminating dot
+// line. It checks that the whole text came: at least the octets the
+// status line announces (dot-stuffing only adds), and as many as the
+// first RETR of the message in this session brought.
 func (p *pop3Conn) retr(i int) error {
-	if err := p.cmd("RETR " + strconv.Itoa(i)); err != nil {
+	p.line = strconv.AppendInt(append(p.line[:0], "RETR "...), int64(i), 10)
+	p.line = append(p.line, "\r\n"...)
+	if _, err := p.c.Write(p.line); err != nil {
 		return err
 	}
-	mid := false // inside a line longer than the buffer
+	line, err := p.status()
+	if err != nil {
+		return fmt.Errorf("RETR %d: %w", i, err)
+	}
+	octets, announced := statusOctets(line)
+	n, err := readBody(p.r)
+	if err != nil {
+		return fmt.Errorf("RETR %d: %w", i, err)
+	}
+	if announced && n < octets {
+		return fmt.Errorf("RETR %d: %d octets announced, %d came", i, octets, n)
+	}
+	if p.sizes == nil {
+		p.sizes = make(map[int]int)
+	}
+	if first, ok := p.sizes[i]; !ok {
+		p.sizes[i] = n
+	} else if n != first {
+		return fmt.Errorf("RETR %d: %d octets, %d the first time", i, n, first)
+	}
+	return nil
+}
+
+// statusOctets reads the size from "+OK <octets> ...", which both
+// servers send for RETR.
+func statusOctets(line []byte) (int, bool) {
+	rest, ok := bytes.CutPrefix(line, []byte("+OK "))
+	n, i := 0, 0
+	for ; ok && i < len(rest) && i < 18 && rest[i] >= '0' && rest[i] <= '9'; i++ {
+		n = n*10 + int(rest[i]-'0')
+	}
+	return n, i > 0
+}
+
+var bodyEnd = []byte("\r\n.\r\n")
+
+// readBody reads a multi-line response body up to and including its
+// terminating dot line and returns the body's length as sent (stuffed,
+// without the terminating line). It looks for CRLF "." CRLF in whatever
+// the reader holds rather than reading line by line: a line that starts
+// with a dot has it doubled, so the sequence only occurs at the end. The
+// body starts right after the status line's CRLF, which is counted as the
+// line break before an empty body's dot.
+func readBody(r *bufio.Reader) (int, error) {
+	var carry [4]byte // the last octets consumed, at most 4
+	c := copy(carry[:], "\r\n")
+	n := 0 // body octets consumed
 	for {
-		line, err := p.r.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
-			mid = true
-			continue
+		if _, err := r.Peek(1); err != nil {
+			return n, err
 		}
-		if err != nil {
-			return fmt.Errorf("RETR %d: %w", i, err)
+		buf, _ := r.Peek(r.Buffered())
+		// A terminator that begins in what was consumed already.
+		var join [8]byte
+		j := append(append(join[:0], carry[:c]...), buf[:min(len(buf), 4)]...)
+		if k := bytes.Index(j, bodyEnd); k >= 0 {
+			_, _ = r.Discard(k + len(bodyEnd) - c)
+			return n - c + k + 2, nil
 		}
-		if !mid && bytes.Equal(line, dotLine) {
-			return nil
+		if k := bytes.Index(buf, bodyEnd); k >= 0 {
+			_, _ = r.Discard(k + len(bodyEnd))
+			return n + k + 2, nil
 		}
-		mid = false
+		n += len(buf)
+		j = append(append(join[:0], carry[:c]...), buf[max(0, len(buf)-4):]...)
+		c = copy(carry[:], j[len(j)-min(len(j), 4):])
+		_, _ = r.Discard(len(buf))
 	}
 }

@@ -78,8 +78,8 @@ func loginStat(addr, user, pass string, want int) (time.Duration, error) {
 		return 0, fmt.Errorf("STAT: %w", err)
 	}
 	d := time.Since(t0)
-	if f := strings.Fields(line); len(f) < 2 || f[1] != strconv.Itoa(want) {
-		return 0, fmt.Errorf("STAT said %q, want %d messages", strings.TrimSpace(line), want)
+	if f := strings.Fields(string(line)); len(f) < 2 || f[1] != strconv.Itoa(want) {
+		return 0, fmt.Errorf("STAT said %q, want %d messages", strings.TrimSpace(string(line)), want)
 	}
 	return d, p.cmd("QUIT")
 }

@@ -288,9 +288,8 @@ func (m mailbox) List(_ context.Context, user uint32) ([]pop3d.Message, error) {
 	return out, nil
 }
 
-func (m mailbox) Read(_ context.Context, user uint32, id uint64) ([]byte, error) {
-	text, _, err := m.db.ReadMessage(user, id)
-	return text, err
+func (m mailbox) Read(_ context.Context, user uint32, id uint64, buf []byte) ([]byte, error) {
+	return m.db.AppendMessage(buf, user, id)
 }
 
 func (m mailbox) MarkRead(_ context.Context, user uint32, ids ...uint64) error {

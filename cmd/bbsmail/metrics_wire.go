@@ -112,8 +112,8 @@ type countMailbox struct {
 	m *metrics
 }
 
-func (b countMailbox) Read(ctx context.Context, user uint32, id uint64) ([]byte, error) {
-	msg, err := b.Mailbox.Read(ctx, user, id)
+func (b countMailbox) Read(ctx context.Context, user uint32, id uint64, buf []byte) ([]byte, error) {
+	msg, err := b.Mailbox.Read(ctx, user, id, buf)
 	if err == nil {
 		b.m.inc("bbsmail_pop3_retrievals_total")
 	}
