@@ -21,25 +21,11 @@ import (
 // itself a bounce goes to the sysop.
 func TestFidoBounce(t *testing.T) {
 	dir := t.TempDir()
-	db := openKillDB(t, dir)
-	defer db.Close()
-	for _, a := range []string{"Sysop", "Bob"} {
-		if _, err := db.AddUser(store.User{Alias: a, Level: 50}, ""); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg := &ctrl.Config{}
-	cfg.Mail.FidoUnknownUser = "bounce"
-	cfg.Mail.HostName = "bbs.test"
-	boxes := fidoBoxes{db: db, cfg: cfg, bounced: new(int)}
+	db, boxes := bounceBoxes(t, dir, "Sysop", "Bob")
 	orig, _ := ftn.ParseAddr("1:2/1")
 	us, _ := ftn.ParseAddr("1:2/3")
 	in := func(to, subject, msgid string) ftn.Incoming {
-		m := ftn.Message{Orig: orig, Dest: us, Date: "02 Mar 26  11:12:13", To: to, From: "Uplink Sysop", Subject: subject,
-			Text: []byte("\x01MSGID: 1:2/1 " + msgid + "\rHello?\rAnybody?\r")}
-		i := ftn.ToInternet(&m, "bbs.test", time.Now())
-		i.Secure = true
-		return i
+		return secureNetmail(to, "Uplink Sysop", subject, "\x01MSGID: 1:2/1 "+msgid+"\rHello?\rAnybody?\r")
 	}
 	for i, wantDup := range []bool{false, true} {
 		if _, dup, err := boxes.Deliver(context.Background(), in("Nobody Here", "Hi", "0001")); err != nil || dup != wantDup {
@@ -89,22 +75,9 @@ func TestFidoBounce(t *testing.T) {
 
 // One pass bounces at most maxBounces; the rest goes to the sysop.
 func TestFidoBounceBound(t *testing.T) {
-	db := openKillDB(t, t.TempDir())
-	defer db.Close()
-	if _, err := db.AddUser(store.User{Alias: "Sysop", Level: 90}, ""); err != nil {
-		t.Fatal(err)
-	}
-	cfg := &ctrl.Config{}
-	cfg.Mail.FidoUnknownUser = "bounce"
-	cfg.Mail.HostName = "bbs.test"
-	boxes := fidoBoxes{db: db, cfg: cfg, bounced: new(int)}
-	orig, _ := ftn.ParseAddr("1:2/1")
-	us, _ := ftn.ParseAddr("1:2/3")
+	db, boxes := bounceBoxes(t, t.TempDir(), "Sysop")
 	for i := range maxBounces + 5 {
-		m := ftn.Message{Orig: orig, Dest: us, Date: "02 Mar 26  11:12:13", To: fmt.Sprintf("Nobody %d", i), From: "Someone",
-			Subject: "Hi", Text: []byte(fmt.Sprintf("\x01MSGID: 1:2/1 %08x\rHello\r", i))}
-		in := ftn.ToInternet(&m, "bbs.test", time.Now())
-		in.Secure = true
+		in := secureNetmail(fmt.Sprintf("Nobody %d", i), "Someone", "Hi", fmt.Sprintf("\x01MSGID: 1:2/1 %08x\rHello\r", i))
 		if _, _, err := boxes.Deliver(context.Background(), in); err != nil {
 			t.Fatal(err)
 		}
@@ -112,4 +85,32 @@ func TestFidoBounceBound(t *testing.T) {
 	if box, _ := db.Mailbox(1); len(box) != 5 {
 		t.Errorf("the sysop got %d messages, want the 5 beyond %d bounces", len(box), maxBounces)
 	}
+}
+
+// bounceBoxes opens a mailbase in dir with the given users (the first is
+// #1, the sysop) and returns the tosser's mailboxes with bounces on.
+func bounceBoxes(t *testing.T, dir string, users ...string) (*store.DB, fidoBoxes) {
+	t.Helper()
+	db := openKillDB(t, dir)
+	t.Cleanup(func() { db.Close() })
+	for _, a := range users {
+		if _, err := db.AddUser(store.User{Alias: a, Level: 50}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := &ctrl.Config{}
+	cfg.Mail.FidoUnknownUser = "bounce"
+	cfg.Mail.HostName = "bbs.test"
+	return db, fidoBoxes{db: db, cfg: cfg, bounced: new(int)}
+}
+
+// secureNetmail is netmail from 1:2/1 to us (1:2/3) as the tosser hands
+// it over from a packet with its link's password.
+func secureNetmail(to, from, subject, text string) ftn.Incoming {
+	orig, _ := ftn.ParseAddr("1:2/1")
+	us, _ := ftn.ParseAddr("1:2/3")
+	m := ftn.Message{Orig: orig, Dest: us, Date: "02 Mar 26  11:12:13", To: to, From: from, Subject: subject, Text: []byte(text)}
+	in := ftn.ToInternet(&m, "bbs.test", time.Now())
+	in.Secure = true
+	return in
 }
