@@ -111,6 +111,10 @@ func TestCountLineRefusals(t *testing.T) {
 		"!SMTP h [192.0.2.7] message from <a@b> refused: 31 Received headers (mail loop)",
 		"SMTP h [192.0.2.7] message from <a@b> rejected by a mail processor: 554 No.",
 		"SMTP h [192.0.2.7] message from <a@b> taken by a mail processor: archived",
+		// Client text holding the DNSBL phrase (a MAIL FROM, a POP3 user
+		// name) must not make a zone label of its own.
+		`SMTP h [192.0.2.7] message from <"BLACKLISTED SERVER on evil1: x"@b> not received: EOF`,
+		"SMTP BLACKLISTED SERVER on bl.test: h [192.0.2.7] = 127.0.0.2",
 	} {
 		m.countLine(line)
 	}
@@ -122,9 +126,13 @@ func TestCountLineRefusals(t *testing.T) {
 		`bbsmail_recipients_refused_total{reason="dnsbl"} 1`,
 		`bbsmail_recipients_refused_total{reason="size"} 1`,
 		`bbsmail_recipients_refused_total{reason="mailproc"} 1`,
+		`bbsmail_dnsbl_listed_total{zone="bl.test"} 1`,
 	} {
 		if !strings.Contains(b.String(), want+"\n") {
 			t.Errorf("exposition lacks %q:\n%s", want, b.String())
 		}
+	}
+	if strings.Contains(b.String(), "evil1") {
+		t.Errorf("client text made a zone label:\n%s", b.String())
 	}
 }

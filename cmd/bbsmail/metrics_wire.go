@@ -170,8 +170,11 @@ func (m *metrics) countLine(msg string) {
 	if m == nil {
 		return
 	}
-	if strings.Contains(msg, "BLACKLISTED SERVER on ") {
-		_, zone, _ := strings.Cut(msg, "BLACKLISTED SERVER on ")
+	// The zone becomes a label: take it only from the line smtpd writes,
+	// which starts with it, never from client text (a MAIL FROM or a
+	// user name) that merely contains the phrase, or every such client
+	// would add a series.
+	if zone, ok := strings.CutPrefix(msg, "SMTP BLACKLISTED SERVER on "); ok {
 		zone, _, _ = strings.Cut(zone, ":")
 		m.inc("bbsmail_dnsbl_listed_total", "zone", zone)
 	}
