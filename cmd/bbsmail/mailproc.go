@@ -58,7 +58,7 @@ func mailprocConfig(cfg *ctrl.Config, db *store.DB, log *slog.Logger) mailproc.C
 		// Scripts reach the BBS directories, but not the server's secrets
 		// and state kept there (sbbs.ini holds RelayPassword).
 		Private: []string{mailbasePath(cfg), secretKeyPath(cfg), cfg.Paths.SSLKey, socketPath(cfg),
-			filepath.Join(cfg.Paths.Ctrl, "sbbs.ini")},
+			filepath.Join(cfg.Paths.Ctrl, "sbbs.ini"), filepath.Join(cfg.Paths.Ctrl, ownKeyName)},
 		ARS:         processorARS(db),
 		KnownUser:   knownUser,
 		KeepMessage: cfg.Mail.Options.Has(ctrl.DebugRxBody),

@@ -298,7 +298,8 @@ func TestUsageListsDocumentedFlags(t *testing.T) {
 func TestMailprocPrivateFiles(t *testing.T) {
 	dir, cfg := initConfig(t)
 	priv := mailprocConfig(cfg, nil, discardLogger()).Private
-	for _, want := range []string{filepath.Join(dir, "sbbs.ini"), secretKeyPath(cfg), mailbasePath(cfg), socketPath(cfg)} {
+	for _, want := range []string{filepath.Join(dir, "sbbs.ini"), secretKeyPath(cfg), mailbasePath(cfg), socketPath(cfg),
+		filepath.Join(dir, ownKeyName)} { // the generated TLS key when the sysop has none
 		if !slices.Contains(priv, want) {
 			t.Errorf("mail processor scripts may reach %s (private: %v)", want, priv)
 		}
