@@ -140,9 +140,10 @@ func copyFile(from, to string) error {
 	return errors.Join(err, dst.Sync(), dst.Close())
 }
 
-// serverRunning reports whether a server answers on the control socket.
+// serverRunning reports whether a server answers on the control socket;
+// "status" is the cheapest request it answers.
 func serverRunning(cfg *ctrl.Config) bool {
-	_, err := admin.Forward(socketPath(cfg), []string{"db", "check"}, nil, io.Discard, io.Discard)
+	_, err := admin.Forward(socketPath(cfg), []string{"status"}, nil, io.Discard, io.Discard)
 	return err == nil
 }
 
