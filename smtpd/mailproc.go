@@ -47,7 +47,9 @@ func (s *session) runProcessors(env *envelope.Envelope, msg []byte, hdr headerIn
 	}
 	// The fields the server added itself (Authentication-Results, the
 	// DNSBL tag) do not count: only growth past the limit by a processor.
-	if s.cfg.MaxMsgSize > 0 && int64(len(res.Text)) > max(s.cfg.MaxMsgSize, int64(len(msg))) {
+	// A processor that changed the text hands it back with the
+	// Authentication-Results field inside (the file it edited held it).
+	if s.cfg.MaxMsgSize > 0 && int64(len(res.Text)) > max(s.cfg.MaxMsgSize, int64(len(msg)+len(s.tx.authField))) {
 		s.log.Warn(fmt.Sprintf("!SMTP %s [%s] message from %s refused: a mail processor made it %d bytes, over %d",
 			s.host, s.ip, angle(s.tx.reversePath), len(res.Text), s.cfg.MaxMsgSize))
 		return processed{}, replyGrownTooBig(s.cfg.MaxMsgSize)
