@@ -97,16 +97,26 @@ func newSession(srv *Server, cfg *Config, c net.Conn, mode Mode) *session {
 // so a client that stops reading cannot hold a session forever.
 type deadlineWriter struct{ s *session }
 
+// writeChunk is how much of a write gets one MaxInactivity: a whole
+// message goes out in one Write, and a slow client reading a large one
+// must not be cut for the time the whole of it takes.
+const writeChunk = 64 << 10
+
 func (d deadlineWriter) Write(p []byte) (int, error) {
 	if d.s.werr != nil {
 		return 0, d.s.werr
 	}
-	_ = d.s.conn.SetWriteDeadline(time.Now().Add(d.s.cfg.MaxInactivity))
-	n, err := d.s.conn.Write(p)
-	if err != nil {
-		d.s.werr = fmt.Errorf("write to client: %w", err)
+	n := 0
+	for n < len(p) {
+		_ = d.s.conn.SetWriteDeadline(time.Now().Add(d.s.cfg.MaxInactivity))
+		m, err := d.s.conn.Write(p[n:min(len(p), n+writeChunk)])
+		n += m
+		if err != nil {
+			d.s.werr = fmt.Errorf("write to client: %w", err)
+			return n, err
+		}
 	}
-	return n, err
+	return n, nil
 }
 
 // interrupt wakes a session that waits for a command, for Shutdown. The
