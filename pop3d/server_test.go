@@ -167,6 +167,10 @@ func TestDebugLogHidesPasswords(t *testing.T) {
 	ts.stop(t)
 	if log := ts.log.String(); strings.Contains(log, "Secret") {
 		t.Errorf("a password reached the debug log:\n%s", log)
+	} else if n := strings.Count(log, "PASS ********"); n != 4 {
+		// Nothing logged at all would hide nothing: each PASS line must
+		// be there, masked.
+		t.Errorf("%d masked PASS lines in the debug log, want 4:\n%s", n, log)
 	}
 }
 
