@@ -13,14 +13,6 @@ import (
 // then, so no list ever matches "<no name>".
 const NoName = "<no name>"
 
-// ShownHost is host as logs and trace fields show it: NoName when "".
-func ShownHost(host string) string {
-	if host == "" {
-		return NoName
-	}
-	return host
-}
-
 // Client is what the checks before the greeting know of a client.
 type Client struct {
 	IP string

@@ -100,9 +100,6 @@ func TestNewClient(t *testing.T) {
 	if cl != (Client{IP: "127.0.0.1", Local: true, Own: true}) {
 		t.Errorf("NewClient = %+v", cl)
 	}
-	if ShownHost("") != NoName || ShownHost("a.example") != "a.example" {
-		t.Error("ShownHost")
-	}
 	if id := (&IDs{}); id.Next() != "1" || id.Next() != "2" {
 		t.Error("IDs")
 	}
