@@ -29,6 +29,11 @@ type Config struct {
 	// (it is created when missing). ExecDir and ModsDir hold JavaScript
 	// processors (mods first); DataDir and TextDir only feed %j and %z.
 	CtrlDir, TempDir, DataDir, TextDir, ExecDir, ModsDir string
+	// SpamLog is the spam.log the server writes, for the scripts' spamlog
+	// (main.ini's logs directory); empty means DataDir/spam.log. It is
+	// opened through the scripts' file sandbox, so a logs directory
+	// outside the BBS directories is not reached.
+	SpamLog string
 	// FQDN and Host name this machine: mailproc.<fqdn>.ini and
 	// mailproc.<host>.ini are preferred to mailproc.ini. Platform is the
 	// platform part (mailproc.linux.ini, %?); empty means runtime.GOOS.

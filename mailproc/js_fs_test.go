@@ -152,3 +152,31 @@ func TestJSArgvOneWordPerSpecifier(t *testing.T) {
 		t.Fatalf("argv\n got %q\nwant %q", got, want)
 	}
 }
+
+// system.spamlog writes the server's spam.log (where Config.SpamLog
+// says), in its format, and client text a script hands it cannot forge
+// an entry with a line end.
+func TestJSSpamLogEscapes(t *testing.T) {
+	t.Parallel()
+	tr := newTree(t)
+	// main.ini's logs directory defaults to data/; any name proves the
+	// configured path is the one written.
+	logPath := filepath.Join(tr.data, "logs-spam.log")
+	script := `system.spamlog("SMTP", "REJECTED", "spamc said so", "h.example", "192.0.2.7", "bob", "x@y\r\n\r\nSUSPECTED SMTP SPAM FORGED on now");`
+	s := tr.load(t, "[Log]\nEval = "+script+"\n", func(c *mailproc.Config) { c.SpamLog = logPath })
+	if out := run(t, s, input(user1)); len(out.Failed) != 0 {
+		t.Fatalf("failures %+v\n%s", out.Failed, tr.log.String())
+	}
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := string(b)
+	if !strings.HasPrefix(log, "SUSPECTED SMTP SPAM REJECTED on ") || !strings.Contains(log, "\r\nHost: h.example [192.0.2.7]\r\n") ||
+		!strings.HasSuffix(log, "\r\nReason: spamc said so\r\n\r\n") {
+		t.Errorf("entry not in the server's format:\n%q", log)
+	}
+	if n := strings.Count(log, "SUSPECTED"); n != 2 || strings.Count(log, "\r\n") != 5 {
+		t.Errorf("client text forged lines:\n%q", log)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"github.com/bbsmail/bbsmail/envelope"
 	"os"
 	"path/filepath"
 	"strings"
@@ -192,7 +193,7 @@ func (h *jsHost) findstr(call goja.FunctionCall) goja.Value {
 }
 
 // spamlog(prot, action, reason, host, ip, to, from) appends an entry to
-// data/spam.log in the server's format.
+// the server's spam.log in its format, client text escaped.
 func (h *jsHost) spamlog(call goja.FunctionCall) goja.Value {
 	a := func(i int) string {
 		if v := call.Argument(i); !goja.IsUndefined(v) && !goja.IsNull(v) {
@@ -200,17 +201,15 @@ func (h *jsHost) spamlog(call goja.FunctionCall) goja.Value {
 		}
 		return ""
 	}
-	dir := h.set.cfg.DataDir
-	if dir == "" {
+	path := h.set.cfg.SpamLog
+	if path == "" && h.set.cfg.DataDir != "" {
+		path = filepath.Join(h.set.cfg.DataDir, "spam.log")
+	}
+	if path == "" {
 		return h.vm.ToValue(false)
 	}
-	from := "From: " + a(6)
-	if a(5) != "" {
-		from += " to: " + a(5)
-	}
-	entry := fmt.Sprintf("SUSPECTED %s SPAM %s on %s\r\nHost: %s [%s]\r\n%s\r\nReason: %s\r\n\r\n",
-		a(0), a(1), time.Now().Format("Mon Jan 02 2006 15:04:05"), a(3), a(4), from, a(2))
-	f, err := h.fs.openFile(filepath.Join(dir, "spam.log"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	entry := envelope.SpamLogEntry(a(0), a(1), a(3), a(4), a(6), a(5), a(2), time.Now())
+	f, err := h.fs.openFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 	if err != nil {
 		return h.vm.ToValue(false)
 	}

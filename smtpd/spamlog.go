@@ -22,15 +22,7 @@ func (s *session) spamLogFrom(action, sender, to, reason string) {
 	if path == "" {
 		return
 	}
-	from := "From: " + sender
-	if to != "" {
-		from += " to: " + to
-	}
-	// Subjects and names from the message reach the reason: escape what a
-	// terminal would act on, and line ends that would forge an entry.
-	entry := fmt.Sprintf("SUSPECTED SMTP SPAM %s on %s\r\nHost: %s [%s]\r\n%s\r\nReason: %s\r\n\r\n",
-		action, time.Now().Format("Mon Jan 02 2006 15:04:05"), envelope.LogText(s.host), s.ip,
-		envelope.LogText(from), envelope.LogText(reason))
+	entry := envelope.SpamLogEntry("SMTP", action, s.host, s.ip, sender, to, reason, time.Now())
 	s.srv.spamMu.Lock()
 	defer s.srv.spamMu.Unlock()
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)

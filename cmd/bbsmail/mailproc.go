@@ -48,6 +48,7 @@ func mailprocConfig(cfg *ctrl.Config, db *store.DB, log *slog.Logger) mailproc.C
 	}
 	return mailproc.Config{
 		CtrlDir: cfg.Paths.Ctrl, TempDir: cfg.Paths.Temp, DataDir: cfg.Paths.Data,
+		SpamLog: filepath.Join(cfg.Paths.Logs, "spam.log"),
 		TextDir: cfg.Paths.Text, ExecDir: cfg.Paths.Exec, ModsDir: cfg.Paths.Mods,
 		FQDN: cfg.Host(), Host: host,
 		System: mailproc.System{
