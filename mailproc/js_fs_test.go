@@ -180,3 +180,29 @@ func TestJSSpamLogEscapes(t *testing.T) {
 		t.Errorf("client text forged lines:\n%q", log)
 	}
 }
+
+// Text from a message cannot stretch a script's file: iniSetValue keeps
+// a value with line ends on its one line, and format() bounds a width
+// that comes from an argument.
+func TestJSBoundsClientText(t *testing.T) {
+	t.Parallel()
+	tr := newTree(t)
+	script := strings.Join([]string{
+		`var f = new File(system.data_dir + "subs.ini"); f.open("w+");`,
+		`f.iniSetValue("list", "bob@example.org", "yes\r\n[evil]\r\nowner=mallory");`,
+		`var w = format("%*d", 1e12, 1).length;`,
+		`f.iniSetValue("list", "width", String(w)); f.close();`,
+	}, " ")
+	s := tr.load(t, "[Bound]\nEval = "+script+"\n", nil)
+	if out := run(t, s, input(user1)); len(out.Failed) != 0 {
+		t.Fatalf("failures %+v\n%s", out.Failed, tr.log.String())
+	}
+	b, err := os.ReadFile(filepath.Join(tr.data, "subs.ini"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(b); strings.Contains(got, "\n[evil]") || strings.Contains(got, "\nowner=") ||
+		!strings.Contains(got, "bob@example.org=yes [evil] owner=mallory\n") || !strings.Contains(got, "width=65536\n") {
+		t.Errorf("subs.ini:\n%s", got)
+	}
+}

@@ -100,9 +100,12 @@ func parseSpec(f string, i int, next func() (goja.Value, bool)) (cspec, bool) {
 		sp.flags += "-"
 		sp.width = -sp.width
 	}
+	// A width or precision may come from message text ("%*d"): bound it,
+	// or one call asks for an allocation no memory limit can stop.
+	sp.width = min(sp.width, maxFormatWidth)
 	if i < len(f) && f[i] == '.' {
 		i++
-		sp.prec = max(num(), 0)
+		sp.prec = min(max(num(), 0), maxFormatWidth)
 	}
 	for i < len(f) && strings.IndexByte("hlLqjzt", f[i]) >= 0 {
 		i++
@@ -216,3 +219,6 @@ func pad(sp cspec, s string) string {
 	}
 	return strings.Repeat(" ", fill) + s
 }
+
+// maxFormatWidth bounds the width and precision of a format() field.
+const maxFormatWidth = 1 << 16

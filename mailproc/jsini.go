@@ -173,8 +173,10 @@ func (f *jsFile) iniGetAllObjects(call goja.FunctionCall) goja.Value {
 // iniSetValue(section, key, value) sets a key, adding it (and its
 // section) when missing, and rewrites the file.
 func (f *jsFile) iniSetValue(call goja.FunctionCall) goja.Value {
-	sec, key := sectionArg(call.Argument(0)), call.Argument(1).String()
-	val := call.Argument(2).String()
+	// One line each: a line end in a value (a subscriber's address taken
+	// from a message) must not add keys or sections to the file.
+	sec, key := oneLine(sectionArg(call.Argument(0))), oneLine(call.Argument(1).String())
+	val := oneLine(call.Argument(2).String())
 	lines, ok := f.iniRead()
 	if !ok {
 		return f.h.vm.ToValue(false)
