@@ -47,6 +47,14 @@ func (db *DB) Deliver(env *envelope.Envelope, msg []byte) (Receipt, error) {
 	if env == nil || len(env.Rcpts) == 0 {
 		return Receipt{}, fmt.Errorf("store: deliver: no recipients: %w", ErrInvalid)
 	}
+	return db.deliver(env, msg, func(tx *bolt.Tx, d *delivery, r *Receipt) error { return d.store(tx, r) })
+}
+
+// deliver runs store in the one write of a delivery: admitted against the
+// room a full disk leaves (room.go), sized for the group commit, its
+// outcome noted. store gets a fresh Receipt each time it runs (a group
+// commit may run it more than once).
+func (db *DB) deliver(env *envelope.Envelope, msg []byte, store func(*bolt.Tx, *delivery, *Receipt) error) (Receipt, error) {
 	d := delivery{env: env, msg: msg, sum: summarize(msg), now: env.Received}
 	if d.now.IsZero() {
 		d.now = time.Now()
@@ -59,10 +67,8 @@ func (db *DB) Deliver(env *envelope.Envelope, msg []byte) (Receipt, error) {
 	}
 	var r Receipt
 	err := db.writeSized(func(tx *bolt.Tx) error {
-		// A group commit may run this more than once; start from nothing
-		// each time.
 		r = Receipt{Copies: make([]Copy, 0, len(env.Rcpts))}
-		return d.store(tx, &r)
+		return store(tx, &d, &r)
 	}, len(msg))
 	db.noteRoom(err)
 	if err != nil {

@@ -318,12 +318,8 @@ func (db *DB) DeliverOnce(key string, env *envelope.Envelope, msg []byte) (r Rec
 	if key == "" || env == nil || len(env.Rcpts) == 0 {
 		return Receipt{}, false, fmt.Errorf("store: deliver once: no key or no recipients: %w", ErrInvalid)
 	}
-	d := delivery{env: env, msg: msg, sum: summarize(msg), now: env.Received}
-	if d.now.IsZero() {
-		d.now = time.Now()
-	}
-	err = db.write(func(tx *bolt.Tx) error {
-		r, dup = Receipt{Copies: make([]Copy, 0, len(env.Rcpts))}, false
+	r, err = db.deliver(env, msg, func(tx *bolt.Tx, d *delivery, r *Receipt) error {
+		dup = false
 		b, err := tx.CreateBucketIfNotExists([]byte(bucketImported))
 		if err != nil {
 			return err
@@ -332,13 +328,13 @@ func (db *DB) DeliverOnce(key string, env *envelope.Envelope, msg []byte) (r Rec
 			dup = true
 			return nil
 		}
-		if err := d.store(tx, &r); err != nil {
+		if err := d.store(tx, r); err != nil {
 			return err
 		}
 		return b.Put([]byte(key), u64(uint64(d.now.Unix())))
 	})
 	if err != nil {
-		return Receipt{}, false, fmt.Errorf("store: deliver %s: %w", env.ID, err)
+		return Receipt{}, false, err
 	}
 	return r, dup, nil
 }
