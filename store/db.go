@@ -90,12 +90,8 @@ type DB struct {
 	checks atomic.Uint64
 	// users caches user lookups (usercache.go).
 	users userCache
-	// onCommit is Options.OnCommit; batchTx and batchN count the write
-	// calls of the read-write transaction under way (there is at most
-	// one, and only its holder touches them).
+	// onCommit is Options.OnCommit, told by committed.
 	onCommit func(calls int)
-	batchTx  *bolt.Tx
-	batchN   *int
 	// room keeps free pages for deletions once the file cannot grow
 	// (room.go).
 	room room
@@ -234,35 +230,22 @@ func (db *DB) write(fn func(*bolt.Tx) error) error { return db.writeSized(fn, 0)
 // writeSized is write for a function that stores about size octets (a
 // message text), which bounds how many of them share a commit.
 func (db *DB) writeSized(fn func(*bolt.Tx) error, size int) error {
-	if db.onCommit != nil {
-		fn = db.countCalls(fn)
-	}
 	n := db.writers.Add(1)
 	defer db.writers.Add(-1)
 	if n == 1 {
-		return storageErr(db.bolt.Update(fn))
+		err := db.bolt.Update(fn)
+		if err == nil {
+			db.committed(1)
+		}
+		return storageErr(err)
 	}
 	return storageErr(db.batch(fn, size))
 }
 
-// countCalls wraps a write call so that the commit it ends up in reports
-// how many calls it carried. A group commit (groupcommit.go) runs the
-// calls of one group one after the other in one transaction, and reruns
-// the others in a new one when a call fails; a transaction that rolls
-// back never reports. bbolt's writer lock orders every access to batchTx
-// and batchN, and the commit handler reads only its own counter.
-func (db *DB) countCalls(fn func(*bolt.Tx) error) func(*bolt.Tx) error {
-	return func(tx *bolt.Tx) error {
-		if err := fn(tx); err != nil {
-			return err
-		}
-		if db.batchTx != tx {
-			n := new(int)
-			db.batchTx, db.batchN = tx, n
-			tx.OnCommit(func() { db.onCommit(*n) })
-		}
-		*db.batchN++
-		return nil
+// committed tells Options.OnCommit that a commit carried calls writes.
+func (db *DB) committed(calls int) {
+	if db.onCommit != nil {
+		db.onCommit(calls)
 	}
 }
 

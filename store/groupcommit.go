@@ -82,7 +82,9 @@ func (db *DB) batch(fn func(*bolt.Tx) error, size int) error {
 	g.mu.Unlock()
 	err := <-c.err
 	if errors.Is(err, errRunAlone) {
-		err = db.bolt.Update(fn)
+		if err = db.bolt.Update(fn); err == nil {
+			db.committed(1)
+		}
 	}
 	return err
 }
@@ -120,6 +122,9 @@ func (db *DB) runGroup(o *group) {
 			calls[failed].err <- errRunAlone
 			calls = append(calls[:failed:failed], calls[failed+1:]...)
 			continue
+		}
+		if err == nil {
+			db.committed(len(calls))
 		}
 		for _, c := range calls {
 			c.err <- err
