@@ -72,7 +72,7 @@ func TestMetricsAndStatus(t *testing.T) {
 	p.expect("+OK")
 	p.send("RETR 1")
 	p.expect("+OK")
-	for !strings.HasPrefix(p.reply(), ".") {
+	for p.reply() != "." {
 	}
 	p.send("QUIT")
 	p.expect("+OK")
